@@ -1,0 +1,17 @@
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY config ./config
+COPY crm_core ./crm_core
+COPY segments ./segments
+COPY journeys ./journeys
+COPY leadscoring ./leadscoring
+COPY landing ./landing
+COPY bench ./bench
+COPY templates ./templates
+COPY manage.py Procfile.dev ./
+RUN pip install --no-cache-dir -e .
+RUN SECRET_KEY=build-only python manage.py collectstatic --noinput
+EXPOSE 8000
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

@@ -1,0 +1,36 @@
+# The two commands: `make run` (app on the embedded default) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+DEMO_CONTACTS ?= 2000
+
+.PHONY: install run test lint bench
+.DEFAULT_GOAL := run
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+run: export DEBUG ?= true
+run: export PATH := $(BIN):$(PATH)
+run: install
+	python manage.py migrate --noinput
+	python manage.py ensure_demo_users
+	python manage.py seed_demo --contacts $(DEMO_CONTACTS) --if-empty
+	honcho --procfile Procfile.dev start
+
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install
+	$(BIN)/python -m bench $(BENCH)

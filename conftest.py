@@ -1,0 +1,134 @@
+"""Fixtures shared by every app's tests: users per role and API clients."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from rest_framework.test import APIClient
+
+from crm_core.tests.factories import AdminUserFactory, MarketerFactory, SalesRepFactory
+
+
+@pytest.fixture
+def marketer(db):
+    return MarketerFactory(username="marketer")
+
+
+@pytest.fixture
+def sales_rep(db):
+    return SalesRepFactory(username="rep")
+
+
+@pytest.fixture
+def admin_user(db):
+    return AdminUserFactory(username="admin")
+
+
+def _client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def anon_client():
+    return APIClient()
+
+
+@pytest.fixture
+def marketer_client(marketer):
+    return _client_for(marketer)
+
+
+@pytest.fixture
+def sales_client(sales_rep):
+    return _client_for(sales_rep)
+
+
+@pytest.fixture
+def admin_client_api(admin_user):
+    return _client_for(admin_user)
+
+
+# --- A real Celery worker ------------------------------------------------------------------
+# Tests marked `worker` get a worker process consuming a queue of their own from Redis,
+# connected to the test database; their data must be committed (transactional_db).
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _database_url(settings_dict) -> str:
+    user = settings_dict.get("USER") or ""
+    password = settings_dict.get("PASSWORD") or ""
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
+
+
+def wait_until(predicate, *, timeout: float = 10.0, interval: float = 0.1):
+    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, tmp_path):
+    from django.db import connection
+
+    from config.celery_app import app
+
+    queue = f"test-{uuid.uuid4().hex[:10]}"
+    previous_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    env = dict(
+        os.environ, DATABASE_URL=_database_url(connection.settings_dict), CELERY_TASK_DEFAULT_QUEUE=queue
+    )
+    log_path = tmp_path / "worker.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=prefork",
+                "--concurrency=2",
+                "-Q",
+                queue,
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel=INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until(lambda: "ready." in log_path.read_text() or process.poll() is not None, timeout=60)
+        assert process.poll() is None, log_path.read_text()
+        process.log_path = log_path
+        yield process
+    finally:
+        app.conf.task_default_queue = previous_queue
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        with app.connection_for_write() as conn:
+            conn.default_channel.queue_delete(queue)

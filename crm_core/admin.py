@@ -1,0 +1,155 @@
+from django.contrib import admin
+
+from .models import (
+    Account,
+    Contact,
+    Event,
+    EventRegistration,
+    Interaction,
+    Lead,
+    ListMembership,
+    Opportunity,
+    SubscriptionList,
+)
+from .pagination import EstimatedCountPaginator
+
+
+class LargeTableAdmin(admin.ModelAdmin):
+    """Changelists that stay fast at a million rows: no full count, no huge select boxes."""
+
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    list_per_page = 50
+
+
+class OrphanLeadFilter(admin.SimpleListFilter):
+    title = "parent contact"
+    parameter_name = "orphan"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Orphan (no parent contact)"), ("no", "Has a parent contact")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(parent_contact__isnull=True)
+        if self.value() == "no":
+            return queryset.filter(parent_contact__isnull=False)
+        return queryset
+
+
+@admin.register(Account)
+class AccountAdmin(LargeTableAdmin):
+    list_display = ("name", "industry", "country", "employees", "owner", "created_at")
+    list_filter = ("industry", "country")
+    search_fields = ("name", "website")
+    autocomplete_fields = ("owner", "parent_account")
+    list_select_related = ("owner",)
+
+
+@admin.register(Contact)
+class ContactAdmin(LargeTableAdmin):
+    list_display = (
+        "__str__",
+        "email",
+        "job_role",
+        "country",
+        "parent_account",
+        "marketing_only",
+        "origin",
+        "created_at",
+    )
+    list_filter = ("marketing_only", "origin", "job_role", "do_not_bulk_email", "consent_level", "is_minor")
+    search_fields = ("email", "last_name", "first_name")
+    autocomplete_fields = ("parent_account", "owner")
+    raw_id_fields = ("guardian",)
+    list_select_related = ("parent_account",)
+    date_hierarchy = "created_at"
+    fieldsets = (
+        (None, {"fields": ("first_name", "last_name", "email", "phone", "job_title", "job_role")}),
+        ("Company and owner", {"fields": ("parent_account", "owner", "country", "city")}),
+        ("Marketing", {"fields": ("marketing_only", "origin")}),
+        (
+            "Contact preferences and data protection",
+            {
+                "fields": (
+                    "do_not_bulk_email",
+                    "do_not_email",
+                    "allow_prefill",
+                    "track_email",
+                    "consent_level",
+                    "is_minor",
+                    "guardian",
+                    "guardian_consent",
+                )
+            },
+        ),
+    )
+
+
+@admin.register(Lead)
+class LeadAdmin(LargeTableAdmin):
+    list_display = (
+        "topic",
+        "email",
+        "status",
+        "score",
+        "grade",
+        "sales_ready",
+        "parent_contact",
+        "created_at",
+    )
+    list_filter = ("status", "sales_ready", OrphanLeadFilter, "source")
+    search_fields = ("email", "topic", "last_name", "company_name")
+    raw_id_fields = ("parent_contact",)
+    autocomplete_fields = ("parent_account", "owner")
+    list_select_related = ("parent_contact",)
+    date_hierarchy = "created_at"
+
+
+@admin.register(Opportunity)
+class OpportunityAdmin(LargeTableAdmin):
+    list_display = ("name", "account", "contact", "stage", "status", "amount", "close_date")
+    list_filter = ("status", "stage")
+    search_fields = ("name",)
+    raw_id_fields = ("contact", "originating_lead")
+    autocomplete_fields = ("account", "owner")
+    list_select_related = ("account", "contact")
+    date_hierarchy = "close_date"
+
+
+@admin.register(Interaction)
+class InteractionAdmin(LargeTableAdmin):
+    list_display = ("kind", "contact", "occurred_at")
+    list_filter = ("kind",)
+    raw_id_fields = ("contact",)
+    list_select_related = ("contact",)
+    date_hierarchy = "occurred_at"
+
+
+@admin.register(SubscriptionList)
+class SubscriptionListAdmin(admin.ModelAdmin):
+    list_display = ("name", "is_public", "created_at")
+    search_fields = ("name",)
+
+
+@admin.register(ListMembership)
+class ListMembershipAdmin(LargeTableAdmin):
+    list_display = ("contact", "subscription_list", "status", "subscribed_at", "unsubscribed_at")
+    list_filter = ("status", "subscription_list")
+    raw_id_fields = ("contact",)
+    list_select_related = ("contact", "subscription_list")
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ("name", "starts_at", "location")
+    search_fields = ("name",)
+    date_hierarchy = "starts_at"
+
+
+@admin.register(EventRegistration)
+class EventRegistrationAdmin(LargeTableAdmin):
+    list_display = ("event", "contact", "registered_at", "attended")
+    list_filter = ("attended", "event")
+    raw_id_fields = ("contact",)
+    list_select_related = ("event", "contact")

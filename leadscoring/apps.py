@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LeadscoringConfig(AppConfig):
+    name = "leadscoring"
+    verbose_name = "Lead scoring"
