@@ -2,6 +2,8 @@ from django.contrib import admin
 
 from .models import (
     Account,
+    AuditLog,
+    ConsentChange,
     Contact,
     Event,
     EventRegistration,
@@ -153,3 +155,29 @@ class EventRegistrationAdmin(LargeTableAdmin):
     list_filter = ("attended", "event")
     raw_id_fields = ("contact",)
     list_select_related = ("event", "contact")
+
+
+@admin.register(ConsentChange)
+class ConsentChangeAdmin(LargeTableAdmin):
+    list_display = ("contact", "field", "subscription_list", "old_value", "new_value", "source", "changed_at")
+    list_filter = ("source", "field")
+    raw_id_fields = ("contact",)
+    list_select_related = ("contact", "subscription_list")
+    date_hierarchy = "changed_at"
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(LargeTableAdmin):
+    list_display = ("action", "object_type", "object_id", "actor", "created_at")
+    list_filter = ("action",)
+    search_fields = ("object_id",)
+    date_hierarchy = "created_at"
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False

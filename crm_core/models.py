@@ -360,3 +360,54 @@ class EventRegistration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact_id} at {self.event_id}"
+
+
+class ConsentSource(models.TextChoices):
+    SUBSCRIPTION_CENTER = "subscription_center", "Subscription center"
+    LANDING_PAGE = "landing_page", "Landing page"
+    UNSUBSCRIBE_LINK = "unsubscribe_link", "Unsubscribe link"
+    ADMIN = "admin", "Admin"
+    API = "api", "API"
+    JOURNEY = "journey", "Journey"
+    IMPORT = "import", "Import"
+
+
+class ConsentChange(models.Model):
+    """Audit trail of consent: one row per changed preference or list subscription."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consent_changes")
+    field = models.CharField(
+        max_length=64, help_text="the preference changed, e.g. do_not_bulk_email, or 'list'"
+    )
+    subscription_list = models.ForeignKey(
+        SubscriptionList, null=True, blank=True, on_delete=models.SET_NULL, related_name="consent_changes"
+    )
+    old_value = models.CharField(max_length=64, blank=True)
+    new_value = models.CharField(max_length=64, blank=True)
+    source = models.CharField(max_length=32, choices=ConsentSource.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    changed_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} {self.field}: {self.old_value} -> {self.new_value}"
+
+
+class AuditLog(models.Model):
+    """Who did what to whom, for actions that must be accountable (data export, erasure, ...)."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    action = models.CharField(max_length=64, db_index=True, help_text="e.g. contact.export, contact.erase")
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64, db_index=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type}:{self.object_id}"
