@@ -1,3 +1,4 @@
+import os
 import secrets
 
 from django.conf import settings
@@ -25,7 +26,7 @@ class Command(BaseCommand):
         if CREDENTIALS_FILE.exists() and User.objects.filter(username="admin").exists():
             self.stdout.write(CREDENTIALS_FILE.read_text())
             return
-        password = password or settings.env("NURTURE_DEMO_PASSWORD", default="") or secrets.token_urlsafe(9)
+        password = password or os.environ.get("NURTURE_DEMO_PASSWORD", "") or secrets.token_urlsafe(9)
         for username, role in DEMO_USERS:
             user, created = User.objects.get_or_create(
                 username=username, defaults={"email": f"{username}@nurture.invalid", "is_staff": True}
