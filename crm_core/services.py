@@ -76,12 +76,26 @@ ORPHAN_LINK_BATCH_SIZE = 20_000
 class OrphanLinkResult:
     leads_linked: int = 0
     contacts_created: int = 0
-    contacts_matched: int = 0  # contacts that already existed and got leads linked to them
+    contacts_matched: int = 0  # contacts that existed before the run and got leads linked to them
 
-    def add(self, other: OrphanLinkResult) -> None:
-        self.leads_linked += other.leads_linked
-        self.contacts_created += other.contacts_created
-        self.contacts_matched += other.contacts_matched
+
+class _RunTotals:
+    """Adds up batches; a contact matched by several batches counts once."""
+
+    def __init__(self):
+        self.started = timezone.now()
+        self.leads_linked = 0
+        self.contacts_created = 0
+        self.matched_ids: set[int] = set()
+
+    def add(self, batch: tuple[int, int, list[int]]) -> None:
+        leads_linked, contacts_created, matched_ids = batch
+        self.leads_linked += leads_linked
+        self.contacts_created += contacts_created
+        self.matched_ids.update(matched_ids)
+
+    def result(self) -> OrphanLinkResult:
+        return OrphanLinkResult(self.leads_linked, self.contacts_created, len(self.matched_ids))
 
 
 def lead_schedule_orphan_link(*, lead: Lead) -> bool:
@@ -112,15 +126,15 @@ def lead_link_orphans(
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    total = OrphanLinkResult()
+    total = _RunTotals()
     if lead_ids is not None:
         ids = sorted(set(lead_ids))
         for start in range(0, len(ids), batch_size):
             chunk = ids[start : start + batch_size]
-            total.add(_link_orphan_batch(ids=chunk))
+            total.add(_link_orphan_batch(ids=chunk, run_started=total.started))
             if progress:
                 progress(len(chunk))
-        return total
+        return total.result()
 
     last_id = 0
     while True:
@@ -133,8 +147,8 @@ def lead_link_orphans(
                 )
                 locked = [row[0] for row in cursor.fetchall()]
             if not locked:
-                return total
-            total.add(_link_locked_batch(locked))
+                return total.result()
+            total.add(_link_locked_batch(locked, run_started=total.started))
         last_id = locked[-1]
         if progress:
             progress(len(locked))
@@ -145,7 +159,7 @@ _CONTACT = Contact._meta.db_table
 _LEAD_EMAIL = "lower(btrim(l.email))"
 
 
-def _link_orphan_batch(*, ids: Sequence[int]) -> OrphanLinkResult:
+def _link_orphan_batch(*, ids: Sequence[int], run_started) -> tuple[int, int, list[int]]:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(
@@ -155,8 +169,8 @@ def _link_orphan_batch(*, ids: Sequence[int]) -> OrphanLinkResult:
             )
             locked = [row[0] for row in cursor.fetchall()]
         if not locked:
-            return OrphanLinkResult()
-        return _link_locked_batch(locked)
+            return 0, 0, []
+        return _link_locked_batch(locked, run_started=run_started)
 
 
 def _orphan_contact_values() -> tuple[list[str], list[str], list]:
@@ -193,9 +207,12 @@ def _orphan_contact_values() -> tuple[list[str], list[str], list]:
     return columns, expressions, params
 
 
-def _link_locked_batch(ids: list[int]) -> OrphanLinkResult:
-    """Link a batch of orphan leads this transaction has locked. Four statements at most."""
-    result = OrphanLinkResult()
+def _link_locked_batch(ids: list[int], *, run_started) -> tuple[int, int, list[int]]:
+    """Link a batch of orphan leads this transaction has locked, in three statements.
+
+    Returns the leads linked, the contacts created and the ids of contacts that existed before
+    the run (`run_started`) and got leads.
+    """
     columns, expressions, params = _orphan_contact_values()
     column_sql, select_sql = ", ".join(columns), ", ".join(expressions)
     now = timezone.now()
@@ -218,7 +235,7 @@ def _link_locked_batch(ids: list[int]) -> OrphanLinkResult:
             """,
             [*params, ids],
         )
-        result.contacts_created = cursor.rowcount
+        contacts_created = cursor.rowcount
         # 2. Every lead with an email: link it to the contact with that email.
         cursor.execute(
             f"""
@@ -226,15 +243,13 @@ def _link_locked_batch(ids: list[int]) -> OrphanLinkResult:
                 UPDATE {_LEAD} l SET parentcontactid = c.id, updated_at = %s
                 FROM {_CONTACT} c
                 WHERE l.id = ANY(%s) AND l.parentcontactid IS NULL AND lower(c.email) = {_LEAD_EMAIL}
-                RETURNING c.id AS contact_id
+                RETURNING c.id AS contact_id, c.created_at < %s AS existed
             )
-            SELECT count(*), count(DISTINCT contact_id) FROM linked
+            SELECT count(*), array_agg(DISTINCT contact_id) FILTER (WHERE existed) FROM linked
             """,
-            [now, ids],
+            [now, ids, run_started],
         )
-        leads_with_email, contacts_used = cursor.fetchone()
-        result.leads_linked = leads_with_email
-        result.contacts_matched = contacts_used - result.contacts_created
+        leads_linked, matched_ids = cursor.fetchone()
         # 3. Leads without an email: a contact each, created and linked in one statement.
         cursor.execute(
             f"""
@@ -252,9 +267,9 @@ def _link_locked_batch(ids: list[int]) -> OrphanLinkResult:
             """,
             [_CONTACT, ids, *params, now],
         )
-        result.leads_linked += cursor.rowcount
-        result.contacts_created += cursor.rowcount
-    return result
+        leads_linked += cursor.rowcount
+        contacts_created += cursor.rowcount
+    return leads_linked, contacts_created, matched_ids or []
 
 
 # --- Lead lifecycle ------------------------------------------------------------------------
@@ -361,7 +376,7 @@ def lead_qualify(
     """
     lead, from_status = _lead_transition(lead=lead, transition=QUALIFY)
     if lead.parent_contact_id is None:
-        _link_orphan_batch(ids=[lead.pk])
+        _link_orphan_batch(ids=[lead.pk], run_started=timezone.now())
         lead.parent_contact_id = Lead.objects.values_list("parent_contact_id", flat=True).get(pk=lead.pk)
     contact = Contact.objects.select_for_update().get(pk=lead.parent_contact_id)
     if contact.marketing_only:
