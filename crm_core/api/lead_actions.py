@@ -180,10 +180,9 @@ class LeadLifecycleActionsMixin:
         try:
             result = services.lead_bulk_import(rows=rows, imported_by=request.user)
         except services.LeadImportInvalid as invalid:
-            raise ValidationError(
-                {
-                    "detail": str(invalid),
-                    "rows": [{"row": index, "errors": errors} for index, errors in invalid.errors],
-                }
-            ) from invalid
+            body = {
+                "detail": f"{invalid}.",
+                "rows": [{"row": index, "errors": errors} for index, errors in invalid.errors],
+            }
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
         return Response(LeadBulkImportResultSerializer(result).data, status=status.HTTP_201_CREATED)
