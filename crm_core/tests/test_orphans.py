@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from config.celery_app import app as celery_app
 from conftest import wait_until
+from crm_core import services
 from crm_core.models import Contact, ContactOrigin, Lead, WorkflowSettings
 from crm_core.services import lead_create, lead_link_orphans, lead_update
 from crm_core.tests.factories import AccountFactory, ContactFactory, LeadFactory, OrphanLeadFactory
@@ -35,7 +36,16 @@ def _set_raw_email(lead: Lead, email: str) -> None:
         cursor.execute("UPDATE crm_core_lead SET email = %s WHERE id = %s", [email, lead.pk])
 
 
+@pytest.fixture(params=["postgresql", "portable"])
+def link_path(request, monkeypatch):
+    """Run a test on the PostgreSQL statements and on the ORM path the SQLite default uses."""
+    if request.param == "portable":
+        monkeypatch.setattr(services, "_link_locked_batch", services._link_locked_batch_portable)
+    return request.param
+
+
 @pytest.mark.django_db
+@pytest.mark.usefixtures("link_path")
 class TestLinkOrphans:
     def test_a_new_orphan_lead_gets_a_marketing_only_contact_made_from_it(self):
         account = AccountFactory()
@@ -158,6 +168,9 @@ class TestLinkOrphans:
         assert len(set(parents)) == 6  # known, a, None#1, b, None#2, b@x
         assert (result.leads_linked, result.contacts_created, result.contacts_matched) == (7, 5, 1)
 
+
+@pytest.mark.django_db
+class TestSetBased:
     def test_the_number_of_queries_does_not_grow_with_the_number_of_leads(self):
         def run(n: int) -> list[str]:
             ids = [OrphanLeadFactory(email=f"q{i}-{n}@example.com" if i % 3 else None).pk for i in range(n)]
