@@ -1,4 +1,5 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
 
 from .models import (
     Account,
@@ -9,11 +10,18 @@ from .models import (
     EventRegistration,
     Interaction,
     Lead,
+    LeadStatusChange,
     ListMembership,
     Opportunity,
     SubscriptionList,
+    WorkflowSettings,
 )
 from .pagination import EstimatedCountPaginator
+from .selectors import VIEW_MARKETING, VIEW_SALES, contact_default_view, contacts_in_view
+from .services import lead_link_orphans, lead_schedule_orphan_link
+
+# The admin links up to this many selected leads in the request; more go to the worker.
+ADMIN_LINK_IN_REQUEST_MAX = 10_000
 
 
 class LargeTableAdmin(admin.ModelAdmin):
@@ -39,6 +47,40 @@ class OrphanLeadFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ContactViewFilter(admin.SimpleListFilter):
+    """The sales view (no marketing-only contacts) or the marketing view (all); sales reps start
+    in the sales view."""
+
+    title = "view"
+    parameter_name = "view"
+
+    def lookups(self, request, model_admin):
+        return [
+            (VIEW_SALES, "Sales view (no marketing-only contacts)"),
+            (VIEW_MARKETING, "Marketing view (all)"),
+        ]
+
+    def __init__(self, request, params, model, model_admin):
+        self.default_view = contact_default_view(viewer=request.user)
+        super().__init__(request, params, model, model_admin)
+
+    def value(self):
+        view = super().value()
+        return view if view in (VIEW_SALES, VIEW_MARKETING) else self.default_view
+
+    def queryset(self, request, queryset):
+        return contacts_in_view(contacts=queryset, view=self.value())
+
+    def choices(self, changelist):
+        current = self.value()
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": current == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+
 @admin.register(Account)
 class AccountAdmin(LargeTableAdmin):
     list_display = ("name", "industry", "country", "employees", "owner", "created_at")
@@ -60,7 +102,15 @@ class ContactAdmin(LargeTableAdmin):
         "origin",
         "created_at",
     )
-    list_filter = ("marketing_only", "origin", "job_role", "do_not_bulk_email", "consent_level", "is_minor")
+    list_filter = (
+        ContactViewFilter,
+        "marketing_only",
+        "origin",
+        "job_role",
+        "do_not_bulk_email",
+        "consent_level",
+        "is_minor",
+    )
     search_fields = ("email", "last_name", "first_name")
     autocomplete_fields = ("parent_account", "owner")
     raw_id_fields = ("guardian",)
@@ -106,6 +156,62 @@ class LeadAdmin(LargeTableAdmin):
     autocomplete_fields = ("parent_account", "owner")
     list_select_related = ("parent_contact",)
     date_hierarchy = "created_at"
+    actions = ["link_orphan_leads"]
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            lead_schedule_orphan_link(lead=obj)
+
+    @admin.action(description="Link orphan leads to contacts (orphan-lead workflow)", permissions=["change"])
+    def link_orphan_leads(self, request, queryset):
+        ids = list(queryset.filter(parent_contact__isnull=True).values_list("pk", flat=True))
+        if not ids:
+            self.message_user(request, "None of the selected leads is an orphan.", messages.INFO)
+            return
+        if len(ids) > ADMIN_LINK_IN_REQUEST_MAX:
+            from .tasks import link_orphan_leads_task
+
+            transaction.on_commit(lambda: link_orphan_leads_task.delay(lead_ids=ids, only_if_enabled=False))
+            self.message_user(request, f"Linking {len(ids):,} orphan leads in the background.", messages.INFO)
+            return
+        result = lead_link_orphans(lead_ids=ids)
+        self.message_user(
+            request,
+            f"Linked {result.leads_linked:,} leads: {result.contacts_created:,} marketing-only contacts "
+            f"created, {result.contacts_matched:,} existing contacts matched.",
+            messages.SUCCESS,
+        )
+
+
+@admin.register(LeadStatusChange)
+class LeadStatusChangeAdmin(LargeTableAdmin):
+    list_display = ("lead", "from_status", "to_status", "actor", "opportunity", "changed_at")
+    list_filter = ("to_status", "from_status")
+    raw_id_fields = ("lead", "opportunity")
+    list_select_related = ("lead", "actor")
+    date_hierarchy = "changed_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WorkflowSettings)
+class WorkflowSettingsAdmin(admin.ModelAdmin):
+    """One row: the switches of the CRM workflows."""
+
+    list_display = ("__str__", "orphan_lead_workflow_enabled", "updated_at")
+    fields = ("orphan_lead_workflow_enabled", "updated_at")
+    readonly_fields = ("updated_at",)
+
+    def has_add_permission(self, request):
+        return not WorkflowSettings.objects.exists() and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Opportunity)

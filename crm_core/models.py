@@ -411,3 +411,57 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type}:{self.object_id}"
+
+
+class WorkflowSettings(models.Model):
+    """CRM workflow switches, one row (pk 1), edited in Django admin."""
+
+    SINGLETON_PK = 1
+
+    orphan_lead_workflow_enabled = models.BooleanField(
+        "orphan-lead workflow",
+        default=True,
+        help_text=(
+            "Give every lead without a parent contact a contact: the existing one with the same email, "
+            "else a new marketing-only contact. Runs when a lead is saved without a parent contact "
+            "and after a bulk import."
+        ),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "workflow settings"
+        verbose_name_plural = "workflow settings"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(pk=1), name="workflow_settings_singleton"),
+        ]
+
+    def __str__(self) -> str:
+        return "Workflow settings"
+
+
+class LeadStatusChange(models.Model):
+    """One lifecycle transition of a lead: from which status to which, by whom, when."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=32, choices=LeadStatus.choices)
+    to_status = models.CharField(max_length=32, choices=LeadStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="lead_status_changes",
+    )
+    reason = models.TextField(blank=True)
+    opportunity = models.ForeignKey(
+        Opportunity, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["lead", "changed_at"], name="lead_status_change_lead_at")]
+
+    def __str__(self) -> str:
+        return f"lead {self.lead_id}: {self.from_status} -> {self.to_status}"

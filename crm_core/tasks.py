@@ -1,0 +1,27 @@
+"""Celery tasks of the CRM core: thin, idempotent wrappers around services."""
+
+from dataclasses import asdict
+
+from celery import shared_task
+from django.db import OperationalError
+
+from .selectors import orphan_workflow_enabled
+from .services import lead_link_orphans
+
+
+@shared_task(
+    autoretry_for=(OperationalError,),  # a deadlock or a lost connection: try again
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=5,
+)
+def link_orphan_leads_task(lead_ids: list[int] | None = None, only_if_enabled: bool = True) -> dict:
+    """Link orphan leads (these ids, or all of them) to contacts. Safe to run twice: a lead
+    that has a parent contact by the time this runs is left alone.
+
+    `only_if_enabled`: skip when the workflow has been switched off since this was enqueued
+    (automatic runs); explicit runs (the admin action) pass False.
+    """
+    if only_if_enabled and not orphan_workflow_enabled():
+        return {"skipped": "the orphan-lead workflow is switched off"}
+    return asdict(lead_link_orphans(lead_ids=lead_ids))
