@@ -33,7 +33,8 @@ class LandingPageFactory(factory.django.DjangoModelFactory):
                           max_length=100, contact_field="last_name", lead_field="last_name"),
                 FormField(page=page, position=3, name="company", label="Company", max_length=200,
                           lead_field="company_name"),
-                FormField(page=page, position=4, name="message", label="Message", field_type=FieldType.TEXTAREA,
+                FormField(page=page, position=4, name="message", label="Message",
+                          field_type=FieldType.TEXTAREA,
                           max_length=2000),
             ]
         )  # fmt: skip

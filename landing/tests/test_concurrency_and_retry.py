@@ -1,4 +1,4 @@
-"""Real concurrency (threads with their own connections) and the retry of failed processing by a real worker."""
+"""Real concurrency (threads with their own connections) and the retry of failed processing (real worker)."""
 
 import threading
 
