@@ -7,6 +7,7 @@ cache is down rather than refuse them.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import time
@@ -50,9 +51,18 @@ def client_ip(request) -> str | None:
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if proxies and forwarded:
         hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-        if hops:
+        if hops and _valid_ip(hops[-min(proxies, len(hops))]):
             return hops[-min(proxies, len(hops))]
-    return request.META.get("REMOTE_ADDR") or None
+    remote = request.META.get("REMOTE_ADDR") or ""
+    return remote if _valid_ip(remote) else None
+
+
+def _valid_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def rate_limit_retry_after(*, ip: str | None) -> int | None:

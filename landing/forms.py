@@ -69,8 +69,14 @@ def payload_from_post(post) -> dict:
     for key, values in post.lists():
         if key == TOKEN_FIELD:
             continue
-        payload[key] = values[0] if len(values) == 1 else values
+        values = [_storable(v) for v in values]
+        payload[_storable(key)] = values[0] if len(values) == 1 else values
     return payload
+
+
+def _storable(value: str) -> str:
+    # PostgreSQL's jsonb cannot hold NUL characters; no real person types them.
+    return value.replace("\x00", "")
 
 
 def form_data(payload: dict) -> MultiValueDict:

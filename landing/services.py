@@ -286,9 +286,8 @@ def submission_process(*, submission_id: int) -> FormSubmission:
             submission.status = SubmissionStatus.PROCESSED
             submission.error = ""
         submission.processed_at = timezone.now()
-        submission.attempts = F("attempts") + 1
+        submission.attempts += 1  # exact: the row is locked
         submission.save()
-    submission.refresh_from_db(fields=["attempts"])
     return submission
 
 

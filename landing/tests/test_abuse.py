@@ -96,3 +96,30 @@ def test_the_form_works_without_a_csrf_cookie_so_it_can_be_embedded(page):
 
     client = Client(enforce_csrf_checks=True)
     assert submit(client, page, email="embed@example.com", last_name="E").status_code == 200
+
+
+def test_nul_characters_and_a_forged_forwarded_address_do_not_break_storage(web, page, settings):
+    settings.LANDING_NUM_PROXIES = 1
+    response = web.post(
+        f"/l/{page.slug}/",
+        {
+            "_token": form_token_make(page=page),
+            "email": "nul@example.com",
+            "last_name": "N\x00ul",
+            "x\x00": "y",
+        },
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_FORWARDED_FOR="not-an-address",
+    )
+    assert response.status_code == 200
+    submission = FormSubmission.objects.get()
+    assert submission.payload["last_name"] == "Nul" and submission.ip_address == "127.0.0.1"
+    assert submission.status == SubmissionStatus.PROCESSED
+
+
+def test_too_many_fields_is_a_400_not_a_500(web, page, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    data = {"_token": form_token_make(page=page), "email": "f@example.com", "last_name": "F"}
+    data.update({f"extra{n}": "x" for n in range(20)})
+    assert web.post(f"/l/{page.slug}/", data).status_code == 400
+    assert not FormSubmission.objects.exists()

@@ -241,3 +241,12 @@ def test_page_content_is_sanitised(web):
     html = web.get(f"/l/{page.slug}/").content.decode()
     assert "<p>Hi" in html
     assert "<script>alert" not in html and "onclick" not in html and "javascript:" not in html
+
+
+def test_a_submission_of_a_known_contact_takes_a_fixed_number_of_queries(
+    web, page, django_assert_max_num_queries
+):
+    ContactFactory(email="known@example.com", last_name="Known")
+    submit(web, page, email="known@example.com", last_name="Known")  # makes the lead
+    with django_assert_max_num_queries(15):
+        assert submit(web, page, email="known@example.com", last_name="Known").status_code == 200
