@@ -33,7 +33,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def person(web_client):
+def person(web_client, settings):
+    settings.LANDING_RATE_LIMIT = "100000/minute"  # counters persist in Redis between runs
     contact = ContactFactory(
         email="erase.me@example.com",
         first_name="Erin",
@@ -52,7 +53,10 @@ def person(web_client):
     OpportunityFactory(contact=contact)
     ward = ContactFactory(is_minor=True, guardian=contact, guardian_consent=True)
     page = LandingPageFactory()
-    submit(web_client, page, email="erase.me@example.com", first_name="Erin", last_name="Rase", _consent="on")
+    response = submit(
+        web_client, page, email="erase.me@example.com", first_name="Erin", last_name="Rase", _consent="on"
+    )
+    assert response.status_code == 200
     return contact, ward
 
 
