@@ -131,7 +131,12 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Apps add their periodic tasks here (see docs/architecture.md).
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "landing-retry-unfinished-submissions": {
+        "task": "landing.tasks.submissions_retry_unfinished",
+        "schedule": 300.0,
+    },
+}
 
 # --- Auth -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -174,6 +179,19 @@ SPECTACULAR_SETTINGS = {
 }
 # Largest request body the app accepts (bytes); larger bodies get 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=10 * 1024 * 1024)
+
+# --- Landing pages, consent tokens ---------------------------------------------------
+# Submissions one client address may send to the public forms (N/second|minute|hour|day).
+LANDING_RATE_LIMIT = env("LANDING_RATE_LIMIT", default="20/minute")
+# Largest form submission accepted (bytes); larger gets 413.
+LANDING_MAX_BODY_BYTES = env.int("LANDING_MAX_BODY_BYTES", default=64 * 1024)
+LANDING_FORM_TOKEN_MAX_AGE = env.int("LANDING_FORM_TOKEN_MAX_AGE", default=7 * 86400)
+LANDING_NUM_PROXIES = env.int("LANDING_NUM_PROXIES", default=0)
+LANDING_LOCK_TIMEOUT_MS = env.int("LANDING_LOCK_TIMEOUT_MS", default=5000)
+LANDING_RETRY_DELAY_SECONDS = env.int("LANDING_RETRY_DELAY_SECONDS", default=10)
+LANDING_SWEEP_AFTER_SECONDS = env.int("LANDING_SWEEP_AFTER_SECONDS", default=600)
+# Lifetime of signed contact links (subscription center, prefill), in seconds.
+CONTACT_TOKEN_MAX_AGE = env.int("CONTACT_TOKEN_MAX_AGE", default=90 * 86400)
 
 # --- Email ------------------------------------------------------------------------
 EMAIL_BACKEND = env(

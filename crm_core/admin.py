@@ -1,5 +1,10 @@
+import json
+
 from django.contrib import admin, messages
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
 
 from .models import (
     Account,
@@ -17,11 +22,14 @@ from .models import (
     WorkflowSettings,
 )
 from .pagination import EstimatedCountPaginator
+from .privacy import contact_erase, contact_export
+from .roles import ADMIN, user_roles
 from .selectors import VIEW_MARKETING, VIEW_SALES, contact_default_view, contacts_in_view
 from .services import lead_link_orphans, lead_schedule_orphan_link
 
 # The admin links up to this many selected leads in the request; more go to the worker.
 ADMIN_LINK_IN_REQUEST_MAX = 10_000
+PRIVACY_ACTION_LIMIT = 100
 
 
 class LargeTableAdmin(admin.ModelAdmin):
@@ -116,6 +124,7 @@ class ContactAdmin(LargeTableAdmin):
     raw_id_fields = ("guardian",)
     list_select_related = ("parent_account",)
     date_hierarchy = "created_at"
+    actions = ["export_personal_data", "erase_personal_data"]
     fieldsets = (
         (None, {"fields": ("first_name", "last_name", "email", "phone", "job_title", "job_role")}),
         ("Company and owner", {"fields": ("parent_account", "owner", "country", "city")}),
@@ -136,6 +145,45 @@ class ContactAdmin(LargeTableAdmin):
             },
         ),
     )
+
+    # Data protection (crm_core/privacy.py); both actions are admins' only and audited.
+    def has_privacy_permission(self, request):
+        return ADMIN in user_roles(request.user)
+
+    @admin.action(description="Export personal data of the selected contacts (JSON)", permissions=["privacy"])
+    def export_personal_data(self, request, queryset):
+        contacts = list(queryset.order_by("pk")[: PRIVACY_ACTION_LIMIT + 1])
+        if len(contacts) > PRIVACY_ACTION_LIMIT:
+            self.message_user(request, f"Select at most {PRIVACY_ACTION_LIMIT} contacts.", messages.ERROR)
+            return None
+        data = [contact_export(contact=contact, actor=request.user) for contact in contacts]
+        response = HttpResponse(
+            json.dumps(data, cls=DjangoJSONEncoder, indent=2), content_type="application/json"
+        )
+        response["Content-Disposition"] = 'attachment; filename="contacts-export.json"'
+        return response
+
+    @admin.action(description="Erase personal data of the selected contacts", permissions=["privacy"])
+    def erase_personal_data(self, request, queryset):
+        contacts = list(queryset.order_by("pk")[: PRIVACY_ACTION_LIMIT + 1])
+        if len(contacts) > PRIVACY_ACTION_LIMIT:
+            self.message_user(request, f"Select at most {PRIVACY_ACTION_LIMIT} contacts.", messages.ERROR)
+            return None
+        if request.POST.get("confirmed") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "contacts": contacts,
+                "opts": self.model._meta,
+                "action": "erase_personal_data",
+                "title": "Erase personal data?",
+            }
+            return TemplateResponse(request, "admin/crm_core/contact/erase_confirmation.html", context)
+        for contact in contacts:
+            contact_erase(contact=contact, actor=request.user)
+        self.message_user(
+            request, f"Erased the personal data of {len(contacts)} contact(s).", messages.SUCCESS
+        )
+        return None
 
 
 @admin.register(Lead)

@@ -1,0 +1,251 @@
+"""The one place that decides whether a contact may get marketing email or be tracked, and records changes.
+
+Reads come in two shapes that always agree (a test holds them to it):
+- per contact, with the reason when not allowed: `marketing_email_decision`, `tracking_decision`;
+- set-based, as a `Q` over contacts for journeys and segments at a million rows:
+  `marketing_email_allowed_q`, `tracking_allowed_q`.
+
+Writes (`contact_preferences_update`, `list_subscription_set`) change a preference or a
+list subscription and add one `ConsentChange` row per changed value, with time and source.
+
+Rules for marketing email: the contact has an email; not `do_not_email`; not
+`do_not_bulk_email`; `consent_level` at least the required minimum; a minor only
+with a guardian's consent; and, for a list, not unsubscribed from it (or, with
+`require_subscription`, subscribed to it). Tracking: `track_email` on,
+`consent_level` at least TRACKING, and a minor only with a guardian's consent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from .models import (
+    ConsentChange,
+    ConsentLevel,
+    Contact,
+    ListMembership,
+    SubscriptionList,
+    SubscriptionStatus,
+)
+
+NO_EMAIL = "no_email"
+DO_NOT_EMAIL = "do_not_email"
+DO_NOT_BULK_EMAIL = "do_not_bulk_email"
+CONSENT_TOO_LOW = "consent_too_low"
+MINOR_WITHOUT_GUARDIAN_CONSENT = "minor_without_guardian_consent"
+UNSUBSCRIBED_FROM_LIST = "unsubscribed_from_list"
+NOT_SUBSCRIBED_TO_LIST = "not_subscribed_to_list"
+TRACKING_OFF = "tracking_off"
+
+REASONS = {
+    NO_EMAIL: "the contact has no email address",
+    DO_NOT_EMAIL: "the contact does not allow any email",
+    DO_NOT_BULK_EMAIL: "the contact does not allow bulk (marketing) email",
+    CONSENT_TOO_LOW: "the contact's consent level is below the required minimum",
+    MINOR_WITHOUT_GUARDIAN_CONSENT: "the contact is a minor without a guardian's consent",
+    UNSUBSCRIBED_FROM_LIST: "the contact left this subscription list",
+    NOT_SUBSCRIBED_TO_LIST: "the contact is not subscribed to this subscription list",
+    TRACKING_OFF: "the contact does not allow email tracking",
+}
+
+DEFAULT_MARKETING_MINIMUM = ConsentLevel.MARKETING
+TRACKING_MINIMUM = ConsentLevel.TRACKING
+
+# Preferences recorded in the consent trail when they change.
+PREFERENCE_FIELDS = (
+    "do_not_bulk_email",
+    "do_not_email",
+    "allow_prefill",
+    "track_email",
+    "consent_level",
+    "guardian_consent",
+)
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str | None = None  # one of the codes above when not allowed
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    @property
+    def message(self) -> str:
+        return REASONS.get(self.reason, "") if self.reason else ""
+
+
+ALLOWED = Decision(True)
+
+
+def _minor_ok(contact: Contact) -> bool:
+    return not contact.is_minor or contact.guardian_consent
+
+
+def _membership_status(contact: Contact, subscription_list: SubscriptionList) -> str | None:
+    return (
+        ListMembership.objects.filter(contact=contact, subscription_list=subscription_list)
+        .values_list("status", flat=True)
+        .first()
+    )
+
+
+def marketing_email_decision(
+    contact: Contact,
+    *,
+    minimum_level: int = DEFAULT_MARKETING_MINIMUM,
+    subscription_list: SubscriptionList | None = None,
+    require_subscription: bool = False,
+) -> Decision:
+    """May `contact` get marketing email (optionally for `subscription_list`)? With the reason if not."""
+    if not contact.email:
+        return Decision(False, NO_EMAIL)
+    if contact.do_not_email:
+        return Decision(False, DO_NOT_EMAIL)
+    if contact.do_not_bulk_email:
+        return Decision(False, DO_NOT_BULK_EMAIL)
+    if contact.consent_level < minimum_level:
+        return Decision(False, CONSENT_TOO_LOW)
+    if not _minor_ok(contact):
+        return Decision(False, MINOR_WITHOUT_GUARDIAN_CONSENT)
+    if subscription_list is not None:
+        status = _membership_status(contact, subscription_list)
+        if status == SubscriptionStatus.UNSUBSCRIBED:
+            return Decision(False, UNSUBSCRIBED_FROM_LIST)
+        if require_subscription and status != SubscriptionStatus.SUBSCRIBED:
+            return Decision(False, NOT_SUBSCRIBED_TO_LIST)
+    return ALLOWED
+
+
+def tracking_decision(contact: Contact) -> Decision:
+    """May opens and clicks of `contact` be tracked?"""
+    if not contact.track_email:
+        return Decision(False, TRACKING_OFF)
+    if contact.consent_level < TRACKING_MINIMUM:
+        return Decision(False, CONSENT_TOO_LOW)
+    if not _minor_ok(contact):
+        return Decision(False, MINOR_WITHOUT_GUARDIAN_CONSENT)
+    return ALLOWED
+
+
+def marketing_email_allowed_q(
+    *,
+    minimum_level: int = DEFAULT_MARKETING_MINIMUM,
+    subscription_list: SubscriptionList | int | None = None,
+    require_subscription: bool = False,
+) -> Q:
+    """The contacts `marketing_email_decision` allows, as one filter (Exists for the list)."""
+    q = (
+        Q(email__isnull=False)
+        & Q(do_not_email=False)
+        & Q(do_not_bulk_email=False)
+        & Q(consent_level__gte=minimum_level)
+        & (Q(is_minor=False) | Q(guardian_consent=True))
+    )
+    if subscription_list is not None:
+        members = ListMembership.objects.filter(contact=OuterRef("pk"), subscription_list=subscription_list)
+        q &= ~Exists(members.filter(status=SubscriptionStatus.UNSUBSCRIBED))
+        if require_subscription:
+            q &= Exists(members.filter(status=SubscriptionStatus.SUBSCRIBED))
+    return q
+
+
+def tracking_allowed_q() -> Q:
+    """The contacts `tracking_decision` allows, as one filter."""
+    return (
+        Q(track_email=True)
+        & Q(consent_level__gte=TRACKING_MINIMUM)
+        & (Q(is_minor=False) | Q(guardian_consent=True))
+    )
+
+
+# --- Writes: every change leaves a ConsentChange row ----------------------------------------------------
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+@transaction.atomic
+def contact_preferences_update(
+    *, contact: Contact, changes: dict, source: str, actor=None, ip_address: str | None = None
+) -> list[ConsentChange]:
+    """Set preference fields (PREFERENCE_FIELDS) of `contact`; record each value that really changed."""
+    unknown = set(changes) - set(PREFERENCE_FIELDS)
+    if unknown:
+        raise ValueError(f"not consent preferences: {', '.join(sorted(unknown))}")
+    locked = Contact.objects.select_for_update().get(pk=contact.pk)
+    now = timezone.now()
+    records = []
+    for field, value in changes.items():
+        old = getattr(locked, field)
+        if old == value:
+            continue
+        setattr(locked, field, value)
+        setattr(contact, field, value)
+        records.append(
+            ConsentChange(
+                contact=locked,
+                field=field,
+                old_value=_text(old),
+                new_value=_text(value),
+                source=source,
+                actor=actor,
+                ip_address=ip_address,
+                changed_at=now,
+            )
+        )
+    if records:
+        locked.save(update_fields=[r.field for r in records] + ["updated_at"])
+        ConsentChange.objects.bulk_create(records)
+    return records
+
+
+@transaction.atomic
+def list_subscription_set(
+    *,
+    contact: Contact,
+    subscription_list: SubscriptionList,
+    subscribed: bool,
+    source: str,
+    actor=None,
+    ip_address: str | None = None,
+) -> ConsentChange | None:
+    """Subscribe `contact` to or remove it from a list; record the change (None when nothing changed)."""
+    now = timezone.now()
+    membership, created = ListMembership.objects.select_for_update().get_or_create(
+        contact=contact,
+        subscription_list=subscription_list,
+        defaults={
+            "status": SubscriptionStatus.SUBSCRIBED if subscribed else SubscriptionStatus.UNSUBSCRIBED,
+            "subscribed_at": now if subscribed else None,
+            "unsubscribed_at": None if subscribed else now,
+        },
+    )
+    new_status = SubscriptionStatus.SUBSCRIBED if subscribed else SubscriptionStatus.UNSUBSCRIBED
+    # Leaving a list one was never on is still recorded: it blocks later email for that list.
+    old_status = "" if created else membership.status
+    if not created:
+        if membership.status == new_status:
+            return None
+        membership.status = new_status
+        if subscribed:
+            membership.subscribed_at = now
+        else:
+            membership.unsubscribed_at = now
+        membership.save(update_fields=["status", "subscribed_at", "unsubscribed_at"])
+    return ConsentChange.objects.create(
+        contact=contact,
+        field="list",
+        subscription_list=subscription_list,
+        old_value=old_status,
+        new_value=new_status,
+        source=source,
+        actor=actor,
+        ip_address=ip_address,
+        changed_at=now,
+    )

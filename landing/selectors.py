@@ -1,0 +1,39 @@
+"""Reads of the landing app."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from crm_core.models import Contact, ListMembership, SubscriptionList, SubscriptionStatus
+
+from .models import LandingPage, PageStatus
+
+
+def landing_page_for_visitor(*, slug: str, user) -> LandingPage:
+    """A live page for everyone; a draft only for signed-in users who may view landing pages (preview)."""
+    page = LandingPage.objects.filter(slug=slug).prefetch_related("fields").first()
+    if page is None:
+        raise Http404("No such page.")
+    if page.status != PageStatus.LIVE and not (
+        user.is_authenticated and user.has_perm("landing.view_landingpage")
+    ):
+        raise Http404("No such page.")
+    return page
+
+
+def landing_page_live(*, slug: str) -> LandingPage:
+    page = LandingPage.objects.filter(slug=slug, status=PageStatus.LIVE).prefetch_related("fields").first()
+    if page is None:
+        raise Http404("No such page.")
+    return page
+
+
+def subscription_lists_for_contact(*, contact: Contact) -> QuerySet[SubscriptionList]:
+    """Public lists plus any list the contact is on, each with `subscribed` for this contact."""
+    memberships = ListMembership.objects.filter(contact=contact, subscription_list=OuterRef("pk"))
+    return (
+        SubscriptionList.objects.filter(Q(is_public=True) | Exists(memberships))
+        .annotate(subscribed=Exists(memberships.filter(status=SubscriptionStatus.SUBSCRIBED)))
+        .order_by("name")
+    )
