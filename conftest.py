@@ -13,6 +13,15 @@ from rest_framework.test import APIClient
 from crm_core.tests.factories import AdminUserFactory, MarketerFactory, SalesRepFactory
 
 
+def pytest_configure(config):
+    # Cache keys (throttles, rate limits, coalescing flags) of one test session never meet
+    # another session's in the shared Redis; worker subprocesses inherit the prefix.
+    from django.conf import settings
+
+    prefix = os.environ["CACHE_KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
+    settings.CACHES["default"]["KEY_PREFIX"] = prefix
+
+
 @pytest.fixture
 def marketer(db):
     return MarketerFactory(username="marketer")

@@ -96,7 +96,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis, cache and Celery -----------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX", default=""),
+        }
+    }
 else:
     CACHES = {
         "default": {
@@ -150,21 +156,33 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 # --- REST API ---------------------------------------------------------------------
+# Largest request body the app accepts (bytes); larger bodies get 413 (API parsers and Django forms).
+MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=10 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "crm_core.api.parsers.JSONParser",
+        "crm_core.api.parsers.FormParser",
+        "crm_core.api.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "crm_core.api.exceptions.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "crm_core.api.pagination.StandardPagination",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Rates are read on every request (crm_core/api/throttling.py), so changing them here is enough.
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "crm_core.api.throttling.AnonRateThrottle",
+        "crm_core.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("API_THROTTLE_ANON", default="60/minute"),
@@ -173,12 +191,23 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Nurture API",
-    "DESCRIPTION": "Contacts, accounts, leads, segments, scoring, journeys and landing pages.",
+    "DESCRIPTION": (
+        "Contacts, accounts, leads, segments, scoring, journeys and landing pages. "
+        "Authenticate with `Authorization: Token <token>` (POST /api/auth/token/) or a browser session. "
+        f"Request bodies are limited to {MAX_REQUEST_BODY_BYTES} bytes (413 above that)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Like every other endpoint, the schema and its docs are for signed-in users only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "ENUM_NAME_OVERRIDES": {
+        "LeadStatusEnum": "crm_core.models.LeadStatus",
+        "OpportunityStatusEnum": "crm_core.models.OpportunityStatus",
+        "SubscriptionStatusEnum": "crm_core.models.SubscriptionStatus",
+    },
 }
-# Largest request body the app accepts (bytes); larger bodies get 413.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=10 * 1024 * 1024)
 
 # --- Landing pages, consent tokens ---------------------------------------------------
 # Submissions one client address may send to the public forms (N/second|minute|hour|day).

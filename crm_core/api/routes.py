@@ -1,7 +1,22 @@
-"""API routes of crm_core (minimal: the full API replaces this at merge)."""
+"""The CRM resources on the API router, plus the token endpoint, the schema and its docs."""
 
-from .views import LeadViewSet
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import views
 
 
-def register(router):
-    router.register("leads", LeadViewSet, basename="lead")
+def register(router) -> None:
+    router.register("accounts", views.AccountViewSet)
+    router.register("contacts", views.ContactViewSet)
+    router.register("leads", views.LeadViewSet)
+    router.register("opportunities", views.OpportunityViewSet)
+    router.register("interactions", views.InteractionViewSet)
+    router.register("subscription-lists", views.SubscriptionListViewSet)
+
+
+urlpatterns = [
+    path("auth/token/", views.AuthTokenView.as_view(), name="api-auth-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

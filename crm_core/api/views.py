@@ -1,13 +1,207 @@
-"""Minimal lead viewset carrying the lifecycle actions (replaced by the full API at merge)."""
+"""Viewsets of the CRM resources and the token endpoint.
 
-from rest_framework import viewsets
+Every model viewset checks the caller's role with RoleModelPermissions. The
+large lists (contacts, leads, interactions) are keyset-paginated; the others
+use numbered pages with a count. A list page is one query for its rows (every
+related record is exposed as its id), whatever the page size.
+"""
 
-from crm_core.models import Lead
+from __future__ import annotations
 
+from contextlib import contextmanager
+
+from django.contrib.auth import authenticate
+from django.db import IntegrityError, transaction
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crm_core import models, selectors
+from crm_core.services import lead_create, lead_update
+
+from . import filters, serializers
+from .keyset import KeysetPagination
 from .lead_actions import LeadLifecycleActionsMixin
+from .ordering import KeysetOrderingFilter
+from .pagination import StandardPagination
+from .parsers import FormParser, JSONParser, MultiPartParser
 from .permissions import RoleModelPermissions
+from .throttling import AnonRateThrottle
+
+# Constraint name -> (field, message) for conflicts the database catches after validation (races).
+CONFLICTS = {
+    "contact_email_ci_unique": ("email", "A contact with this email already exists."),
+    "crm_core_subscriptionlist_name_key": ("name", "A subscription list with this name already exists."),
+}
 
 
-class LeadViewSet(LeadLifecycleActionsMixin, viewsets.GenericViewSet):
-    queryset = Lead.objects.all()
+@contextmanager
+def conflicts_as_400():
+    """Turn an integrity error (a lost race on a unique value, a row deleted meanwhile) into a 400."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as exc:
+        constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+        field, message = CONFLICTS.get(constraint, ("non_field_errors", "Conflicts with the stored data."))
+        raise ValidationError({field: [message]}) from exc
+
+
+class CRMModelViewSet(viewsets.ModelViewSet):
     permission_classes = [RoleModelPermissions]
+    filter_backends = [DjangoFilterBackend, filters.StrictSearchFilter, KeysetOrderingFilter]
+    pagination_class = StandardPagination
+    ordering_fields = ["id", "created_at"]
+
+    def perform_create(self, serializer):
+        with conflicts_as_400():
+            serializer.save()
+
+    def perform_update(self, serializer):
+        with conflicts_as_400():
+            serializer.save()
+
+    def perform_destroy(self, instance):
+        with transaction.atomic():
+            instance.delete()
+
+
+class AccountViewSet(CRMModelViewSet):
+    """Accounts (companies)."""
+
+    queryset = models.Account.objects.all()
+    serializer_class = serializers.AccountSerializer
+    filterset_class = filters.AccountFilter
+    search_fields = ["name", "country"]
+    ordering_fields = ["id", "name", "created_at"]
+    ordering = ["name"]
+
+
+CONTACT_VIEW_PARAMETER = OpenApiParameter(
+    "view",
+    OpenApiTypes.STR,
+    enum=list(selectors.VIEWS),
+    description=(
+        "`sales` leaves out marketing-only contacts; `marketing` shows all. "
+        "Default: `sales` for sales reps, `marketing` for everyone else."
+    ),
+)
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[CONTACT_VIEW_PARAMETER]),
+)
+class ContactViewSet(CRMModelViewSet):
+    """Contacts, as the caller's view shows them (`?view=sales|marketing`)."""
+
+    queryset = models.Contact.objects.all()
+    serializer_class = serializers.ContactSerializer
+    filterset_class = filters.ContactFilter
+    pagination_class = KeysetPagination
+    search_fields = ["first_name", "last_name", "email"]
+    ordering_fields = ["id", "created_at", "last_name"]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # authentication, role, throttling first
+        view = request.query_params.get("view") or None
+        if view is not None and view not in selectors.VIEWS:
+            raise ValidationError(
+                {"view": [f"Unknown view {view!r}; expected one of: {', '.join(selectors.VIEWS)}."]}
+            )
+        # A list shows the caller's default view; a single contact is found whatever the view.
+        self.contact_view = view if view is not None or self.action == "list" else selectors.VIEW_MARKETING
+
+    def get_queryset(self):
+        # Before initial() has validated ?view= (the role check asks for the model): all contacts.
+        view = getattr(self, "contact_view", selectors.VIEW_MARKETING)
+        return selectors.contact_list(viewer=self.request.user, view=view)
+
+
+class LeadViewSet(LeadLifecycleActionsMixin, CRMModelViewSet):
+    """Leads; writes go through the lead services so the orphan-lead workflow runs."""
+
+    queryset = models.Lead.objects.all()
+    serializer_class = serializers.LeadSerializer
+    filterset_class = filters.LeadFilter
+    pagination_class = KeysetPagination
+    search_fields = ["topic", "last_name", "email", "company_name"]
+    ordering_fields = ["id", "created_at", "score", "topic"]
+
+    def perform_create(self, serializer):
+        with conflicts_as_400():
+            serializer.instance = lead_create(data=serializer.validated_data, created_by=self.request.user)
+
+    def perform_update(self, serializer):
+        with conflicts_as_400():
+            serializer.instance = lead_update(
+                lead=serializer.instance, data=serializer.validated_data, updated_by=self.request.user
+            )
+
+
+class OpportunityViewSet(CRMModelViewSet):
+    """Opportunities."""
+
+    queryset = models.Opportunity.objects.all()
+    serializer_class = serializers.OpportunitySerializer
+    filterset_class = filters.OpportunityFilter
+    search_fields = ["name"]
+    ordering_fields = ["id", "created_at", "name"]
+
+
+class InteractionViewSet(CRMModelViewSet):
+    """Interaction records of contacts (email opens and clicks, visits, forms, downloads, events)."""
+
+    queryset = models.Interaction.objects.all()
+    serializer_class = serializers.InteractionSerializer
+    filterset_class = filters.InteractionFilter
+    pagination_class = KeysetPagination
+    filter_backends = [DjangoFilterBackend, KeysetOrderingFilter]
+    ordering_fields = ["id"]
+
+
+class SubscriptionListViewSet(CRMModelViewSet):
+    """Subscription lists."""
+
+    queryset = models.SubscriptionList.objects.all()
+    serializer_class = serializers.SubscriptionListSerializer
+    filterset_class = filters.SubscriptionListFilter
+    search_fields = ["name"]
+    ordering_fields = ["id", "name", "created_at"]
+    ordering = ["name"]
+
+
+class AuthTokenView(APIView):
+    """POST a username and password, get the API token to send as `Authorization: Token <token>`."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AnonRateThrottle]
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    @extend_schema(
+        request=serializers.AuthTokenRequestSerializer,
+        responses={200: serializers.AuthTokenSerializer},
+        auth=[],
+    )
+    def post(self, request):
+        credentials = serializers.AuthTokenRequestSerializer(data=request.data)
+        credentials.is_valid(raise_exception=True)
+        user = authenticate(
+            request=request,
+            username=credentials.validated_data["username"],
+            password=credentials.validated_data["password"],
+        )
+        if user is None:
+            raise ValidationError({"non_field_errors": ["Unable to log in with the given credentials."]})
+        try:
+            with transaction.atomic():
+                token, _ = Token.objects.get_or_create(user=user)
+        except IntegrityError:  # two logins raced to create the token
+            token = Token.objects.get(user=user)
+        return Response({"token": token.key}, status=status.HTTP_200_OK)

@@ -1,0 +1,29 @@
+"""The API's exception handler: DRF's, plus the Django errors that must not become a 500."""
+
+from __future__ import annotations
+
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db.models import ProtectedError, RestrictedError
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from .parsers import max_body_bytes
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        limit = max_body_bytes()
+        return Response(
+            {"detail": f"Request body too large: the limit is {limit} bytes (MAX_REQUEST_BODY_BYTES)."},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return Response({"detail": str(exc) or "Too many fields."}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, ProtectedError | RestrictedError):
+        blocking = sorted({str(obj._meta.verbose_name_plural) for obj in list(exc.args[1])[:100]})
+        return Response(
+            {"detail": f"Cannot delete: still referenced by {', '.join(blocking) or 'other records'}."},
+            status=status.HTTP_409_CONFLICT,
+        )
+    return drf_exception_handler(exc, context)

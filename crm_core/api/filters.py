@@ -1,0 +1,174 @@
+"""Filtersets of the CRM resources (django-filter), and the search backend.
+
+Every filter validates its value: a bad boolean, choice, number, date or id
+gets a 400 naming the parameter, never a silently ignored filter.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.db import models as dj_models
+from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import SearchFilter
+
+from crm_core import models
+
+
+class StrictBooleanField(forms.Field):
+    TRUE = {"true", "1", "yes"}
+    FALSE = {"false", "0", "no"}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        lowered = str(value).strip().lower()
+        if lowered in self.TRUE:
+            return True
+        if lowered in self.FALSE:
+            return False
+        raise forms.ValidationError("Expected true or false.", code="invalid")
+
+
+class StrictBooleanFilter(filters.BooleanFilter):
+    """`true`/`false` (or 1/0); anything else is a 400 rather than an ignored filter."""
+
+    field_class = StrictBooleanField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(*args, **kwargs)
+
+
+class UTCIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time, compared in UTC (PostgreSQL refuses offsets beyond +-15:59)."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(datetime.UTC)
+        except (OverflowError, ValueError) as exc:
+            raise forms.ValidationError("Date-time out of range.", code="overflow") from exc
+
+
+class UTCIsoDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = UTCIsoDateTimeField
+
+
+class StrictFilterSet(filters.FilterSet):
+    FILTER_DEFAULTS = {
+        **filters.FilterSet.FILTER_DEFAULTS,
+        dj_models.BooleanField: {"filter_class": StrictBooleanFilter},
+        dj_models.DateTimeField: {"filter_class": UTCIsoDateTimeFilter},
+    }
+
+
+DATE_RANGE = ["gte", "lte"]
+
+
+class AccountFilter(StrictFilterSet):
+    class Meta:
+        model = models.Account
+        fields = {
+            "name": ["exact", "icontains"],
+            "industry": ["exact"],
+            "country": ["exact"],
+            "owner": ["exact"],
+            "parent_account": ["exact", "isnull"],
+            "employees": ["gte", "lte"],
+            "created_at": DATE_RANGE,
+            "updated_at": DATE_RANGE,
+        }
+
+
+class ContactFilter(StrictFilterSet):
+    class Meta:
+        model = models.Contact
+        fields = {
+            "email": ["exact"],
+            "first_name": ["exact"],
+            "last_name": ["exact"],
+            "job_role": ["exact"],
+            "country": ["exact"],
+            "parent_account": ["exact", "isnull"],
+            "owner": ["exact"],
+            "marketing_only": ["exact"],
+            "origin": ["exact"],
+            "do_not_bulk_email": ["exact"],
+            "do_not_email": ["exact"],
+            "allow_prefill": ["exact"],
+            "track_email": ["exact"],
+            "consent_level": ["exact", "gte", "lte"],
+            "is_minor": ["exact"],
+            "created_at": DATE_RANGE,
+            "updated_at": DATE_RANGE,
+        }
+
+
+class LeadFilter(StrictFilterSet):
+    class Meta:
+        model = models.Lead
+        fields = {
+            "topic": ["exact"],
+            "email": ["exact"],
+            "status": ["exact"],
+            "source": ["exact"],
+            "job_role": ["exact"],
+            "parent_contact": ["exact", "isnull"],
+            "parent_account": ["exact", "isnull"],
+            "owner": ["exact"],
+            "sales_ready": ["exact"],
+            "score": ["gte", "lte"],
+            "grade": ["exact"],
+            "created_at": DATE_RANGE,
+            "updated_at": DATE_RANGE,
+        }
+
+
+class OpportunityFilter(StrictFilterSet):
+    class Meta:
+        model = models.Opportunity
+        fields = {
+            "account": ["exact"],
+            "contact": ["exact"],
+            "originating_lead": ["exact"],
+            "owner": ["exact"],
+            "stage": ["exact"],
+            "status": ["exact"],
+            "amount": ["gte", "lte"],
+            "close_date": DATE_RANGE,
+            "created_at": DATE_RANGE,
+        }
+
+
+class InteractionFilter(StrictFilterSet):
+    class Meta:
+        model = models.Interaction
+        fields = {
+            "contact": ["exact"],
+            "kind": ["exact"],
+            "occurred_at": DATE_RANGE,
+        }
+
+
+class SubscriptionListFilter(StrictFilterSet):
+    class Meta:
+        model = models.SubscriptionList
+        fields = {"name": ["exact"], "is_public": ["exact"]}
+
+
+class StrictSearchFilter(SearchFilter):
+    """DRF's `?search=`, with its validation error keyed by the parameter like every other filter."""
+
+    def get_search_terms(self, request):
+        try:
+            return super().get_search_terms(request)
+        except ValidationError as exc:
+            raise ValidationError({self.search_param: exc.detail}) from exc

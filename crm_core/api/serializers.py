@@ -1,0 +1,229 @@
+"""Serializers of the CRM records: field names match the model fields, related records are ids.
+
+They validate everything a request can get wrong (unknown fields, choices,
+foreign keys that do not exist, a contact email that is already taken) so the
+view answers 400 with `{"field": ["message"]}` and never reaches the database
+with bad data.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from crm_core import models
+from crm_core.emails import normalize_email
+
+
+class NormalizedEmailField(serializers.EmailField):
+    """An email as the database stores it: trimmed, lower-case, empty -> null."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def run_validation(self, data=serializers.empty):
+        if isinstance(data, str) and not data.strip():
+            data = None  # an empty address is no address
+        return super().run_validation(data)
+
+    def to_internal_value(self, data):
+        return normalize_email(super().to_internal_value(data))
+
+
+def _has_unstorable_text(value) -> bool:
+    """True if a JSON value holds a NUL or a lone surrogate, which PostgreSQL's jsonb refuses."""
+    if isinstance(value, str):
+        return "\x00" in value or any("\ud800" <= char <= "\udfff" for char in value)
+    if isinstance(value, dict):
+        return any(_has_unstorable_text(k) or _has_unstorable_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_unstorable_text(v) for v in value)
+    return False
+
+
+class StrictModelSerializer(serializers.ModelSerializer):
+    """A ModelSerializer that refuses fields it does not know (instead of ignoring them).
+
+    Read-only fields may be sent back (an integrator PUTting what it GOT) and are ignored.
+    """
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(str(name) for name in data if name not in self.fields)
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+def _user_queryset():
+    return get_user_model().objects.all()
+
+
+class AccountSerializer(StrictModelSerializer):
+    owner = serializers.PrimaryKeyRelatedField(queryset=_user_queryset(), allow_null=True, required=False)
+
+    class Meta:
+        model = models.Account
+        fields = [
+            "id",
+            "name",
+            "industry",
+            "country",
+            "website",
+            "employees",
+            "annual_revenue",
+            "owner",
+            "parent_account",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def validate_parent_account(self, value):
+        if value is not None and self.instance is not None and value.pk == self.instance.pk:
+            raise serializers.ValidationError("An account cannot be its own parent.")
+        return value
+
+
+class ContactSerializer(StrictModelSerializer):
+    email = NormalizedEmailField(max_length=254)
+    owner = serializers.PrimaryKeyRelatedField(queryset=_user_queryset(), allow_null=True, required=False)
+
+    class Meta:
+        model = models.Contact
+        fields = [
+            "id",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "job_title",
+            "job_role",
+            "country",
+            "city",
+            "parent_account",
+            "owner",
+            "marketing_only",
+            "origin",
+            "do_not_bulk_email",
+            "do_not_email",
+            "allow_prefill",
+            "track_email",
+            "consent_level",
+            "is_minor",
+            "guardian",
+            "guardian_consent",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def validate_email(self, value):
+        if value is None:
+            return value
+        taken = models.Contact.objects.filter(email=value)
+        if self.instance is not None:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise serializers.ValidationError("A contact with this email already exists.")
+        return value
+
+    def validate_guardian(self, value):
+        if value is not None and self.instance is not None and value.pk == self.instance.pk:
+            raise serializers.ValidationError("A contact cannot be their own guardian.")
+        return value
+
+
+class LeadSerializer(StrictModelSerializer):
+    email = NormalizedEmailField(max_length=254)
+    owner = serializers.PrimaryKeyRelatedField(queryset=_user_queryset(), allow_null=True, required=False)
+    parent_contact = serializers.PrimaryKeyRelatedField(
+        queryset=models.Contact.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="The parent contact's id (lead_parent_contact); null for an orphan lead.",
+    )
+
+    class Meta:
+        model = models.Lead
+        fields = [
+            "id",
+            "topic",
+            "first_name",
+            "last_name",
+            "email",
+            "company_name",
+            "job_title",
+            "job_role",
+            "status",
+            "source",
+            "parent_contact",
+            "parent_account",
+            "owner",
+            "score",
+            "grade",
+            "sales_ready",
+            "estimated_value",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class OpportunitySerializer(StrictModelSerializer):
+    owner = serializers.PrimaryKeyRelatedField(queryset=_user_queryset(), allow_null=True, required=False)
+
+    class Meta:
+        model = models.Opportunity
+        fields = [
+            "id",
+            "name",
+            "account",
+            "contact",
+            "originating_lead",
+            "owner",
+            "stage",
+            "status",
+            "amount",
+            "close_date",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class InteractionSerializer(StrictModelSerializer):
+    properties = serializers.JSONField(
+        required=False, help_text='A JSON object, e.g. {"url": ...}, {"email": ...}, {"form": ...}.'
+    )
+
+    class Meta:
+        model = models.Interaction
+        fields = ["id", "contact", "kind", "occurred_at", "properties", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+    def validate_properties(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Expected a JSON object.")
+        if _has_unstorable_text(value):
+            raise serializers.ValidationError("Null characters and lone surrogates are not allowed.")
+        return value
+
+
+class SubscriptionListSerializer(StrictModelSerializer):
+    class Meta:
+        model = models.SubscriptionList
+        fields = ["id", "name", "description", "is_public", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class AuthTokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+
+class AuthTokenSerializer(serializers.Serializer):
+    token = serializers.CharField(read_only=True)
