@@ -132,6 +132,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Apps add their periodic tasks here (see docs/architecture.md).
 CELERY_BEAT_SCHEDULE: dict = {}
+# journeys (issue 8): the engine's tick and its knobs (journeys/engine.py, README "Journeys").
+JOURNEYS_TICK_SECONDS = env.float("JOURNEYS_TICK_SECONDS", default=10.0)
+CELERY_BEAT_SCHEDULE["journeys-tick"] = {"task": "journeys.tick", "schedule": JOURNEYS_TICK_SECONDS}
+JOURNEYS_BATCH_SIZE = env.int("JOURNEYS_BATCH_SIZE", default=500)
+JOURNEYS_DISPATCH_LEASE_SECONDS = env.int("JOURNEYS_DISPATCH_LEASE_SECONDS", default=600)
+JOURNEYS_OUTBOX_SWEEP_SECONDS = env.int("JOURNEYS_OUTBOX_SWEEP_SECONDS", default=120)
+JOURNEYS_CONDITION_RECHECK_SECONDS = env.int("JOURNEYS_CONDITION_RECHECK_SECONDS", default=300)
 
 # --- Auth -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
