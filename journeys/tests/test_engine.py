@@ -16,7 +16,6 @@ from crm_core.tests.factories import (
 )
 
 from .. import adapters, engine, services
-from ..selectors import journey_stats
 from ..models import (
     Enrollment,
     ExecutionOutcome,
@@ -25,6 +24,7 @@ from ..models import (
     SegmentMemberStandIn,
     StepExecution,
 )
+from ..selectors import journey_stats
 from .factories import SegmentMemberFactory, make_journey, send_email_step
 
 pytestmark = pytest.mark.django_db
