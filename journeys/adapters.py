@@ -281,7 +281,7 @@ PREFERENCES_SALT = "crm_core.tokens.preferences"
 
 def subscription_center_url(contact_id: int) -> str:
     """Absolute URL of the contact's subscription center (the unsubscribe link of every email)."""
-    token = signing.dumps({"contact": contact_id}, salt=PREFERENCES_SALT, compress=True)
+    token = signing.Signer(salt=PREFERENCES_SALT).sign(str(contact_id))
     return f"{settings.SITE_URL.rstrip('/')}/preferences/{token}/"
 
 

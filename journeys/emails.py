@@ -34,8 +34,7 @@ _MERGE = re.compile(r'^\s*([a-z_]+)\.([a-z_]+)\s*(?:\|\s*default\s*:\s*"([^"{}]*
 _UNSUB = re.compile(r"^\s*unsubscribe_url\s*$")
 _HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(.*?)\2""", re.I | re.S)
 
-OPEN_SALT = "journeys.open"
-CLICK_SALT = "journeys.click"
+TRACKING_SALT = "journeys.tracking"
 
 
 # --- Validation ---------------------------------------------------------------------------------
@@ -199,22 +198,30 @@ def _replace_url(parts: list, url: str, position: int) -> list:
     return out
 
 
-def open_token(outbox_id: int) -> str:
-    return signing.Signer(salt=OPEN_SALT).sign(_b36(outbox_id))
+# One signature per email covers its pixel and all its links: a click token is "<signed outbox>-<n>";
+# changing n can only pick another link of the same email, never a URL of the sender's choosing.
 
 
-def click_token(outbox_id: int, position: int) -> str:
-    return signing.Signer(salt=CLICK_SALT).sign(f"{_b36(outbox_id)}-{_b36(position)}")
+def email_signature(outbox_id: int) -> str:
+    return signing.Signer(salt=TRACKING_SALT).sign(_b36(outbox_id))
+
+
+def open_token(outbox_id: int, signed: str | None = None) -> str:
+    return signed or email_signature(outbox_id)
+
+
+def click_token(outbox_id: int, position: int, signed: str | None = None) -> str:
+    return f"{signed or email_signature(outbox_id)}-{_b36(position)}"
 
 
 def read_open_token(token: str) -> int:
     """The outbox id of an open token; raises signing.BadSignature if forged."""
-    return int(signing.Signer(salt=OPEN_SALT).unsign(token), 36)
+    return int(signing.Signer(salt=TRACKING_SALT).unsign(token), 36)
 
 
 def read_click_token(token: str) -> tuple[int, int]:
-    outbox, position = signing.Signer(salt=CLICK_SALT).unsign(token).split("-")
-    return int(outbox, 36), int(position, 36)
+    signed, _, position = token.rpartition("-")
+    return read_open_token(signed), int(position, 36)
 
 
 def _b36(number: int) -> str:
@@ -241,10 +248,11 @@ def render(
     site = settings.SITE_URL.rstrip("/")
     unsubscribe_url = adapters.subscription_center_url(records["contact"].pk)
     link_urls = prepared.links
+    signed = email_signature(outbox_id) if track else ""
 
     def tracked(position: int) -> str:
         if track:
-            return f"{site}/t/c/{click_token(outbox_id, position)}/"
+            return f"{site}/t/c/{click_token(outbox_id, position, signed)}/"
         return link_urls[position]
 
     def join(parts: list, *, html: bool) -> str:
@@ -271,7 +279,7 @@ def render(
             "Unsubscribe or change your email preferences</a></p>"
         )
     if track:
-        footer += f'<img src="{site}/t/o/{open_token(outbox_id)}.gif" width="1" height="1" alt="">'
+        footer += f'<img src="{site}/t/o/{open_token(outbox_id, signed)}.gif" width="1" height="1" alt="">'
     lowered = html.lower()
     at = lowered.rfind("</body>")
     html = html[:at] + footer + html[at:] if at >= 0 else html + footer

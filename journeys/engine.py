@@ -22,9 +22,11 @@ import hashlib
 import logging
 import random
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import psycopg
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import connection, transaction
@@ -230,9 +232,12 @@ class Batch:
         return self._contacts
 
 
-def run_batch(*, enrollment_ids: list[int], now: datetime | None = None) -> list[int]:
+def run_batch(
+    *, enrollment_ids: list[int], now: datetime | None = None, claim: int | None = None
+) -> list[int]:
     """Run every due step of these enrollments (those another worker holds are skipped) in one
-    transaction; return the ids of the outbox rows to send once it has committed."""
+    transaction; return the ids of the outbox rows to send once it has committed. With `claim` (a
+    sender_claim held by this connection) the outbox rows are created already claimed by it."""
     now = now or timezone.now()
     with transaction.atomic():
         enrollments = list(
@@ -265,22 +270,63 @@ def run_batch(*, enrollment_ids: list[int], now: datetime | None = None) -> list
                 results = HANDLERS[step.kind](step, members, batch)
                 for e in members:
                     _apply(e, step, results[e.pk], batch, steps)
-        StepExecution.objects.bulk_create(batch.executions)
-        outbox = OutboundEmail.objects.bulk_create(
+        execution_ids = _insert_executions(batch.executions)
+        outbox_ids = _insert_outbox(
             [
-                OutboundEmail(
-                    execution=batch.executions[index],
-                    enrollment_id=e.pk,
-                    journey_id=e.journey_id,
-                    step_id=batch.executions[index].step_id,
-                    contact_id=e.contact_id,
-                    created_at=now,
-                )
+                (execution_ids[index], e.pk, e.journey_id, batch.executions[index].step_id, e.contact_id)
                 for index, e in batch.sends
-            ]
+            ],
+            now,
+            claim,
         )
         _save_enrollments(batch.enrollments)
-    return [row.pk for row in outbox]
+    return outbox_ids
+
+
+def _insert_executions(executions: list[StepExecution]) -> list[int]:
+    """INSERT ... SELECT FROM unnest(arrays): one statement for the batch; ids in input order. The
+    unique (enrollment, seq) constraint fails the whole transaction if a step was already recorded."""
+    if not executions:
+        return []
+    columns = [
+        [x.enrollment_id for x in executions],
+        [x.seq for x in executions],
+        [x.entry_number for x in executions],
+        [x.journey_id for x in executions],
+        [x.step_id for x in executions],
+        [x.outcome for x in executions],
+        [x.detail for x in executions],
+        [x.executed_at for x in executions],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO journeys_stepexecution
+                   (enrollment_id, seq, entry_number, journey_id, step_id, outcome, detail, executed_at)
+               SELECT * FROM unnest(%s::bigint[], %s::int[], %s::int[], %s::bigint[], %s::bigint[],
+                                    %s::varchar[], %s::varchar[], %s::timestamptz[])
+               RETURNING enrollment_id, seq, id""",
+            columns,
+        )
+        ids = {(enrollment_id, seq): pk for enrollment_id, seq, pk in cursor.fetchall()}
+    return [ids[(x.enrollment_id, x.seq)] for x in executions]
+
+
+def _insert_outbox(rows: list[tuple], now: datetime, claim: int | None) -> list[int]:
+    if not rows:
+        return []
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    status, attempts = ("sending", 1) if claim else ("pending", 0)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO journeys_outboundemail
+                   (execution_id, enrollment_id, journey_id, step_id, contact_id, status, claim_id, attempts,
+                    skip_reason, error, created_at, open_count, click_count)
+               SELECT v.*, %s, %s, %s, '', '', %s, 0, 0
+               FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) AS v
+               RETURNING id""",
+            [status, claim, attempts, now, *columns],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def _exit_due(batch: Batch, journeys: dict[int, Journey]) -> None:
@@ -593,23 +639,26 @@ HANDLERS = {
 # --- Sending the outbox ---------------------------------------------------------------------------
 
 
-def send_outbox(*, outbox_ids: list[int]) -> int:
-    """Send these outbox rows (those still pending): claim, re-check consent, send, mark each sent.
-    Must run outside a transaction. Returns how many were sent."""
-    if not outbox_ids:
-        return 0
+@contextmanager
+def sender_claim():
+    """A claim id whose session-level advisory lock this connection holds until the block ends; if
+    the process dies, PostgreSQL drops the connection and the lock with it."""
     claim = random.randint(1, 2**31 - 1)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s, %s)", [ADVISORY_NAMESPACE, claim])
     try:
-        return _send_claimed(outbox_ids, claim)
+        yield claim
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [ADVISORY_NAMESPACE, claim])
 
 
-def _send_claimed(outbox_ids: list[int], claim: int) -> int:
-    with connection.cursor() as cursor:
+def send_outbox(*, outbox_ids: list[int]) -> int:
+    """Send these outbox rows (those still pending): claim, re-check consent, send, mark each sent.
+    Must run outside a transaction. Returns how many were sent."""
+    if not outbox_ids:
+        return 0
+    with sender_claim() as claim, connection.cursor() as cursor:
         cursor.execute(
             """UPDATE journeys_outboundemail SET status = 'sending', claim_id = %s, attempts = attempts + 1
                WHERE id IN (SELECT id FROM journeys_outboundemail WHERE id = ANY(%s) AND status = 'pending'
@@ -618,6 +667,11 @@ def _send_claimed(outbox_ids: list[int], claim: int) -> int:
             [claim, list(outbox_ids)],
         )
         claimed = sorted(row[0] for row in cursor.fetchall())
+        return send_claimed(claimed, claim)
+
+
+def send_claimed(claimed: list[int], claim: int) -> int:
+    """Send outbox rows already claimed (status sending) under `claim`, whose lock this connection holds."""
     if not claimed:
         return 0
     rows = list(
@@ -637,7 +691,7 @@ def _send_claimed(outbox_ids: list[int], claim: int) -> int:
         for row in group:
             if row.contact_id in blocked:
                 OutboundEmail.objects.filter(pk=row.pk, claim_id=claim).update(
-                    status=OutboxStatus.SKIPPED, skip_reason=blocked[row.contact_id]
+                    status=OutboxStatus.SKIPPED, skip_reason=blocked[row.contact_id], claim_id=None
                 )
             else:
                 allowed.append(row)
@@ -646,6 +700,13 @@ def _send_claimed(outbox_ids: list[int], claim: int) -> int:
     sent = 0
     mail = get_connection(fail_silently=False)
     mail.open()
+    durable = setting("JOURNEYS_DURABLE_SEND_MARKS", False)
+    if not durable:
+        # The per-email mark survives a worker crash either way (PostgreSQL has it once the statement
+        # returns); without waiting for the WAL flush only a database crash could lose the last
+        # fraction of a second of marks, whose emails would then be sent again.
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO off")
     try:
         for row in allowed:
             email_prepared = _prepared(row, prepared)
@@ -672,30 +733,55 @@ def _send_claimed(outbox_ids: list[int], claim: int) -> int:
                     error=str(error)[:2000],
                 )
                 continue
-            _mark_sent(row, claim, email_prepared)
+            _mark_sent(row)
             sent += 1
     finally:
         mail.close()
+        if not durable:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+        finalize_claim(claim)
     return sent
 
 
-def _mark_sent(row: OutboundEmail, claim: int, prepared) -> None:
-    """One autocommit statement: the row is sent and the contact has an email_sent interaction."""
-    now = timezone.now()
-    with connection.cursor() as cursor:
+def _mark_sent(row: OutboundEmail) -> None:
+    """The durable "SMTP accepted it" mark, committed on its own right after the call returns.
+    Only `sent_at` changes (no indexed column), so PostgreSQL makes it a cheap HOT update."""
+    connection.ensure_connection()
+    # A server-side prepared statement on the raw connection: this runs once per email.
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(
+            "UPDATE journeys_outboundemail SET sent_at = %s WHERE id = %s",
+            [timezone.now(), row.pk],
+            prepare=True,
+        )
+
+
+def finalize_claim(claim: int) -> int:
+    """Set-based end of a claim: rows marked as accepted become `sent` with an email_sent interaction
+    each (one statement); rows never accepted go back to `pending`. Run by the sender when its batch
+    is done, and by the tick for the claims of dead senders."""
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             """WITH sent AS (
-                   UPDATE journeys_outboundemail SET status = 'sent', sent_at = %s, claim_id = NULL
-                   WHERE id = %s AND claim_id = %s AND status = 'sending'
-                   RETURNING id, contact_id, journey_id, step_id)
+                   UPDATE journeys_outboundemail SET status = 'sent', claim_id = NULL
+                   WHERE claim_id = %s AND status = 'sending' AND sent_at IS NOT NULL
+                   RETURNING id, contact_id, journey_id, step_id, sent_at)
                INSERT INTO crm_core_interaction (contact_id, kind, occurred_at, properties, created_at)
-               SELECT contact_id, 'email_sent', %s,
-                      jsonb_build_object('journey', journey_id, 'step', step_id,
-                                         'email', %s::text, 'outbox', id),
-                      %s
-               FROM sent""",
-            [now, row.pk, claim, now, row.step.key, now],
+               SELECT sent.contact_id, 'email_sent', sent.sent_at,
+                      jsonb_build_object('journey', sent.journey_id, 'step', sent.step_id,
+                                         'email', step.key, 'outbox', sent.id),
+                      now()
+               FROM sent JOIN journeys_step step ON step.id = sent.step_id""",
+            [claim],
         )
+        finalized = cursor.rowcount
+        cursor.execute(
+            "UPDATE journeys_outboundemail SET status = 'pending', claim_id = NULL "
+            "WHERE claim_id = %s AND status = 'sending' AND sent_at IS NULL",
+            [claim],
+        )
+    return finalized
 
 
 def _group_by(rows, key) -> dict:
@@ -725,8 +811,9 @@ def _latest_leads(contact_ids: set[int]) -> dict[int, Lead]:
 
 
 def release_dead_claims() -> int:
-    """Outbox rows claimed by a sender whose connection is gone (its advisory lock is free) go back
-    to pending. A live sender holds its lock, so its rows are never taken from it."""
+    """Finish the claims of senders whose connection is gone (their advisory lock is free): what they
+    had handed to SMTP is `sent`, the rest goes back to `pending`. A live sender holds its lock, so
+    its rows are never taken from it."""
     released = 0
     claims = (
         OutboundEmail.objects.filter(status=OutboxStatus.SENDING)
@@ -737,9 +824,8 @@ def release_dead_claims() -> int:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [ADVISORY_NAMESPACE, claim])
             if cursor.fetchone()[0]:
-                released += OutboundEmail.objects.filter(status=OutboxStatus.SENDING, claim_id=claim).update(
-                    status=OutboxStatus.PENDING, claim_id=None
-                )
+                finalize_claim(claim)
+                released += 1
     return released
 
 

@@ -341,10 +341,13 @@ def journeys_tick(
             report.entered += engine.enter_contacts(journey=journey, now=now)
             journey.entry_cursor = now
             journey.save(update_fields=["entry_cursor"])
-    due = engine.claim_due(now=now, limit=engine.setting("JOURNEYS_TICK_MAX_DISPATCH", 200_000))
-    report.dispatched = len(due)
-    for start in range(0, len(due), batch_size):
-        chunk = due[start : start + batch_size]
+    # Lease and hand over one batch at a time, so workers start while the tick is still handing out.
+    limit = engine.setting("JOURNEYS_TICK_MAX_DISPATCH", 200_000)
+    while report.dispatched < limit:
+        chunk = engine.claim_due(now=now, limit=min(batch_size, limit - report.dispatched))
+        if not chunk:
+            break
+        report.dispatched += len(chunk)
         if inline:
             enrollments_run(enrollment_ids=chunk, now=now)
         else:
@@ -363,8 +366,9 @@ def journeys_tick(
 
 def enrollments_run(*, enrollment_ids: list[int], now: datetime | None = None) -> int:
     """Run a batch of enrollments, then send the emails it queued (after its commit)."""
-    outbox_ids = engine.run_batch(enrollment_ids=enrollment_ids, now=now)
-    return engine.send_outbox(outbox_ids=outbox_ids)
+    with engine.sender_claim() as claim:
+        outbox_ids = engine.run_batch(enrollment_ids=enrollment_ids, now=now, claim=claim)
+        return engine.send_claimed(outbox_ids, claim)
 
 
 # --- Tracking ------------------------------------------------------------------------------------

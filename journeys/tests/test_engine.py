@@ -6,7 +6,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.utils import timezone
 
-from crm_core.models import Contact, Lead, ListMembership, SubscriptionStatus
+from crm_core.models import Contact, Interaction, Lead, ListMembership, SubscriptionStatus
 from crm_core.tests.factories import (
     ContactFactory,
     LeadFactory,
@@ -199,7 +199,8 @@ def test_claims_of_a_dead_sender_go_back_to_pending_but_a_live_senders_do_not():
     engine.enter_contacts(journey=journey, now=now)
     first, second = engine.run_batch(enrollment_ids=list(Enrollment.objects.values_list("id", flat=True)))
     OutboundEmail.objects.filter(pk=first).update(status="sending", claim_id=111)
-    OutboundEmail.objects.filter(pk=second).update(status="sending", claim_id=222)
+    OutboundEmail.objects.filter(pk=second + 0).update(status="sending", claim_id=222)
+    OutboundEmail.objects.filter(pk=first).update(sent_at=timezone.now())  # SMTP had accepted it
     from django.db import connections
 
     # Another connection (a live sender) holds claim 222's lock.
@@ -210,7 +211,8 @@ def test_claims_of_a_dead_sender_go_back_to_pending_but_a_live_senders_do_not():
         assert engine.release_dead_claims() == 1
     finally:
         other.close()
-    assert OutboundEmail.objects.get(pk=first).status == "pending"
+    assert OutboundEmail.objects.get(pk=first).status == "sent"
+    assert Interaction.objects.get(kind="email_sent").properties["outbox"] == first
     assert OutboundEmail.objects.get(pk=second).status == "sending"
 
 

@@ -196,7 +196,9 @@ def test_worker_killed_mid_batch_every_enrollment_gets_its_email_exactly_once(tr
         os.killpg(workers[0].pid, signal.SIGKILL)
         workers[0].wait()
         assert len(delivered(box)) == 10
-        assert OutboundEmail.objects.filter(status="sending").count() == 30  # claimed by the dead senders
+        # Claimed by the dead senders: 2 batches of 20, 10 of them marked as accepted by SMTP.
+        assert OutboundEmail.objects.filter(status="sending").count() == 40
+        assert OutboundEmail.objects.filter(status="sending", sent_at__isnull=False).count() == 10
         assert Enrollment.objects.filter(journey=journey, state="active").count() == 20  # batch 3: never run
 
         # The tick runs again (leases and sweep shortened) on a healthy worker.
