@@ -55,8 +55,9 @@ def main(argv: list[str]) -> int:
     print("resetting the journeys tables of the scratch database and filling the segment ...")
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE journeys_outboundemail, journeys_stepexecution, journeys_enrollment, journeys_trackedlink,"
-            " journeys_salestask, journeys_step, journeys_journey, journeys_segmentmemberstandin CASCADE"
+            "TRUNCATE journeys_outboundemail, journeys_stepexecution, journeys_enrollment,"
+            " journeys_trackedlink, journeys_salestask, journeys_step, journeys_journey,"
+            " journeys_segmentmemberstandin CASCADE"
         )
         cursor.execute("DELETE FROM crm_core_interaction WHERE kind = 'email_sent' AND properties ? 'outbox'")
         cursor.execute(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -37,6 +38,7 @@ from .models import (
 )
 
 DEFAULT_BATCH_SIZE = 500
+logger = logging.getLogger(__name__)
 
 # --- Validation -------------------------------------------------------------------------------------
 
@@ -325,6 +327,9 @@ def journeys_tick(
     this process instead of enqueueing them (tests, debugging)."""
     from .tasks import journeys_run_batch, journeys_send_outbox
 
+    if connection.vendor != "postgresql":
+        logger.warning("the journey engine needs PostgreSQL (row locks, advisory locks); tick skipped")
+        return TickReport()
     now = now or timezone.now()
     batch_size = batch_size or engine.setting("JOURNEYS_BATCH_SIZE", DEFAULT_BATCH_SIZE)
     report = TickReport(released_claims=engine.release_dead_claims())
