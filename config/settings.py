@@ -143,6 +143,13 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 300.0,
     },
 }
+# journeys: the engine's tick and its knobs (journeys/engine.py, README "Journeys").
+JOURNEYS_TICK_SECONDS = env.float("JOURNEYS_TICK_SECONDS", default=10.0)
+CELERY_BEAT_SCHEDULE["journeys-tick"] = {"task": "journeys.tick", "schedule": JOURNEYS_TICK_SECONDS}
+JOURNEYS_BATCH_SIZE = env.int("JOURNEYS_BATCH_SIZE", default=500)
+JOURNEYS_DISPATCH_LEASE_SECONDS = env.int("JOURNEYS_DISPATCH_LEASE_SECONDS", default=600)
+JOURNEYS_OUTBOX_SWEEP_SECONDS = env.int("JOURNEYS_OUTBOX_SWEEP_SECONDS", default=120)
+JOURNEYS_CONDITION_RECHECK_SECONDS = env.int("JOURNEYS_CONDITION_RECHECK_SECONDS", default=300)
 
 # --- Auth -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -203,6 +210,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/",
     "ENUM_NAME_OVERRIDES": {
+        "ConsentLevelEnum": "crm_core.models.ConsentLevel",
         "LeadStatusEnum": "crm_core.models.LeadStatus",
         "OpportunityStatusEnum": "crm_core.models.OpportunityStatus",
         "SubscriptionStatusEnum": "crm_core.models.SubscriptionStatus",

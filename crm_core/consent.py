@@ -17,10 +17,11 @@ with a guardian's consent; and, for a list, not unsubscribed from it (or, with
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, CharField, Exists, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from .models import (
@@ -152,6 +153,39 @@ def marketing_email_allowed_q(
         if require_subscription:
             q &= Exists(members.filter(status=SubscriptionStatus.SUBSCRIBED))
     return q
+
+
+def marketing_email_block_reasons(
+    contact_ids: Iterable[int],
+    *,
+    minimum_level: int = DEFAULT_MARKETING_MINIMUM,
+    subscription_list: SubscriptionList | int | None = None,
+) -> dict[int, str]:
+    """{contact_id: reason} for the contacts of a batch who may not get marketing email; one query.
+
+    The same rules, in the same order, as `marketing_email_decision`; allowed contacts are absent.
+    """
+    whens = [
+        When(email__isnull=True, then=Value(NO_EMAIL)),
+        When(do_not_email=True, then=Value(DO_NOT_EMAIL)),
+        When(do_not_bulk_email=True, then=Value(DO_NOT_BULK_EMAIL)),
+        When(consent_level__lt=minimum_level, then=Value(CONSENT_TOO_LOW)),
+        When(is_minor=True, guardian_consent=False, then=Value(MINOR_WITHOUT_GUARDIAN_CONSENT)),
+    ]
+    if subscription_list is not None:
+        unsubscribed = ListMembership.objects.filter(
+            contact=OuterRef("pk"),
+            subscription_list=subscription_list,
+            status=SubscriptionStatus.UNSUBSCRIBED,
+        )
+        whens.append(When(Exists(unsubscribed), then=Value(UNSUBSCRIBED_FROM_LIST)))
+    rows = (
+        Contact.objects.filter(id__in=list(contact_ids))
+        .annotate(block=Case(*whens, default=None, output_field=CharField()))
+        .filter(block__isnull=False)
+        .values_list("id", "block")
+    )
+    return dict(rows)
 
 
 def tracking_allowed_q() -> Q:

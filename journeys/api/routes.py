@@ -1,0 +1,5 @@
+from .views import JourneyViewSet
+
+
+def register(router) -> None:
+    router.register("journeys", JourneyViewSet, basename="journey")

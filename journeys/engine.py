@@ -1,0 +1,841 @@
+"""The journey engine: entering contacts, exits, handing due enrollments to workers, running steps
+and sending the outbox.
+
+Exactly-once, in short (docs/architecture.md has the long form):
+- A worker runs a batch of enrollments in ONE transaction holding their row locks
+  (`SELECT ... FOR UPDATE SKIP LOCKED`, re-checking that each is still due). Every step it runs
+  writes a `StepExecution` (unique per enrollment and `seq`), its database side effects (lead, task,
+  field, list, outbox row) and the enrollment's new state in that same transaction. A crash rolls
+  all of it back; a retried task or an overlapping tick finds the rows locked or no longer due.
+- Email leaves the machine only from the outbox, after that commit. A sender claims rows
+  (pending -> sending) under a claim id whose PostgreSQL advisory lock it holds for the whole batch,
+  and marks each row sent in its own commit right after the SMTP call returns. When a sender dies,
+  its connection drops, the advisory lock frees, and the next tick puts its unsent rows back to
+  pending. The one window left: SMTP accepted a message and the process died before the "sent"
+  commit (microseconds); that message is sent again with the same Message-ID, so it is at-least-once
+  there and exactly-once everywhere else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import psycopg
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from crm_core.models import Contact, Interaction, InteractionKind, Lead, LeadSource, ListMembership
+from crm_core.services import lead_create
+
+from . import adapters, emails
+from .models import (
+    OPEN_STATES,
+    EnrollmentState,
+    EntryType,
+    ExecutionOutcome,
+    Journey,
+    JourneyStatus,
+    OutboundEmail,
+    OutboxStatus,
+    SalesTask,
+    Step,
+    StepExecution,
+    StepKind,
+    TriggerKind,
+)
+from .models import Enrollment as EnrollmentModel
+
+logger = logging.getLogger(__name__)
+
+ADVISORY_NAMESPACE = 0x4A524E59 & 0x7FFFFFFF  # "JRNY": the first key of the sender claim locks
+MAX_STEPS_PER_RUN = 50  # steps one enrollment may run in one batch (guards against loops)
+UPDATABLE_CONTACT_FIELDS = ("job_title", "job_role", "city", "country", "phone")
+
+
+def setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+# --- Entering -------------------------------------------------------------------------------------
+
+
+def first_step_id(journey: Journey) -> int | None:
+    return journey.steps.order_by("position", "id").values_list("id", flat=True).first()
+
+
+def entry_source(journey: Journey, since: datetime | None):
+    """A queryset of (contact_id, joined_at) rows: who may enter now and when they qualified."""
+    if journey.entry_type == EntryType.SEGMENT:
+        return adapters.segment_joins_since(journey.entry_segment_id, since)
+    config = journey.trigger_config or {}
+    since = since or journey.went_live_at
+    match journey.trigger_kind:
+        case TriggerKind.FORM_SUBMIT:
+            rows = adapters.form_submit_interactions(config.get("page")).filter(created_at__gte=since)
+            return rows.values_list("contact_id", "created_at")
+        case TriggerKind.INTERACTION:
+            rows = Interaction.objects.filter(kind=config.get("kind"), created_at__gte=since)
+            return rows.values_list("contact_id", "created_at")
+        case TriggerKind.LEAD_CREATED:
+            rows = Lead.objects.filter(created_at__gte=since, parent_contact__isnull=False)
+            if config.get("topic"):
+                rows = rows.filter(topic__iexact=config["topic"])
+            return rows.values_list("parent_contact_id", "created_at")
+        case TriggerKind.FIELD_CHANGED:
+            rows = Contact.objects.filter(updated_at__gte=since, **{config["field"]: config.get("value")})
+            return rows.values_list("id", "updated_at")
+    raise ValueError(f"journey {journey.pk} has no valid entry")
+
+
+def enter_contacts(*, journey: Journey, now: datetime) -> int:
+    """Enter everyone the journey's entry produced since its cursor: one INSERT ... SELECT (and one
+    UPDATE for re-entries), never a row at a time. Returns how many entered."""
+    start = first_step_id(journey)
+    if start is None:
+        return 0
+    overlap = timedelta(seconds=setting("JOURNEYS_ENTRY_OVERLAP_SECONDS", 60))
+    since = journey.entry_cursor - overlap if journey.entry_cursor else None
+    source_sql, source_params = entry_source(journey, since).query.sql_with_params()
+    source = (
+        f"(SELECT contact_id, max(joined_at) AS joined_at FROM ({source_sql}) AS raw(contact_id, joined_at) "
+        "WHERE contact_id IS NOT NULL GROUP BY contact_id) AS src"
+    )
+    params: list = list(source_params)
+    suppress = ""
+    if journey.suppression_segment_id:
+        sup_sql, sup_params = adapters.segment_member_ids(
+            journey.suppression_segment_id
+        ).query.sql_with_params()
+        suppress = (
+            f"AND NOT EXISTS (SELECT 1 FROM ({sup_sql}) AS sup(contact_id) "
+            "WHERE sup.contact_id = src.contact_id)"
+        )
+        params += list(sup_params)
+    entered = 0
+    with connection.cursor() as cursor:
+        if journey.allow_reentry:
+            cursor.execute(
+                f"""UPDATE journeys_enrollment AS e SET current_step_id = %s, state = 'active',
+                        next_run_at = %s, entry_number = e.entry_number + 1, entered_at = %s,
+                        step_started_at = %s, finished_at = NULL, exit_reason = '', dispatched_at = NULL
+                    FROM {source}
+                    WHERE e.journey_id = %s AND e.contact_id = src.contact_id
+                      AND e.state IN ('completed', 'exited') AND src.joined_at > e.finished_at {suppress}""",
+                [start, now, now, now, *source_params, journey.pk, *params[len(source_params) :]],
+            )
+            entered += cursor.rowcount
+        cursor.execute(
+            f"""INSERT INTO journeys_enrollment (journey_id, contact_id, current_step_id, state, next_run_at,
+                    seq, entry_number, entered_at, step_started_at, exit_reason)
+                SELECT %s, src.contact_id, %s, 'active', %s, 0, 1, %s, %s, '' FROM {source}
+                WHERE TRUE {suppress}
+                ON CONFLICT (journey_id, contact_id) DO NOTHING""",
+            [journey.pk, start, now, now, now, *params],
+        )
+        entered += cursor.rowcount
+    return entered
+
+
+# --- Exits ----------------------------------------------------------------------------------------
+
+
+def exit_q(journey: Journey) -> list[tuple[Q, str]]:
+    """(Q over Contact, reason) pairs: a contact matching any must leave the journey."""
+    parts: list[tuple[Q, str]] = []
+    if journey.exit_on_sales_ready:
+        parts.append(
+            (Q(Exists(Lead.objects.filter(parent_contact=OuterRef("pk"), sales_ready=True))), "sales_ready")
+        )
+    if journey.suppression_segment_id:
+        parts.append((Q(id__in=adapters.segment_member_ids(journey.suppression_segment_id)), "suppressed"))
+    if journey.exit_condition:
+        parts.append((adapters.compile_contact_condition(journey.exit_condition), "exit_condition"))
+    return parts
+
+
+def apply_exits(*, journey: Journey, now: datetime) -> int:
+    """Set-based: every open enrollment whose contact meets an exit condition leaves."""
+    total = 0
+    for q, reason in exit_q(journey):
+        total += EnrollmentModel.objects.filter(
+            journey=journey, state__in=OPEN_STATES, contact__in=Contact.objects.filter(q)
+        ).update(state=EnrollmentState.EXITED, exit_reason=reason, finished_at=now, next_run_at=None)
+    return total
+
+
+# --- Dispatch -------------------------------------------------------------------------------------
+
+
+def claim_due(*, now: datetime, limit: int) -> list[int]:
+    """Lease up to `limit` due enrollments of live journeys to this tick (skipping rows a worker holds);
+    a lease older than JOURNEYS_DISPATCH_LEASE_SECONDS is taken over (its worker died)."""
+    lease = timedelta(seconds=setting("JOURNEYS_DISPATCH_LEASE_SECONDS", 600))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """UPDATE journeys_enrollment SET dispatched_at = %s WHERE id IN (
+                   SELECT e.id FROM journeys_enrollment e JOIN journeys_journey j ON j.id = e.journey_id
+                   WHERE e.state IN ('active', 'waiting') AND e.next_run_at <= %s AND j.status = 'live'
+                     AND (e.dispatched_at IS NULL OR e.dispatched_at < %s)
+                   ORDER BY e.next_run_at, e.id LIMIT %s
+                   FOR UPDATE OF e SKIP LOCKED)
+               RETURNING id""",
+            [now, now, now - lease, limit],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+# --- Running steps --------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    kind: str  # "advance" | "park" | "exit"
+    outcome: str = ExecutionOutcome.DONE
+    branch: str = "next"  # "next" | "else"
+    detail: str = ""
+    until: datetime | None = None
+    send: bool = False
+
+
+def advance(outcome=ExecutionOutcome.DONE, branch="next", detail="", send=False) -> Outcome:
+    return Outcome("advance", outcome=outcome, branch=branch, detail=detail[:200], send=send)
+
+
+def park(until: datetime) -> Outcome:
+    return Outcome("park", until=until)
+
+
+class Batch:
+    """One transaction's worth of enrollments and what happened to them."""
+
+    def __init__(self, enrollments: list, now: datetime):
+        self.enrollments = enrollments
+        self.now = now
+        self.executions: list[StepExecution] = []
+        self.sends: list[tuple[int, object]] = []  # (index into executions, enrollment)
+        self._contacts: dict[int, Contact] | None = None
+
+    def contacts(self) -> dict[int, Contact]:
+        if self._contacts is None:
+            ids = [e.contact_id for e in self.enrollments]
+            self._contacts = Contact.objects.select_related("parent_account").in_bulk(ids)
+        return self._contacts
+
+
+def run_batch(
+    *, enrollment_ids: list[int], now: datetime | None = None, claim: int | None = None
+) -> list[int]:
+    """Run every due step of these enrollments (those another worker holds are skipped) in one
+    transaction; return the ids of the outbox rows to send once it has committed. With `claim` (a
+    sender_claim held by this connection) the outbox rows are created already claimed by it."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        enrollments = list(
+            EnrollmentModel.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                id__in=enrollment_ids, state__in=OPEN_STATES, next_run_at__lte=now, journey__status="live"
+            )
+            .select_related("journey")
+            .order_by("id")
+        )
+        if not enrollments:
+            return []
+        batch = Batch(enrollments, now)
+        journeys = {e.journey_id: e.journey for e in enrollments}
+        steps = Step.objects.filter(journey_id__in=journeys).in_bulk()
+        _exit_due(batch, journeys)
+        for _ in range(MAX_STEPS_PER_RUN):
+            groups: dict[int | None, list] = defaultdict(list)
+            for e in batch.enrollments:
+                if e.state in OPEN_STATES and e.next_run_at is not None and e.next_run_at <= now:
+                    groups[e.current_step_id].append(e)
+            if not groups:
+                break
+            for step_id, members in groups.items():
+                step = steps.get(step_id)
+                if step is None:  # the journey has no step here: it is over
+                    for e in members:
+                        _finish(e, EnrollmentState.COMPLETED, "", now)
+                    continue
+                results = HANDLERS[step.kind](step, members, batch)
+                for e in members:
+                    _apply(e, step, results[e.pk], batch, steps)
+        execution_ids = _insert_executions(batch.executions)
+        outbox_ids = _insert_outbox(
+            [
+                (execution_ids[index], e.pk, e.journey_id, batch.executions[index].step_id, e.contact_id)
+                for index, e in batch.sends
+            ],
+            now,
+            claim,
+        )
+        _save_enrollments(batch.enrollments)
+    return outbox_ids
+
+
+def _insert_executions(executions: list[StepExecution]) -> list[int]:
+    """INSERT ... SELECT FROM unnest(arrays): one statement for the batch; ids in input order. The
+    unique (enrollment, seq) constraint fails the whole transaction if a step was already recorded."""
+    if not executions:
+        return []
+    columns = [
+        [x.enrollment_id for x in executions],
+        [x.seq for x in executions],
+        [x.entry_number for x in executions],
+        [x.journey_id for x in executions],
+        [x.step_id for x in executions],
+        [x.outcome for x in executions],
+        [x.detail for x in executions],
+        [x.executed_at for x in executions],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO journeys_stepexecution
+                   (enrollment_id, seq, entry_number, journey_id, step_id, outcome, detail, executed_at)
+               SELECT * FROM unnest(%s::bigint[], %s::int[], %s::int[], %s::bigint[], %s::bigint[],
+                                    %s::varchar[], %s::varchar[], %s::timestamptz[])
+               RETURNING enrollment_id, seq, id""",
+            columns,
+        )
+        ids = {(enrollment_id, seq): pk for enrollment_id, seq, pk in cursor.fetchall()}
+    return [ids[(x.enrollment_id, x.seq)] for x in executions]
+
+
+def _insert_outbox(rows: list[tuple], now: datetime, claim: int | None) -> list[int]:
+    if not rows:
+        return []
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    status, attempts = ("sending", 1) if claim else ("pending", 0)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO journeys_outboundemail
+                   (execution_id, enrollment_id, journey_id, step_id, contact_id, status, claim_id, attempts,
+                    skip_reason, error, created_at, open_count, click_count)
+               SELECT v.*, %s, %s, %s, '', '', %s, 0, 0
+               FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) AS v
+               RETURNING id""",
+            [status, claim, attempts, now, *columns],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _exit_due(batch: Batch, journeys: dict[int, Journey]) -> None:
+    by_journey: dict[int, list] = defaultdict(list)
+    for e in batch.enrollments:
+        by_journey[e.journey_id].append(e)
+    for journey_id, members in by_journey.items():
+        for q, reason in exit_q(journeys[journey_id]):
+            leaving = set(
+                Contact.objects.filter(q, id__in=[e.contact_id for e in members]).values_list("id", flat=True)
+            )
+            for e in members:
+                if e.contact_id in leaving and e.state in OPEN_STATES:
+                    _finish(e, EnrollmentState.EXITED, reason, batch.now)
+
+
+def _finish(e, state: str, reason: str, now: datetime) -> None:
+    e.state = state
+    e.exit_reason = reason
+    e.finished_at = now
+    e.next_run_at = None
+    e.current_step_id = None if state == EnrollmentState.COMPLETED else e.current_step_id
+
+
+def _apply(e, step: Step, result: Outcome, batch: Batch, steps: dict) -> None:
+    now = batch.now
+    if result.kind == "park":
+        e.state = EnrollmentState.WAITING
+        e.next_run_at = result.until
+        return
+    batch.executions.append(
+        StepExecution(
+            enrollment_id=e.pk,
+            seq=e.seq,
+            entry_number=e.entry_number,
+            journey_id=e.journey_id,
+            step_id=step.pk,
+            outcome=result.outcome,
+            detail=result.detail,
+            executed_at=now,
+        )
+    )
+    if result.send:
+        batch.sends.append((len(batch.executions) - 1, e))
+    e.seq += 1
+    if step.kind == StepKind.END:
+        _finish(e, EnrollmentState.COMPLETED, "", now)
+        return
+    target = step.next_step_id if result.branch == "next" else step.else_step_id
+    if target is None or target not in steps:
+        _finish(e, EnrollmentState.COMPLETED, "", now)
+        return
+    e.current_step_id = target
+    e.state = EnrollmentState.ACTIVE
+    e.step_started_at = now
+    e.next_run_at = now
+
+
+def _save_enrollments(enrollments: list) -> None:
+    rows = [
+        (
+            e.pk,
+            e.current_step_id,
+            e.state,
+            e.next_run_at,
+            e.seq,
+            e.step_started_at,
+            e.finished_at,
+            e.exit_reason,
+        )
+        for e in enrollments
+    ]
+    values = ", ".join(
+        ["(%s::bigint, %s::bigint, %s, %s::timestamptz, %s::int, %s::timestamptz, %s::timestamptz, %s)"]
+        * len(rows)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE journeys_enrollment AS e SET current_step_id = v.step, state = v.state,
+                    next_run_at = v.next_run_at, seq = v.seq, step_started_at = v.started,
+                    finished_at = v.finished, exit_reason = v.reason, dispatched_at = NULL
+                FROM (VALUES {values}) AS v(id, step, state, next_run_at, seq, started, finished, reason)
+                WHERE e.id = v.id""",
+            [value for row in rows for value in row],
+        )
+
+
+# --- Step handlers: (step, enrollments, batch) -> {enrollment id: Outcome} ----------------------
+
+
+def _send_email(step, members, batch):
+    journey = members[0].journey
+    blocked = adapters.marketing_email_block_reasons(
+        [e.contact_id for e in members],
+        min_consent_level=journey.min_consent_level,
+        subscription_list_id=journey.subscription_list_id,
+    )
+    results = {}
+    for e in members:
+        reason = blocked.get(e.contact_id)
+        if reason:
+            results[e.pk] = advance(ExecutionOutcome.SKIPPED_CONSENT, detail=reason)
+        else:
+            results[e.pk] = advance(ExecutionOutcome.EMAIL_QUEUED, send=True)
+    return results
+
+
+def wait_seconds(config: dict) -> int:
+    return int(
+        config.get("seconds", 0)
+        + 60 * config.get("minutes", 0)
+        + 3600 * config.get("hours", 0)
+        + 86400 * config.get("days", 0)
+    )
+
+
+def _wait_duration(step, members, batch):
+    delta = timedelta(seconds=wait_seconds(step.config))
+    return {
+        e.pk: advance() if e.step_started_at + delta <= batch.now else park(e.step_started_at + delta)
+        for e in members
+    }
+
+
+def _wait_until(step, members, batch):
+    until = parse_datetime(step.config["until"])
+    if timezone.is_naive(until):
+        until = timezone.make_aware(until)
+    return {e.pk: advance() if until <= batch.now else park(until) for e in members}
+
+
+def _if_condition(step, members, batch):
+    q = adapters.compile_contact_condition(step.config["condition"])
+    matched = set(
+        Contact.objects.filter(q, id__in=[e.contact_id for e in members]).values_list("id", flat=True)
+    )
+    return {
+        e.pk: advance(ExecutionOutcome.YES)
+        if e.contact_id in matched
+        else advance(ExecutionOutcome.NO, "else")
+        for e in members
+    }
+
+
+def _if_interaction(step, members, batch):
+    config = step.config
+    kind = config.get("kind", InteractionKind.EMAIL_OPEN)
+    of_step = config.get("email_step")
+    if of_step and kind in (InteractionKind.EMAIL_OPEN, InteractionKind.EMAIL_CLICK):
+        # "opened/clicked the email of step X during this entry": the outbox row knows.
+        marker = "first_opened_at" if kind == InteractionKind.EMAIL_OPEN else "first_clicked_at"
+        rows = OutboundEmail.objects.filter(
+            enrollment_id__in=[e.pk for e in members],
+            step__journey_id=step.journey_id,
+            step__key=of_step,
+            **{f"{marker}__isnull": False},
+        ).values_list("enrollment_id", "execution__entry_number")
+        done = {(enrollment_id, entry) for enrollment_id, entry in rows}
+        matched = {e.pk for e in members if (e.pk, e.entry_number) in done}
+    else:
+        entered = {e.contact_id: e.entered_at for e in members}
+        rows = Interaction.objects.filter(
+            kind=kind, contact_id__in=list(entered), occurred_at__gte=min(entered.values())
+        ).values_list("contact_id", "occurred_at")
+        matched_contacts = {cid for cid, at in rows if at >= entered[cid]}
+        matched = {e.pk for e in members if e.contact_id in matched_contacts}
+    timeout = timedelta(seconds=int(config.get("wait_up_to_seconds") or 0))
+    recheck = timedelta(seconds=setting("JOURNEYS_CONDITION_RECHECK_SECONDS", 300))
+    results = {}
+    for e in members:
+        deadline = e.step_started_at + timeout
+        if e.pk in matched:
+            results[e.pk] = advance(ExecutionOutcome.YES)
+        elif batch.now < deadline:
+            results[e.pk] = park(min(deadline, batch.now + recheck))
+        else:
+            results[e.pk] = advance(ExecutionOutcome.NO, "else")
+    return results
+
+
+def split_bucket(enrollment_id: int, step_id: int) -> int:
+    """0-99, fixed per enrollment and step, so a re-run takes the same branch."""
+    digest = hashlib.sha256(f"{enrollment_id}:{step_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 100
+
+
+def _split(step, members, batch):
+    percent = int(step.config.get("percent", 50))
+    return {
+        e.pk: advance(ExecutionOutcome.YES)
+        if split_bucket(e.pk, step.pk) < percent
+        else advance(ExecutionOutcome.NO, "else")
+        for e in members
+    }
+
+
+def _create_lead(step, members, batch):
+    contacts = batch.contacts()
+    results = {}
+    for e in members:
+        contact = contacts[e.contact_id]
+        lead = lead_create(
+            data={
+                "topic": step.config["topic"],
+                "first_name": contact.first_name,
+                "last_name": contact.last_name,
+                "email": contact.email,
+                "company_name": contact.parent_account.name if contact.parent_account else "",
+                "job_title": contact.job_title,
+                "job_role": contact.job_role,
+                "parent_contact": contact,
+                "parent_account": contact.parent_account,
+                "owner_id": contact.owner_id,
+                "source": LeadSource.JOURNEY,
+            }
+        )
+        results[e.pk] = advance(detail=f"lead {lead.pk}")
+    return results
+
+
+def _update_field(step, members, batch):
+    field, value = step.config["field"], step.config.get("value")
+    Contact.objects.filter(id__in=[e.contact_id for e in members]).update(
+        **{field: value, "updated_at": batch.now}
+    )
+    return {e.pk: advance(detail=f"{field}={value}") for e in members}
+
+
+def _list_add(step, members, batch):
+    # Never re-subscribes someone who unsubscribed: existing memberships are left as they are.
+    ListMembership.objects.bulk_create(
+        [
+            ListMembership(
+                subscription_list_id=step.config["list"], contact_id=e.contact_id, subscribed_at=batch.now
+            )
+            for e in members
+        ],
+        ignore_conflicts=True,
+    )
+    return {e.pk: advance() for e in members}
+
+
+def _list_remove(step, members, batch):
+    ListMembership.objects.filter(
+        subscription_list_id=step.config["list"],
+        contact_id__in=[e.contact_id for e in members],
+        status="subscribed",
+    ).delete()
+    return {e.pk: advance() for e in members}
+
+
+def _segment_add(step, members, batch):
+    adapters.static_segment_add(
+        segment_id=step.config["segment"], contact_ids=[e.contact_id for e in members], now=batch.now
+    )
+    return {e.pk: advance() for e in members}
+
+
+def _segment_remove(step, members, batch):
+    adapters.static_segment_remove(
+        segment_id=step.config["segment"], contact_ids=[e.contact_id for e in members]
+    )
+    return {e.pk: advance() for e in members}
+
+
+def _create_task(step, members, batch):
+    contacts = batch.contacts()
+    due_days = step.config.get("due_in_days")
+    due_at = batch.now + timedelta(days=due_days) if due_days is not None else None
+    tasks = []
+    for e in members:
+        contact = contacts[e.contact_id]
+        owner_id = contact.owner_id or (contact.parent_account.owner_id if contact.parent_account else None)
+        tasks.append(
+            SalesTask(
+                title=step.config["title"],
+                description=step.config.get("description", ""),
+                contact_id=contact.pk,
+                owner_id=owner_id,
+                journey_id=e.journey_id,
+                due_at=due_at,
+            )
+        )
+    SalesTask.objects.bulk_create(tasks)
+    return {e.pk: advance() for e in members}
+
+
+def _end(step, members, batch):
+    return {e.pk: advance() for e in members}
+
+
+HANDLERS = {
+    StepKind.SEND_EMAIL: _send_email,
+    StepKind.WAIT_DURATION: _wait_duration,
+    StepKind.WAIT_UNTIL: _wait_until,
+    StepKind.IF_CONDITION: _if_condition,
+    StepKind.IF_INTERACTION: _if_interaction,
+    StepKind.SPLIT: _split,
+    StepKind.CREATE_LEAD: _create_lead,
+    StepKind.UPDATE_FIELD: _update_field,
+    StepKind.LIST_ADD: _list_add,
+    StepKind.LIST_REMOVE: _list_remove,
+    StepKind.SEGMENT_ADD: _segment_add,
+    StepKind.SEGMENT_REMOVE: _segment_remove,
+    StepKind.CREATE_TASK: _create_task,
+    StepKind.END: _end,
+}
+
+
+# --- Sending the outbox ---------------------------------------------------------------------------
+
+
+@contextmanager
+def sender_claim():
+    """A claim id whose session-level advisory lock this connection holds until the block ends; if
+    the process dies, PostgreSQL drops the connection and the lock with it."""
+    claim = random.randint(1, 2**31 - 1)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [ADVISORY_NAMESPACE, claim])
+    try:
+        yield claim
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [ADVISORY_NAMESPACE, claim])
+
+
+def send_outbox(*, outbox_ids: list[int]) -> int:
+    """Send these outbox rows (those still pending): claim, re-check consent, send, mark each sent.
+    Must run outside a transaction. Returns how many were sent."""
+    if not outbox_ids:
+        return 0
+    with sender_claim() as claim, connection.cursor() as cursor:
+        cursor.execute(
+            """UPDATE journeys_outboundemail SET status = 'sending', claim_id = %s, attempts = attempts + 1
+               WHERE id IN (SELECT id FROM journeys_outboundemail WHERE id = ANY(%s) AND status = 'pending'
+                            ORDER BY id FOR UPDATE SKIP LOCKED)
+               RETURNING id""",
+            [claim, list(outbox_ids)],
+        )
+        claimed = sorted(row[0] for row in cursor.fetchall())
+        return send_claimed(claimed, claim)
+
+
+def send_claimed(claimed: list[int], claim: int) -> int:
+    """Send outbox rows already claimed (status sending) under `claim`, whose lock this connection holds."""
+    if not claimed:
+        return 0
+    rows = list(
+        OutboundEmail.objects.filter(id__in=claimed)
+        .select_related("contact__parent_account", "journey", "step")
+        .order_by("id")
+    )
+    # Consent is decided at send time too: anything that changed since the step ran counts.
+    allowed = []
+    for group in _group_by(rows, lambda r: (r.journey_id, r.step_id)).values():
+        journey = group[0].journey
+        blocked = adapters.marketing_email_block_reasons(
+            [r.contact_id for r in group],
+            min_consent_level=journey.min_consent_level,
+            subscription_list_id=journey.subscription_list_id,
+        )
+        for row in group:
+            if row.contact_id in blocked:
+                OutboundEmail.objects.filter(pk=row.pk, claim_id=claim).update(
+                    status=OutboxStatus.SKIPPED, skip_reason=blocked[row.contact_id], claim_id=None
+                )
+            else:
+                allowed.append(row)
+    prepared: dict[int, emails.PreparedEmail] = {}
+    leads = _latest_leads({r.contact_id for r in allowed if _needs(r, prepared, "lead")})
+    sent = 0
+    mail = get_connection(fail_silently=False)
+    mail.open()
+    durable = setting("JOURNEYS_DURABLE_SEND_MARKS", False)
+    if not durable:
+        # The per-email mark survives a worker crash either way (PostgreSQL has it once the statement
+        # returns); without waiting for the WAL flush only a database crash could lose the last
+        # fraction of a second of marks, whose emails would then be sent again.
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO off")
+    try:
+        for row in allowed:
+            email_prepared = _prepared(row, prepared)
+            contact = row.contact
+            message = emails.build_message(
+                email_prepared,
+                outbox_id=row.pk,
+                to=contact.email,
+                records={
+                    "contact": contact,
+                    "account": contact.parent_account,
+                    "lead": leads.get(contact.pk),
+                },
+                track=contact.track_email,
+            )
+            try:
+                mail.send_messages([message])
+            except Exception as error:  # SMTP refused or failed: back to pending for a later sweep
+                logger.warning("journey email %s not sent: %s", row.pk, error)
+                final = row.attempts >= setting("JOURNEYS_SEND_MAX_ATTEMPTS", 5)
+                OutboundEmail.objects.filter(pk=row.pk, claim_id=claim).update(
+                    status=OutboxStatus.FAILED if final else OutboxStatus.PENDING,
+                    claim_id=None,
+                    error=str(error)[:2000],
+                )
+                continue
+            _mark_sent(row)
+            sent += 1
+    finally:
+        mail.close()
+        if not durable:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+        finalize_claim(claim)
+    return sent
+
+
+def _mark_sent(row: OutboundEmail) -> None:
+    """The durable "SMTP accepted it" mark, committed on its own right after the call returns.
+    Only `sent_at` changes (no indexed column), so PostgreSQL makes it a cheap HOT update."""
+    connection.ensure_connection()
+    # A server-side prepared statement on the raw connection: this runs once per email.
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(
+            "UPDATE journeys_outboundemail SET sent_at = %s WHERE id = %s",
+            [timezone.now(), row.pk],
+            prepare=True,
+        )
+
+
+def finalize_claim(claim: int) -> int:
+    """Set-based end of a claim: rows marked as accepted become `sent` with an email_sent interaction
+    each (one statement); rows never accepted go back to `pending`. Run by the sender when its batch
+    is done, and by the tick for the claims of dead senders."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            """WITH sent AS (
+                   UPDATE journeys_outboundemail SET status = 'sent', claim_id = NULL
+                   WHERE claim_id = %s AND status = 'sending' AND sent_at IS NOT NULL
+                   RETURNING id, contact_id, journey_id, step_id, sent_at)
+               INSERT INTO crm_core_interaction (contact_id, kind, occurred_at, properties, created_at)
+               SELECT sent.contact_id, 'email_sent', sent.sent_at,
+                      jsonb_build_object('journey', sent.journey_id, 'step', sent.step_id,
+                                         'email', step.key, 'outbox', sent.id),
+                      now()
+               FROM sent JOIN journeys_step step ON step.id = sent.step_id""",
+            [claim],
+        )
+        finalized = cursor.rowcount
+        cursor.execute(
+            "UPDATE journeys_outboundemail SET status = 'pending', claim_id = NULL "
+            "WHERE claim_id = %s AND status = 'sending' AND sent_at IS NULL",
+            [claim],
+        )
+    return finalized
+
+
+def _group_by(rows, key) -> dict:
+    groups: dict = defaultdict(list)
+    for row in rows:
+        groups[key(row)].append(row)
+    return groups
+
+
+def _prepared(row, cache: dict) -> emails.PreparedEmail:
+    if row.step_id not in cache:
+        cache[row.step_id] = emails.prepare(row.step)
+    return cache[row.step_id]
+
+
+def _needs(row, cache: dict, entity: str) -> bool:
+    return entity in _prepared(row, cache).needs
+
+
+def _latest_leads(contact_ids: set[int]) -> dict[int, Lead]:
+    if not contact_ids:
+        return {}
+    leads = Lead.objects.filter(parent_contact_id__in=contact_ids).order_by(
+        "parent_contact_id", "-created_at", "-id"
+    )
+    return {lead.parent_contact_id: lead for lead in leads.distinct("parent_contact_id")}
+
+
+def release_dead_claims() -> int:
+    """Finish the claims of senders whose connection is gone (their advisory lock is free): what they
+    had handed to SMTP is `sent`, the rest goes back to `pending`. A live sender holds its lock, so
+    its rows are never taken from it."""
+    released = 0
+    claims = (
+        OutboundEmail.objects.filter(status=OutboxStatus.SENDING)
+        .values_list("claim_id", flat=True)
+        .distinct()
+    )
+    for claim in list(claims):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [ADVISORY_NAMESPACE, claim])
+            if cursor.fetchone()[0]:
+                finalize_claim(claim)
+                released += 1
+    return released
+
+
+def pending_outbox_ids(*, older_than: datetime, limit: int) -> list[int]:
+    return list(
+        OutboundEmail.objects.filter(status=OutboxStatus.PENDING, created_at__lt=older_than)
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+def live_journeys():
+    return Journey.objects.filter(status=JourneyStatus.LIVE)

@@ -1,0 +1,28 @@
+"""Email backends for load work: `CountingBackend` sends nothing and counts messages in Redis
+(`JOURNEYS_COUNTER_URL`, key `JOURNEYS_COUNTER_KEY`), so a benchmark can see how many emails all
+worker processes handed to "SMTP". It adds its count to Redis when the connection closes."""
+
+import os
+
+import redis
+from django.core.mail.backends.base import BaseEmailBackend
+
+_client = None
+
+
+class CountingBackend(BaseEmailBackend):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.count = 0
+
+    def send_messages(self, email_messages):
+        self.count += len(email_messages)
+        return len(email_messages)
+
+    def close(self):
+        global _client
+        if self.count:
+            if _client is None:
+                _client = redis.Redis.from_url(os.environ["JOURNEYS_COUNTER_URL"])
+            _client.incrby(os.environ.get("JOURNEYS_COUNTER_KEY", "journeys:sent"), self.count)
+            self.count = 0

@@ -1,0 +1,38 @@
+import factory
+from django.utils import timezone
+
+from crm_core.tests.factories import ContactFactory
+
+from ..models import SegmentMemberStandIn
+from ..services import journey_create
+
+WELCOME_HTML = (
+    '<html><body><p>Hello {{ contact.first_name|default:"there" }},</p>'
+    '<p><a href="https://example.com/offer?a=1&amp;b=2">See the offer</a> or '
+    '<a href="mailto:help@example.com">write to us</a>.</p></body></html>'
+)
+
+
+def send_email_step(key="welcome", **extra):
+    return {
+        "key": key,
+        "kind": "send_email",
+        "config": {"subject": "Welcome {{ contact.first_name }}", "html": WELCOME_HTML},
+        **extra,
+    }
+
+
+class SegmentMemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SegmentMemberStandIn
+
+    segment_id = 1
+    contact = factory.SubFactory(ContactFactory)
+    added_at = factory.LazyFunction(timezone.now)
+
+
+def make_journey(*, steps, created_by=None, **data):
+    data.setdefault("name", "Welcome series")
+    if data.get("entry_type", "segment") == "segment":
+        data.setdefault("entry_segment_id", 1)
+    return journey_create(data=data, steps=steps, created_by=created_by)
