@@ -138,6 +138,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Apps add their periodic tasks here (see docs/architecture.md).
 CELERY_BEAT_SCHEDULE: dict = {
+    # segments: the periodic full refresh of live segments (changes refresh them within seconds).
+    "segments-refresh-live": {
+        "task": "segments.tasks.refresh_live_segments_task",
+        "schedule": env.float("SEGMENTS_FULL_REFRESH_SECONDS", default=900.0),
+    },
     "landing-retry-unfinished-submissions": {
         "task": "landing.tasks.submissions_retry_unfinished",
         "schedule": 300.0,

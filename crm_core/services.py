@@ -26,6 +26,7 @@ from .models import (
     OpportunityStatus,
 )
 from .selectors import orphan_workflow_enabled
+from .signals import records_changed
 
 
 def contact_get_or_create_by_email(*, email: str, defaults: dict | None = None) -> tuple[Contact, bool]:
@@ -112,7 +113,18 @@ def lead_schedule_orphan_link(*, lead: Lead) -> bool:
     return True
 
 
-def lead_link_orphans(
+def lead_link_orphans(**kwargs) -> OrphanLinkResult:
+    """Give each orphan lead (all of them, or those among `lead_ids`) a parent contact.
+
+    See `_lead_link_orphans`; afterwards, subscribers hear which kinds of records changed.
+    """
+    result = _lead_link_orphans(**kwargs)
+    if result.leads_linked:
+        records_changed.send(sender=Lead, entities={"lead", "contact"})
+    return result
+
+
+def _lead_link_orphans(
     *,
     lead_ids: Iterable[int] | None = None,
     batch_size: int = ORPHAN_LINK_BATCH_SIZE,
@@ -623,4 +635,6 @@ def lead_bulk_import(
         result.contacts_created = linked.contacts_created
         result.contacts_linked = linked.contacts_matched
         result.leads_linked = linked.leads_linked
+    if result.leads_created:
+        records_changed.send(sender=Lead, entities={"lead"})
     return result

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class SegmentsConfig(AppConfig):
     name = "segments"
     verbose_name = "Segments"
+
+    def ready(self) -> None:
+        from . import signals
+
+        signals.connect()

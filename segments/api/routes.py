@@ -1,0 +1,5 @@
+from . import views
+
+
+def register(router) -> None:
+    router.register("segments", views.SegmentViewSet)

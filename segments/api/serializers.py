@@ -1,0 +1,56 @@
+from rest_framework import serializers
+
+from crm_core.api.serializers import ContactSerializer
+from segments.compiler import validate_definition
+from segments.models import Segment
+
+
+class SegmentSerializer(serializers.ModelSerializer):
+    definition = serializers.JSONField()
+
+    class Meta:
+        model = Segment
+        fields = [
+            "id", "name", "description", "definition", "kind", "status", "member_count", "refreshed_at",
+            "last_refresh_seconds", "last_refresh_added", "last_refresh_removed", "version", "created_at",
+            "updated_at",
+        ]  # fmt: skip
+        read_only_fields = [
+            "status", "member_count", "refreshed_at", "last_refresh_seconds", "last_refresh_added",
+            "last_refresh_removed", "version", "created_at", "updated_at",
+        ]  # fmt: skip
+
+    def validate_definition(self, definition):
+        errors = validate_definition(definition, segment_id=self.instance.pk if self.instance else None)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return definition
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+        return super().to_internal_value(data)
+
+
+class PreviewRequestSerializer(serializers.Serializer):
+    definition = serializers.JSONField()
+
+    def validate_definition(self, definition):
+        errors = validate_definition(definition)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return definition
+
+
+class PreviewSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    sample = ContactSerializer(many=True)
+
+
+class RefreshSerializer(serializers.Serializer):
+    added = serializers.IntegerField()
+    removed = serializers.IntegerField()
+    seconds = serializers.FloatField()
+    member_count = serializers.IntegerField()

@@ -1,0 +1,26 @@
+"""The segment-tree compiler: validation, the registry of what may be queried, compilation to SQL.
+
+Public API (other apps use only these):
+- validate_definition(definition, *, root=None, segment_id=None) -> list of {"path", "message"}
+- compile_definition(definition, *, root=None) -> Q over the root entity's model
+- contacts_queryset(definition) -> the selected contacts, one query
+- DefinitionError(errors)
+"""
+
+from .compile import (
+    DefinitionError,
+    compile_definition,
+    contacts_queryset,
+    referenced_segments,
+    validate_definition,
+)
+from .registry import registry_as_dict
+
+__all__ = [
+    "DefinitionError",
+    "compile_definition",
+    "contacts_queryset",
+    "referenced_segments",
+    "registry_as_dict",
+    "validate_definition",
+]

@@ -1,0 +1,232 @@
+"""What a segment definition may query: an explicit list of entities, fields and relationships.
+
+Nothing outside this registry is reachable from a definition, so no path leads to
+users, passwords, tokens or any table not listed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import models
+
+from crm_core import models as crm
+
+TEXT = "text"
+CHOICE = "choice"
+NUMBER = "number"
+BOOLEAN = "boolean"
+DATE = "date"
+DATETIME = "datetime"
+FIELD_TYPES = (TEXT, CHOICE, NUMBER, BOOLEAN, DATE, DATETIME)
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str
+    label: str
+    path: str  # ORM lookup path from the entity's model
+    choices: tuple[tuple[str | int, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Relationship:
+    name: str
+    target: str  # entity name
+    label: str
+    # The related rows of an outer row `o`: target.objects.filter(<inner> = OuterRef(<outer>)).
+    inner: str
+    outer: str
+    to_one: bool = False
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    label: str
+    model: type[models.Model]
+    fields: dict[str, Field] = field(default_factory=dict)
+    relationships: dict[str, Relationship] = field(default_factory=dict)
+
+
+def _choices(enum) -> tuple:
+    return tuple((value, str(label)) for value, label in enum.choices)
+
+
+def _fields(*specs: tuple) -> dict[str, Field]:
+    out = {}
+    for spec in specs:
+        name, type_, label, *rest = spec
+        path = rest[0] if rest and isinstance(rest[0], str) else name
+        choices = next((r for r in rest if isinstance(r, tuple)), ())
+        out[name] = Field(name=name, type=type_, label=label, path=path, choices=choices)
+    return out
+
+
+def _relationships(*rels: Relationship) -> dict[str, Relationship]:
+    return {r.name: r for r in rels}
+
+
+ENTITIES: dict[str, Entity] = {
+    "contact": Entity(
+        "contact",
+        "Contact",
+        crm.Contact,
+        _fields(
+            ("first_name", TEXT, "First name"),
+            ("last_name", TEXT, "Last name"),
+            ("email", TEXT, "Email"),
+            ("phone", TEXT, "Phone"),
+            ("job_title", TEXT, "Job title"),
+            ("job_role", CHOICE, "Job role", _choices(crm.JobRole)),
+            ("country", TEXT, "Country"),
+            ("city", TEXT, "City"),
+            ("marketing_only", BOOLEAN, "Marketing only"),
+            ("origin", CHOICE, "Origin", _choices(crm.ContactOrigin)),
+            ("do_not_bulk_email", BOOLEAN, "Do not allow bulk email"),
+            ("do_not_email", BOOLEAN, "Do not allow email"),
+            ("allow_prefill", BOOLEAN, "Allow prefill"),
+            ("track_email", BOOLEAN, "Allow email tracking"),
+            ("consent_level", NUMBER, "Consent level"),
+            ("is_minor", BOOLEAN, "Is a minor"),
+            ("guardian_consent", BOOLEAN, "Guardian consent"),
+            ("created_at", DATETIME, "Created on"),
+            ("updated_at", DATETIME, "Modified on"),
+        ),
+        _relationships(
+            Relationship("leads", "lead", "Lead (parent contact)", "parent_contact", "pk"),
+            Relationship("account", "account", "Account", "pk", "parent_account", to_one=True),
+            Relationship("opportunities", "opportunity", "Opportunity", "contact", "pk"),
+            Relationship("interactions", "interaction", "Interaction", "contact", "pk"),
+            Relationship("subscriptions", "subscription", "Subscription list membership", "contact", "pk"),
+            Relationship("registrations", "registration", "Event registration", "contact", "pk"),
+        ),
+    ),
+    "lead": Entity(
+        "lead",
+        "Lead",
+        crm.Lead,
+        _fields(
+            ("topic", TEXT, "Topic"),
+            ("first_name", TEXT, "First name"),
+            ("last_name", TEXT, "Last name"),
+            ("email", TEXT, "Email"),
+            ("company_name", TEXT, "Company name"),
+            ("job_title", TEXT, "Job title"),
+            ("job_role", CHOICE, "Job role", _choices(crm.JobRole)),
+            ("status", CHOICE, "Status", _choices(crm.LeadStatus)),
+            ("source", CHOICE, "Source", _choices(crm.LeadSource)),
+            ("score", NUMBER, "Score"),
+            ("grade", TEXT, "Grade"),
+            ("sales_ready", BOOLEAN, "Sales ready"),
+            ("estimated_value", NUMBER, "Estimated value"),
+            ("created_at", DATETIME, "Created on"),
+            ("updated_at", DATETIME, "Modified on"),
+        ),
+        _relationships(
+            Relationship("parent_account", "account", "Parent account", "pk", "parent_account", to_one=True),
+            Relationship("parent_contact", "contact", "Parent contact", "pk", "parent_contact", to_one=True),
+        ),
+    ),
+    "account": Entity(
+        "account",
+        "Account",
+        crm.Account,
+        _fields(
+            ("name", TEXT, "Name"),
+            ("industry", CHOICE, "Industry", _choices(crm.Industry)),
+            ("country", TEXT, "Country"),
+            ("website", TEXT, "Website"),
+            ("employees", NUMBER, "Employees"),
+            ("annual_revenue", NUMBER, "Annual revenue"),
+            ("created_at", DATETIME, "Created on"),
+        ),
+        _relationships(
+            Relationship("contacts", "contact", "Contact", "parent_account", "pk"),
+            Relationship("leads", "lead", "Lead", "parent_account", "pk"),
+            Relationship("opportunities", "opportunity", "Opportunity", "account", "pk"),
+        ),
+    ),
+    "opportunity": Entity(
+        "opportunity",
+        "Opportunity",
+        crm.Opportunity,
+        _fields(
+            ("name", TEXT, "Name"),
+            ("stage", CHOICE, "Stage", _choices(crm.OpportunityStage)),
+            ("status", CHOICE, "Status", _choices(crm.OpportunityStatus)),
+            ("amount", NUMBER, "Amount"),
+            ("close_date", DATE, "Close date"),
+            ("created_at", DATETIME, "Created on"),
+        ),
+    ),
+    "interaction": Entity(
+        "interaction",
+        "Interaction",
+        crm.Interaction,
+        _fields(
+            ("kind", CHOICE, "Kind", _choices(crm.InteractionKind)),
+            ("occurred_at", DATETIME, "Occurred on"),
+            ("email", TEXT, "Email name", "properties__email"),
+            ("url", TEXT, "URL", "properties__url"),
+            ("form", TEXT, "Form", "properties__form"),
+            ("event", TEXT, "Event", "properties__event"),
+        ),
+    ),
+    "subscription": Entity(
+        "subscription",
+        "Subscription list membership",
+        crm.ListMembership,
+        _fields(
+            ("list_name", TEXT, "List", "subscription_list__name"),
+            ("status", CHOICE, "Status", _choices(crm.SubscriptionStatus)),
+            ("subscribed_at", DATETIME, "Subscribed on"),
+            ("unsubscribed_at", DATETIME, "Unsubscribed on"),
+        ),
+    ),
+    "registration": Entity(
+        "registration",
+        "Event registration",
+        crm.EventRegistration,
+        _fields(
+            ("event_name", TEXT, "Event", "event__name"),
+            ("registered_at", DATETIME, "Registered on"),
+            ("attended", BOOLEAN, "Attended"),
+        ),
+    ),
+}
+
+# Entities a segment definition may start from (its members are always contacts).
+SEGMENT_ROOTS = ("contact", "account")
+# Entities other features (e.g. lead-scoring rules) may compile conditions over.
+ROOTS = ("contact", "account", "lead")
+
+
+def registry_as_dict() -> dict:
+    """The registry for the builder page (and the API): entities, fields, operators, relationships."""
+    from .operators import OPERATORS
+
+    return {
+        "roots": list(SEGMENT_ROOTS),
+        "operators": {type_: list(ops) for type_, ops in OPERATORS.items()},
+        "entities": {
+            name: {
+                "label": entity.label,
+                "fields": [
+                    {
+                        "name": f.name,
+                        "label": f.label,
+                        "type": f.type,
+                        "choices": [{"value": v, "label": label} for v, label in f.choices],
+                    }
+                    for f in entity.fields.values()
+                ],
+                "relationships": [
+                    {"name": r.name, "label": r.label, "target": r.target, "to_one": r.to_one}
+                    for r in entity.relationships.values()
+                ],
+            }
+            for name, entity in ENTITIES.items()
+        },
+    }

@@ -1,0 +1,131 @@
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from conftest import wait_until
+from crm_core.tests.factories import ContactFactory, LeadFactory
+from segments.models import Segment, SegmentKind, SegmentMembership, SegmentMembershipEvent, SegmentStatus
+from segments.services import (
+    SCHEDULED_KEY,
+    segment_create,
+    segment_go_live,
+    segment_refresh,
+    segments_entities_changed,
+    segments_refresh_changed,
+    static_segment_fill,
+)
+
+CONTOSO = {
+    "entity": "contact",
+    "match": "all",
+    "conditions": [
+        {"field": "job_role", "op": "eq", "value": "decision_maker"},
+        {
+            "related": "leads",
+            "quantifier": "exists",
+            "conditions": [{"field": "topic", "op": "eq", "value": "Contoso Ltd Conference"}],
+        },
+    ],
+}
+
+
+def members(segment) -> set[int]:
+    return set(SegmentMembership.objects.filter(segment=segment).values_list("contact_id", flat=True))
+
+
+@pytest.mark.django_db
+def test_refresh_is_incremental_and_logs_joins_and_leaves():
+    ada = ContactFactory(job_role="decision_maker")
+    bob = ContactFactory(job_role="decision_maker")
+    LeadFactory(parent_contact=ada, topic="Contoso Ltd Conference")
+    demo = LeadFactory(parent_contact=bob, topic="Demo")
+    segment = segment_create(name="Contoso decision makers", definition=CONTOSO)
+    assert segment.entities == ["contact", "lead"]
+
+    first = segment_refresh(segment_id=segment.pk)
+    assert (first.added, first.removed) == (1, 0)
+    joined_at = SegmentMembership.objects.get(segment=segment).added_at
+
+    demo.topic = "Contoso Ltd Conference"
+    demo.save()
+    ada.job_role = "influencer"
+    ada.save()
+    with CaptureQueriesContext(connection) as queries:
+        second = segment_refresh(segment_id=segment.pk)
+    assert (second.added, second.removed) == (1, 1)
+    assert members(segment) == {bob.pk}
+    writes = [q["sql"] for q in queries.captured_queries if "segmentmembership" in q["sql"].lower()]
+    assert not any(sql.lstrip().upper().startswith("DELETE") and "NOT EXISTS" not in sql for sql in writes)
+
+    third = segment_refresh(segment_id=segment.pk)
+    assert (third.added, third.removed) == (0, 0)
+    segment.refresh_from_db()
+    assert segment.member_count == 1 and segment.refreshed_version == segment.version
+    assert segment.last_refresh_seconds is not None
+    events = list(SegmentMembershipEvent.objects.filter(segment=segment).values_list("contact_id", "change"))
+    assert sorted(events) == sorted([(ada.pk, "joined"), (bob.pk, "joined"), (ada.pk, "left")])
+    assert joined_at is not None
+
+
+@pytest.mark.django_db
+def test_account_rooted_and_static_segments():
+    ada = ContactFactory(email="ada@example.com")
+    ContactFactory(email="bob@example.com")
+    static = Segment.objects.create(name="VIPs", kind=SegmentKind.STATIC)
+    assert static_segment_fill(segment=static, emails=["ADA@example.com ", "nobody@example.com"]) == 1
+    assert members(static) == {ada.pk}
+    assert segment_refresh(segment_id=static.pk).skipped == "static"
+    assert members(static) == {ada.pk}
+
+
+@pytest.mark.django_db
+def test_changed_entities_refresh_only_the_live_segments_that_read_them(django_capture_on_commit_callbacks):
+    ada = ContactFactory(job_role="decision_maker")
+    LeadFactory(parent_contact=ada, topic="Contoso Ltd Conference")
+    live = segment_create(name="live", definition=CONTOSO)
+    with django_capture_on_commit_callbacks(execute=False):
+        segment_go_live(segment=live)
+    by_country = segment_create(
+        name="countries",
+        definition={"entity": "contact", "conditions": [{"field": "country", "op": "eq", "value": "x"}]},
+    )
+    Segment.objects.filter(pk=by_country.pk).update(status=SegmentStatus.LIVE)
+    with django_capture_on_commit_callbacks(execute=True):
+        segments_entities_changed(entities={"opportunity"})
+    assert segments_refresh_changed() == []
+    with django_capture_on_commit_callbacks(execute=True):
+        segments_entities_changed(entities={"lead"})
+    results = segments_refresh_changed()
+    assert [r.segment_id for r in results] == [live.pk]
+    assert members(live) == {ada.pk}
+    assert segments_refresh_changed() == []  # nothing changed since
+
+
+@pytest.mark.worker
+def test_a_new_matching_lead_joins_a_live_segment_within_seconds(celery_worker_process):
+    ada = ContactFactory(job_role="decision_maker")
+    segment = segment_create(name="live", definition=CONTOSO)
+    segment_go_live(segment=segment)
+    wait_until(lambda: Segment.objects.get(pk=segment.pk).refreshed_at is not None, timeout=10)
+    assert members(segment) == set()
+
+    # An earlier test in this process may have scheduled a run on a queue no worker reads.
+    cache.delete(SCHEDULED_KEY)
+    LeadFactory(parent_contact=ada, topic="Contoso Ltd Conference")  # nobody presses refresh
+    wait_until(lambda: members(segment) == {ada.pk}, timeout=10)
+
+
+@pytest.mark.django_db
+def test_set_based_orphan_linking_marks_leads_and_contacts_changed(django_capture_on_commit_callbacks):
+    from django.core.cache import cache
+
+    from crm_core.services import lead_link_orphans
+    from crm_core.tests.factories import OrphanLeadFactory
+    from segments.services import DIRTY_KEY
+
+    OrphanLeadFactory(email="orphan@example.com")
+    cache.delete_many([DIRTY_KEY.format(entity=e) for e in ("lead", "contact")])
+    with django_capture_on_commit_callbacks(execute=True):
+        lead_link_orphans()
+    assert cache.get(DIRTY_KEY.format(entity="lead")) and cache.get(DIRTY_KEY.format(entity="contact"))
