@@ -1,18 +1,15 @@
-"""The ONE seam between journeys and modules built in parallel branches.
+"""The one seam between journeys and the other apps it reads.
 
-Every call journeys makes into segments (issue 5), crm_core/consent.py and crm_core/tokens.py
-(issue 7) and landing (issue 7) goes through a function here. Each has a small working
-implementation against crm_core models (and, for segment membership, the stand-in table
-`journeys.SegmentMemberStandIn`) so journeys runs and is tested today. At merge, re-point the body
-of each function at the real module; the signatures are what the engine relies on:
-
-| function | re-point at |
+| function | backed by |
 |---|---|
-| segment_member_ids / segment_joins_since / static_segment_add / _remove | segments membership table |
-| validate_contact_condition / compile_contact_condition | segments.compiler (root="contact") |
+| segment_member_ids / segment_joins_since / static_segment_add / _remove | `SegmentMemberStandIn` |
+| validate_contact_condition / compile_contact_condition | segments.compiler (root "contact") |
 | marketing_email_block_reason(s) | crm_core.consent |
-| subscription_center_url | crm_core.tokens + the /preferences/<token>/ route |
+| subscription_center_url | landing's subscription center (crm_core.tokens) |
 | form_submit_interactions | the properties landing records on form_submit interactions |
+
+Segment membership still reads the stand-in table `journeys.SegmentMemberStandIn`; it is to be
+pointed at `segments.SegmentMembership` and its join events (`segments.SegmentMembershipEvent`).
 """
 
 from __future__ import annotations
@@ -20,10 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from crm_core import consent
-from crm_core.models import Contact, Interaction, InteractionKind, Lead
+from crm_core.models import Contact, Interaction, InteractionKind
+from segments.compiler import compile_definition, validate_definition
 
 from .models import SegmentMemberStandIn
 
@@ -54,164 +52,17 @@ def static_segment_remove(*, segment_id: int, contact_ids: Iterable[int]) -> Non
     SegmentMemberStandIn.objects.filter(segment_id=segment_id, contact_id__in=list(contact_ids)).delete()
 
 
-# --- Condition trees (segment tree format, subset) ------------------------------------------
-
-_TEXT = "text"
-_NUMBER = "number"
-_BOOL = "boolean"
-_DATE = "datetime"
-CONDITION_FIELDS: dict[str, dict[str, str]] = {
-    "contact": {
-        "first_name": _TEXT,
-        "last_name": _TEXT,
-        "email": _TEXT,
-        "job_title": _TEXT,
-        "job_role": _TEXT,
-        "country": _TEXT,
-        "city": _TEXT,
-        "marketing_only": _BOOL,
-        "do_not_bulk_email": _BOOL,
-        "do_not_email": _BOOL,
-        "consent_level": _NUMBER,
-        "is_minor": _BOOL,
-        "created_at": _DATE,
-    },
-    "lead": {
-        "topic": _TEXT,
-        "status": _TEXT,
-        "source": _TEXT,
-        "score": _NUMBER,
-        "sales_ready": _BOOL,
-        "company_name": _TEXT,
-        "created_at": _DATE,
-    },
-}
-_OPS = {
-    _TEXT: {"eq", "neq", "contains", "in", "not_in", "is_empty", "is_not_empty"},
-    _NUMBER: {"eq", "neq", "gt", "gte", "lt", "lte", "in", "is_empty", "is_not_empty"},
-    _BOOL: {"eq"},
-    _DATE: {"before", "after", "is_empty", "is_not_empty"},
-}
-_RELATED = {"contact": {"leads": ("lead", Lead, "parent_contact")}}
-MAX_DEPTH = 8
+# --- Condition trees (the segment tree format, compiled by the segment compiler) --------------
 
 
 def validate_contact_condition(definition) -> list[dict]:
     """Problems of a condition tree rooted at contact, each {"path", "message"}; empty if valid."""
-    errors: list[dict] = []
-    _validate(definition, "contact", "", errors, 0)
-    return errors
-
-
-def _validate(node, entity: str, path: str, errors: list[dict], depth: int) -> None:
-    def err(where: str, message: str) -> None:
-        errors.append({"path": f"{path}{where}".lstrip(".") or "$", "message": message})
-
-    if not isinstance(node, dict):
-        err("", "a condition node must be an object")
-        return
-    if depth > MAX_DEPTH:
-        err("", f"nesting deeper than {MAX_DEPTH}")
-        return
-    allowed = {"negate", "entity"}
-    if "field" in node:
-        allowed |= {"field", "op", "value"}
-        field, op = node.get("field"), node.get("op")
-        kind = CONDITION_FIELDS[entity].get(field) if isinstance(field, str) else None
-        if kind is None:
-            err(".field", f"unknown field {field!r} on {entity}")
-        elif op not in _OPS[kind]:
-            err(".op", f"operator {op!r} is not allowed on {kind} field {field!r}")
-        elif op in ("in", "not_in") and not isinstance(node.get("value"), list):
-            err(".value", f"{op!r} needs a list")
-        elif kind == _BOOL and not isinstance(node.get("value"), bool):
-            err(".value", "needs true or false")
-        elif (
-            kind == _NUMBER
-            and op not in ("in", "is_empty", "is_not_empty")
-            and (isinstance(node.get("value"), bool) or not isinstance(node.get("value"), int | float))
-        ):
-            err(".value", "needs a number")
-    elif "related" in node:
-        allowed |= {"related", "quantifier", "match", "conditions"}
-        rel = _RELATED.get(entity, {}).get(node["related"])
-        if rel is None:
-            err(".related", f"unknown relationship {node['related']!r} of {entity}")
-            return
-        if node.get("quantifier", "exists") not in ("exists", "not_exists"):
-            err(".quantifier", "quantifier must be exists or not_exists")
-        _validate_group(node, rel[0], path, errors, depth, err)
-    else:
-        allowed |= {"match", "conditions"}
-        _validate_group(node, entity, path, errors, depth, err)
-    for key in set(node) - allowed:
-        err(f".{key}", f"unknown key {key!r}")
-
-
-def _validate_group(node, entity, path, errors, depth, err) -> None:
-    if node.get("match", "all") not in ("all", "any"):
-        err(".match", "match must be all or any")
-    conditions = node.get("conditions", [])
-    if not isinstance(conditions, list):
-        err(".conditions", "conditions must be a list")
-        return
-    for index, child in enumerate(conditions):
-        _validate(child, entity, f"{path}.conditions[{index}]", errors, depth + 1)
+    return validate_definition(definition, root="contact")
 
 
 def compile_contact_condition(definition) -> Q:
-    """A validated condition tree as a Q over Contact."""
-    return _compile(definition, "contact")
-
-
-def _compile(node: dict, entity: str) -> Q:
-    if "field" in node:
-        q = _field_q(node, entity)
-    elif "related" in node:
-        target, model, fk = _RELATED[entity][node["related"]]
-        inner = model.objects.filter(**{fk: OuterRef("pk")}).filter(_group_q(node, target))
-        q = Q(Exists(inner)) if node.get("quantifier", "exists") == "exists" else ~Q(Exists(inner))
-    else:
-        q = _group_q(node, entity)
-    return ~q if node.get("negate") else q
-
-
-def _group_q(node: dict, entity: str) -> Q:
-    parts = [_compile(child, entity) for child in node.get("conditions", [])]
-    if not parts:
-        return Q()
-    result = parts[0]
-    for part in parts[1:]:
-        result = (result & part) if node.get("match", "all") == "all" else (result | part)
-    return result
-
-
-def _field_q(node: dict, entity: str) -> Q:
-    field, op, value = node["field"], node["op"], node.get("value")
-    text = CONDITION_FIELDS[entity][field] == _TEXT
-    empty = (Q(**{f"{field}__isnull": True}) | Q(**{field: ""})) if text else Q(**{f"{field}__isnull": True})
-    match op:
-        case "eq":
-            return Q(**{f"{field}__iexact" if text else field: value})
-        case "neq":
-            return ~Q(**{f"{field}__iexact" if text else field: value}) | empty
-        case "contains":
-            return Q(**{f"{field}__icontains": value})
-        case "in":
-            return Q(**{f"{field}__in": value})
-        case "not_in":
-            return ~Q(**{f"{field}__in": value}) | empty
-        case "gt" | "gte" | "lt" | "lte":
-            return Q(**{f"{field}__{op}": value})
-        case "before":
-            return Q(**{f"{field}__lt": value})
-        case "after":
-            return Q(**{f"{field}__gt": value})
-        case "is_empty":
-            return empty
-        case "is_not_empty":
-            return ~empty
-    raise ValueError(f"unsupported operator {op!r}")
+    """A valid condition tree as a Q over contacts."""
+    return compile_definition(definition, root="contact")
 
 
 # --- Consent ----------------------------------------------------------------------------------
