@@ -26,7 +26,7 @@ run: install
 	honcho --procfile Procfile.dev start
 
 test: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
