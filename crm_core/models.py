@@ -3,7 +3,7 @@ opportunities, interactions, subscription lists and events."""
 
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Lower, Trim
+from django.db.models.functions import Lower, Trim, Upper
 
 from .emails import NormalizedEmailField
 
@@ -202,6 +202,8 @@ class Lead(TimestampedModel):
     class Meta:
         ordering = ["id"]
         indexes = [
+            # Segments compare topics case-insensitively (UPPER(topic) = UPPER(...)).
+            models.Index(Upper("topic"), name="lead_topic_upper_idx"),
             # Orphan leads are found by this partial index, whatever the table size.
             models.Index(
                 fields=["id"], name="lead_orphan_idx", condition=models.Q(parent_contact__isnull=True)
