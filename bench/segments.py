@@ -10,20 +10,8 @@ topic; and the same work in hand-written SQL. Everything runs in one transaction
 import argparse
 
 from bench.common import ensure_dataset, report, timer
+from segments.examples import CONTOSO_DECISION_MAKERS
 
-SEED_EXAMPLE = {
-    "entity": "contact",
-    "match": "all",
-    "conditions": [
-        {"field": "job_role", "op": "eq", "value": "decision_maker"},
-        {
-            "related": "leads",
-            "quantifier": "exists",
-            "match": "all",
-            "conditions": [{"field": "topic", "op": "eq", "value": "Contoso Ltd Conference"}],
-        },
-    ],
-}
 ENGAGED = {
     "entity": "contact",
     "match": "all",
@@ -98,7 +86,7 @@ def main(argv: list[str]) -> int:
     rows = []
     with transaction.atomic():
         with connection.cursor() as cursor:
-            for name, definition in (("seed example", SEED_EXAMPLE), ("engaged", ENGAGED)):
+            for name, definition in (("seed example", CONTOSO_DECISION_MAKERS), ("engaged", ENGAGED)):
                 contacts_queryset(definition).count()  # warm the cache, so neither side pays for it
                 ours = Segment.objects.create(name=f"bench {name}", definition=definition)
                 hand = Segment.objects.create(name=f"bench {name} (SQL)", definition=definition)

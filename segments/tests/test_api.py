@@ -1,23 +1,10 @@
 import pytest
 
 from crm_core.tests.factories import ContactFactory, LeadFactory
+from segments.examples import CONTOSO_DECISION_MAKERS as CONTOSO
 from segments.models import Segment, SegmentMembership
 
 pytestmark = pytest.mark.django_db
-
-CONTOSO = {
-    "entity": "contact",
-    "match": "all",
-    "conditions": [
-        {"field": "job_role", "op": "eq", "value": "decision_maker"},
-        {
-            "related": "leads",
-            "quantifier": "exists",
-            "match": "all",
-            "conditions": [{"field": "topic", "op": "eq", "value": "Contoso Ltd Conference"}],
-        },
-    ],
-}
 
 
 @pytest.fixture

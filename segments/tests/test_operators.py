@@ -14,6 +14,7 @@ from crm_core.tests.factories import (
     OpportunityFactory,
 )
 from segments.compiler import compile_definition, contacts_queryset
+from segments.examples import CONTOSO_DECISION_MAKERS
 
 pytestmark = pytest.mark.django_db
 
@@ -176,19 +177,7 @@ def test_related_field_operators(people, related, field, op, value, expected):
 
 
 def test_seed_example_decision_makers_among_contoso_leads(people):
-    definition = {
-        "entity": "contact",
-        "match": "all",
-        "conditions": [
-            {"field": "job_role", "op": "eq", "value": "decision_maker"},
-            {
-                "related": "leads",
-                "quantifier": "exists",
-                "match": "all",
-                "conditions": [{"field": "topic", "op": "eq", "value": "Contoso Ltd Conference"}],
-            },
-        ],
-    }
+    definition = CONTOSO_DECISION_MAKERS
     assert names(definition) == {"ada"}
     sql = str(contacts_queryset(definition).query).upper()
     assert "EXISTS" in sql and sql.count("SELECT") == 2  # one statement, one subquery

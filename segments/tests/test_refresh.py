@@ -5,6 +5,7 @@ from django.test.utils import CaptureQueriesContext
 
 from conftest import wait_until
 from crm_core.tests.factories import ContactFactory, LeadFactory
+from segments.examples import CONTOSO_DECISION_MAKERS as CONTOSO
 from segments.models import Segment, SegmentKind, SegmentMembership, SegmentMembershipEvent, SegmentStatus
 from segments.services import (
     SCHEDULED_KEY,
@@ -15,19 +16,6 @@ from segments.services import (
     segments_refresh_changed,
     static_segment_fill,
 )
-
-CONTOSO = {
-    "entity": "contact",
-    "match": "all",
-    "conditions": [
-        {"field": "job_role", "op": "eq", "value": "decision_maker"},
-        {
-            "related": "leads",
-            "quantifier": "exists",
-            "conditions": [{"field": "topic", "op": "eq", "value": "Contoso Ltd Conference"}],
-        },
-    ],
-}
 
 
 def members(segment) -> set[int]:
