@@ -46,6 +46,7 @@ def main(argv: list[str]) -> int:
     from journeys import services
     from journeys.models import Journey, OutboundEmail, StepExecution
     from journeys.tasks import journeys_tick
+    from segments.models import Segment, SegmentKind, SegmentStatus
 
     queue = f"bench-journeys-{uuid.uuid4().hex[:8]}"
     counter_key = f"journeys:bench:{uuid.uuid4().hex[:8]}"
@@ -57,11 +58,12 @@ def main(argv: list[str]) -> int:
         cursor.execute(
             "TRUNCATE journeys_outboundemail, journeys_stepexecution, journeys_enrollment,"
             " journeys_trackedlink, journeys_salestask, journeys_step, journeys_journey,"
-            " journeys_segmentmemberstandin CASCADE"
+            " segments_segmentmembershipevent, segments_segmentmembership, segments_segment CASCADE"
         )
         cursor.execute("DELETE FROM crm_core_interaction WHERE kind = 'email_sent' AND properties ? 'outbox'")
+        Segment.objects.create(pk=1, name="bench entry", kind=SegmentKind.STATIC, status=SegmentStatus.LIVE)
         cursor.execute(
-            "INSERT INTO journeys_segmentmemberstandin (segment_id, contact_id, added_at) "
+            "INSERT INTO segments_segmentmembership (segment_id, contact_id, added_at) "
             "SELECT 1, id, now() FROM crm_core_contact ORDER BY id LIMIT %s",
             [args.members],
         )

@@ -2,14 +2,14 @@
 
 | function | backed by |
 |---|---|
-| segment_member_ids / segment_joins_since / static_segment_add / _remove | `SegmentMemberStandIn` |
+| segment_member_ids / segment_joins_since / static_segment_add / _remove | segments' stored membership |
 | validate_contact_condition / compile_contact_condition | segments.compiler (root "contact") |
 | marketing_email_block_reason(s) | crm_core.consent |
 | subscription_center_url | landing's subscription center (crm_core.tokens) |
 | form_submit_interactions | the properties landing records on form_submit interactions |
 
-Segment membership still reads the stand-in table `journeys.SegmentMemberStandIn`; it is to be
-pointed at `segments.SegmentMembership` and its join events (`segments.SegmentMembershipEvent`).
+A member's `added_at` is when it (last) joined: a contact that leaves and joins again gets a new
+one, which is what re-entry reads.
 """
 
 from __future__ import annotations
@@ -22,34 +22,35 @@ from django.db.models import F, Q, QuerySet
 from crm_core import consent
 from crm_core.models import Contact, Interaction, InteractionKind
 from segments.compiler import compile_definition, validate_definition
-
-from .models import SegmentMemberStandIn
+from segments.models import Segment, SegmentKind, SegmentMembership
+from segments.services import segment_members_add, segment_members_remove
 
 # --- Segments ------------------------------------------------------------------------------
 
 
 def segment_member_ids(segment_id: int) -> QuerySet:
     """Current members of a segment, as a queryset of contact ids (usable in `id__in`)."""
-    return SegmentMemberStandIn.objects.filter(segment_id=segment_id).values_list("contact_id", flat=True)
+    return SegmentMembership.objects.filter(segment_id=segment_id).values_list("contact_id", flat=True)
 
 
 def segment_joins_since(segment_id: int, since: datetime | None) -> QuerySet:
     """Members who joined at or after `since` (all members when None): rows of contact_id, joined_at."""
-    members = SegmentMemberStandIn.objects.filter(segment_id=segment_id)
+    members = SegmentMembership.objects.filter(segment_id=segment_id)
     if since is not None:
         members = members.filter(added_at__gte=since)
     return members.annotate(joined_at=F("added_at")).values("contact_id", "joined_at")
 
 
+def static_segment_exists(segment_id: int) -> bool:
+    return Segment.objects.filter(pk=segment_id, kind=SegmentKind.STATIC).exists()
+
+
 def static_segment_add(*, segment_id: int, contact_ids: Iterable[int], now: datetime) -> None:
-    SegmentMemberStandIn.objects.bulk_create(
-        [SegmentMemberStandIn(segment_id=segment_id, contact_id=cid, added_at=now) for cid in contact_ids],
-        ignore_conflicts=True,
-    )
+    segment_members_add(segment_id=segment_id, contact_ids=contact_ids, at=now)
 
 
 def static_segment_remove(*, segment_id: int, contact_ids: Iterable[int]) -> None:
-    SegmentMemberStandIn.objects.filter(segment_id=segment_id, contact_id__in=list(contact_ids)).delete()
+    segment_members_remove(segment_id=segment_id, contact_ids=contact_ids)
 
 
 # --- Condition trees (the segment tree format, compiled by the segment compiler) --------------

@@ -41,8 +41,7 @@ class Journey(models.Model):
         max_length=16, choices=JourneyStatus.choices, default=JourneyStatus.DRAFT, db_index=True
     )
     entry_type = models.CharField(max_length=16, choices=EntryType.choices, default=EntryType.SEGMENT)
-    # Seam (issue 5): segment ids are plain integers until the segments app is merged; they are
-    # resolved only through journeys.adapters.
+    # Segment ids are read only through journeys.adapters (segments' stored membership).
     entry_segment_id = models.BigIntegerField(null=True, blank=True)
     trigger_kind = models.CharField(max_length=32, choices=TriggerKind.choices, blank=True)
     trigger_config = models.JSONField(
@@ -286,27 +285,6 @@ class SalesTask(models.Model):
 
     def __str__(self) -> str:
         return self.title
-
-
-class SegmentMemberStandIn(models.Model):
-    """STAND-IN for the segments app's membership table (issue 5), used only by journeys/adapters.py.
-
-    At merge, point the adapters at segments' membership (segment, contact, added_at) and drop this
-    model with a migration. Static-segment steps write here until then.
-    """
-
-    segment_id = models.BigIntegerField()
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
-    added_at = models.DateTimeField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["segment_id", "contact"], name="segment_member_standin_unique")
-        ]
-        indexes = [models.Index(fields=["segment_id", "added_at"], name="segment_standin_added_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.contact_id} in segment {self.segment_id}"
 
 
 TRACKED_INTERACTIONS = (InteractionKind.EMAIL_OPEN, InteractionKind.EMAIL_CLICK)

@@ -169,6 +169,8 @@ def _config_problems(kind: str, config: dict, keys: dict[str, str]) -> dict[str,
         case StepKind.SEGMENT_ADD | StepKind.SEGMENT_REMOVE:
             if not _is_int(config.get("segment")):
                 return {"segment": "a segment id is required"}
+            if not adapters.static_segment_exists(config["segment"]):
+                return {"segment": f"there is no static segment {config['segment']}"}
         case StepKind.CREATE_TASK:
             title = config.get("title")
             if not isinstance(title, str) or not title.strip() or len(title) > 200:

@@ -247,6 +247,47 @@ def static_segment_fill(*, segment: Segment, contact_ids=None, emails=None, defi
     return segment.member_count - before
 
 
+def segment_members_add(*, segment_id: int, contact_ids, at=None) -> int:
+    """Put contacts into a segment's stored membership (static segments, journey steps); logged."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        created = SegmentMembership.objects.bulk_create(
+            [SegmentMembership(segment_id=segment_id, contact_id=c, added_at=at) for c in contact_ids],
+            ignore_conflicts=True,
+        )
+        joined = [m.contact_id for m in created]
+        _log_changes(segment_id, joined, MembershipChange.JOINED, at)
+        Segment.objects.filter(pk=segment_id).update(
+            member_count=SegmentMembership.objects.filter(segment_id=segment_id).count()
+        )
+    return len(joined)
+
+
+def segment_members_remove(*, segment_id: int, contact_ids) -> int:
+    """Take contacts out of a segment's stored membership; logged."""
+    with transaction.atomic():
+        leaving = list(
+            SegmentMembership.objects.filter(segment_id=segment_id, contact_id__in=list(contact_ids))
+            .select_for_update()
+            .values_list("contact_id", flat=True)
+        )
+        SegmentMembership.objects.filter(segment_id=segment_id, contact_id__in=leaving).delete()
+        _log_changes(segment_id, leaving, MembershipChange.LEFT, timezone.now())
+        Segment.objects.filter(pk=segment_id).update(
+            member_count=SegmentMembership.objects.filter(segment_id=segment_id).count()
+        )
+    return len(leaving)
+
+
+def _log_changes(segment_id: int, contact_ids, change: str, at) -> None:
+    SegmentMembershipEvent.objects.bulk_create(
+        [
+            SegmentMembershipEvent(segment_id=segment_id, contact_id=c, change=change, at=at)
+            for c in contact_ids
+        ]
+    )
+
+
 # --- Freshness ---------------------------------------------------------------------------------------
 
 

@@ -2,8 +2,8 @@ import factory
 from django.utils import timezone
 
 from crm_core.tests.factories import ContactFactory
+from segments.models import Segment, SegmentMembership
 
-from ..models import SegmentMemberStandIn
 from ..services import journey_create
 
 WELCOME_HTML = (
@@ -23,12 +23,21 @@ def send_email_step(key="welcome", **extra):
 
 
 class SegmentMemberFactory(factory.django.DjangoModelFactory):
+    """A member of segment `segment_id` (a static segment with that id is made if missing)."""
+
     class Meta:
-        model = SegmentMemberStandIn
+        model = SegmentMembership
 
     segment_id = 1
     contact = factory.SubFactory(ContactFactory)
     added_at = factory.LazyFunction(timezone.now)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        Segment.objects.get_or_create(
+            pk=kwargs["segment_id"], defaults={"name": f"Segment {kwargs['segment_id']}", "kind": "static"}
+        )
+        return super()._create(model_class, *args, **kwargs)
 
 
 def make_journey(*, steps, created_by=None, **data):

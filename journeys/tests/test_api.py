@@ -73,6 +73,10 @@ def test_stats_endpoint(marketer_client, sales_client):
             "steps[0].config.condition",
         ),
         ({"steps": [{"key": "a", "kind": "end"}, {"key": "a", "kind": "end"}]}, "steps[1].key"),
+        (
+            {"steps": [{"key": "a", "kind": "segment_add", "config": {"segment": 987654}}]},
+            "steps[0].config.segment",
+        ),
         ({"entry_segment_id": None}, "entry_segment_id"),
         ({"entry_type": "trigger", "trigger_kind": "form_submit"}, "trigger_config"),
         ({"surprise": 1}, "surprise"),

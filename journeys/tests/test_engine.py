@@ -15,6 +15,7 @@ from crm_core.tests.factories import (
     SubscriptionListFactory,
     UserFactory,
 )
+from segments.models import Segment, SegmentKind, SegmentMembership
 
 from .. import adapters, engine, services
 from ..models import (
@@ -22,7 +23,6 @@ from ..models import (
     ExecutionOutcome,
     OutboundEmail,
     SalesTask,
-    SegmentMemberStandIn,
     StepExecution,
 )
 from ..selectors import journey_stats
@@ -61,9 +61,7 @@ def test_reentry_only_when_allowed_and_only_after_rejoining():
     tick()
     tick()  # still a member, nothing new: no re-entry
     assert Enrollment.objects.get(journey=again).entry_number == 1
-    SegmentMemberStandIn.objects.filter(contact=contact).update(
-        added_at=timezone.now() + timedelta(seconds=1)
-    )
+    SegmentMembership.objects.filter(contact=contact).update(added_at=timezone.now() + timedelta(seconds=1))
     tick(now=timezone.now() + timedelta(seconds=2))
     assert Enrollment.objects.get(journey=again).entry_number == 2
     assert Enrollment.objects.get(journey=once).entry_number == 1
@@ -262,6 +260,7 @@ def test_split_is_deterministic_and_near_its_percentage():
 
 
 def test_action_steps_lead_field_lists_segments_and_condition():
+    Segment.objects.create(pk=9, name="VIPs", kind=SegmentKind.STATIC)
     newsletter = SubscriptionListFactory()
     gone = SubscriptionListFactory()
     maker = ContactFactory(job_role="decision_maker")
