@@ -5,7 +5,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEMO_CONTACTS ?= 2000
 
-.PHONY: install run test lint bench
+.PHONY: install run test lint bench chromium
 .DEFAULT_GOAL := run
 
 $(STAMP): pyproject.toml
@@ -25,7 +25,11 @@ run: install
 	python manage.py seed_demo --contacts $(DEMO_CONTACTS) --if-empty
 	honcho --procfile Procfile.dev start
 
-test: install
+# Browser tests drive the system's Chromium (Debian package); install it when it is missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+test: install chromium
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 lint: install
