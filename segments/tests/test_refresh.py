@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -117,3 +119,38 @@ def test_set_based_orphan_linking_marks_leads_and_contacts_changed(django_captur
     with django_capture_on_commit_callbacks(execute=True):
         lead_link_orphans()
     assert cache.get(DIRTY_KEY.format(entity="lead")) and cache.get(DIRTY_KEY.format(entity="contact"))
+
+
+@pytest.mark.django_db
+def test_static_segment_from_a_csv_of_emails(tmp_path, capsys):
+    from django.core.management import call_command
+
+    ada = ContactFactory(email="ada@example.com")
+    ContactFactory(email="bob@example.com")
+    static = Segment.objects.create(name="Imported", kind=SegmentKind.STATIC)
+    path = tmp_path / "emails.csv"
+    path.write_text("name,email\nAda,ADA@example.com\nNobody,nobody@example.com\n")
+    call_command("import_segment_emails", static.pk, str(path))
+    assert members(static) == {ada.pk}
+    assert "1 contacts added" in capsys.readouterr().out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_lead_changes_schedules_one_refresh_run():
+    import redis
+    from django.conf import settings
+
+    from config.celery_app import app
+
+    queue = f"test-burst-{uuid.uuid4().hex[:8]}"
+    previous, app.conf.task_default_queue = app.conf.task_default_queue, queue
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    try:
+        cache.delete(SCHEDULED_KEY)
+        contact = ContactFactory()
+        for index in range(300):  # each save commits on its own and marks "lead" changed
+            LeadFactory(parent_contact=contact, topic=f"topic {index}")
+        assert broker.llen(queue) == 1
+    finally:
+        app.conf.task_default_queue = previous
+        broker.delete(queue)
