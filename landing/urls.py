@@ -1,10 +1,14 @@
 from django.urls import path
 
-from . import views
+from . import editor, views
 
 app_name = "landing"
 
 urlpatterns = [
     path("l/<slug:slug>/", views.LandingPageView.as_view(), name="page"),
     path("preferences/<str:token>/", views.PreferencesView.as_view(), name="preferences"),
+    # The marketers' editor.
+    path("landing-pages/", editor.landing_page_list, name="editor-list"),
+    path("landing-pages/new/", editor.landing_page_edit, name="editor-new"),
+    path("landing-pages/<int:pk>/", editor.landing_page_edit, name="editor-edit"),
 ]
