@@ -136,6 +136,7 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "landing.tasks.submissions_retry_unfinished",
         "schedule": 300.0,
     },
+    "leadscoring-decay": {"task": "leadscoring.tasks.scoring_decay_task", "schedule": 86400.0},  # leadscoring
 }
 
 # --- Auth -----------------------------------------------------------------------

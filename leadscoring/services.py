@@ -485,3 +485,76 @@ def handoff_emails_send(*, by_owner: dict[int, list[int]], model_name: str) -> i
     except Exception:  # the hand-off is committed; a mail failure must not undo it
         logger.exception("could not send %d hand-off email(s)", len(messages))
         return 0
+
+
+# --- Incremental: the hook for new interactions --------------------------------------------------
+# Other apps call `interactions_recorded(contact_ids=...)` after creating interactions (inside their
+# transaction or not). Once that transaction commits, the contact ids join a Redis set and one
+# coalescing task is scheduled (a Redis flag keeps it to one pending task); the task drains the set in
+# batches and recomputes those contacts' leads under every live model. A burst of 10,000 interactions
+# is a few batched recomputes, not 10,000 tasks. Without Redis (the embedded default) each call
+# enqueues its own task with the ids.
+
+PENDING_CONTACTS_KEY = "leadscoring:pending-contacts"
+DRAIN_SCHEDULED_KEY = "leadscoring:drain-scheduled"
+COALESCE_SECONDS = getattr(settings, "LEADSCORING_COALESCE_SECONDS", 2)
+DRAIN_BATCH_SIZE = getattr(settings, "LEADSCORING_DRAIN_BATCH_SIZE", 5_000)
+
+
+def _redis():
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def interactions_recorded(*, contact_ids: Iterable[int]) -> None:
+    """Tell lead scoring that these contacts have new interactions; their leads are rescored soon.
+
+    Call it after creating interactions; the work is queued when the current transaction commits.
+    """
+    ids = sorted({int(pk) for pk in contact_ids})
+    if not ids:
+        return
+    from .tasks import contacts_rescore_task, interactions_rescore_pending_task
+
+    def enqueue() -> None:
+        if not settings.REDIS_URL:
+            contacts_rescore_task.delay(contact_ids=ids)
+            return
+        client = _redis()
+        client.sadd(PENDING_CONTACTS_KEY, *ids)
+        if client.set(DRAIN_SCHEDULED_KEY, 1, nx=True, ex=max(60, COALESCE_SECONDS * 10)):
+            interactions_rescore_pending_task.apply_async(countdown=COALESCE_SECONDS)
+
+    transaction.on_commit(enqueue)
+
+
+def contacts_rescore(*, contact_ids: Iterable[int], now: datetime | None = None) -> int:
+    """Recompute, under every live model, the leads of these contacts; returns the leads rescored."""
+    lead_ids = list(Lead.objects.filter(parent_contact_id__in=list(contact_ids)).values_list("pk", flat=True))
+    if not lead_ids:
+        return 0
+    for model in ScoringModel.objects.filter(status=ScoringModelStatus.LIVE).order_by("pk"):
+        scoring_model_recompute(model=model, lead_ids=lead_ids, now=now)
+    return len(lead_ids)
+
+
+def pending_contacts_drain(*, batch_size: int = DRAIN_BATCH_SIZE, now: datetime | None = None) -> int:
+    """Rescore the leads of every contact in the pending set, a batch at a time; returns contacts done.
+
+    A batch that fails goes back into the set before the error propagates (the task retries).
+    """
+    client = _redis()
+    client.delete(DRAIN_SCHEDULED_KEY)  # ids arriving from now on schedule another drain
+    done = 0
+    while True:
+        popped = client.spop(PENDING_CONTACTS_KEY, batch_size)
+        if not popped:
+            return done
+        ids = sorted(int(pk) for pk in popped)
+        try:
+            contacts_rescore(contact_ids=ids, now=now)
+        except Exception:
+            client.sadd(PENDING_CONTACTS_KEY, *ids)
+            raise
+        done += len(ids)
