@@ -558,3 +558,43 @@ def pending_contacts_drain(*, batch_size: int = DRAIN_BATCH_SIZE, now: datetime 
             client.sadd(PENDING_CONTACTS_KEY, *ids)
             raise
         done += len(ids)
+
+
+# --- Editing models -------------------------------------------------------------------------------
+
+RULE_FIELDS = (
+    "name",
+    "interaction_kind",
+    "url_contains",
+    "email",
+    "form",
+    "event",
+    "points",
+    "max_count",
+    "condition",
+)
+BAND_FIELDS = ("grade", "min_score", "max_score")
+
+
+@transaction.atomic
+def scoring_model_save(
+    *, model: ScoringModel | None, data: dict, rules: list[dict] | None, grade_bands: list[dict] | None
+) -> ScoringModel:
+    """Create or change a scoring model; `rules` / `grade_bands` (validated) replace the existing ones.
+
+    A live model is recomputed in the worker after commit.
+    """
+    model = model or ScoringModel()
+    for name, value in data.items():
+        setattr(model, name, value)
+    model.clean()
+    model.save()
+    if rules is not None:
+        model.rules.all().delete()
+        ScoringRule.objects.bulk_create([ScoringRule(model=model, **rule) for rule in rules])
+    if grade_bands is not None:
+        model.grade_bands.all().delete()
+        GradeBand.objects.bulk_create([GradeBand(model=model, **band) for band in grade_bands])
+    if model.status == ScoringModelStatus.LIVE:
+        scoring_model_schedule_recompute(model=model)
+    return model
