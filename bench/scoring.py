@@ -63,7 +63,8 @@ CREATE TEMP TABLE contact_points ON COMMIT DROP AS
 SELECT contact_id,
        2 * LEAST(count(*) FILTER (WHERE kind = 'email_open'), 10)
      + 5 * count(*) FILTER (WHERE kind = 'email_click')
-     + 10 * count(*) FILTER (WHERE kind = 'page_visit' AND strpos(lower(properties ->> 'url'), '/pricing') > 0)
+     + 10 * count(*) FILTER (
+            WHERE kind = 'page_visit' AND strpos(lower(properties ->> 'url'), '/pricing') > 0)
      + 25 * count(*) FILTER (WHERE kind = 'form_submit')
      + 15 * count(*) FILTER (WHERE kind = 'download') AS points
 FROM crm_core_interaction
@@ -167,7 +168,8 @@ def main(argv: list[str]) -> int:
                 cursor.execute(HAND_WRITTEN, {"model": twin.pk, "now": now})
             with connection.cursor() as cursor:
                 cursor.execute(
-                    """SELECT count(*) FILTER (WHERE a.score IS DISTINCT FROM b.score OR a.grade IS DISTINCT FROM b.grade),
+                    """SELECT count(*) FILTER (
+                                  WHERE a.score IS DISTINCT FROM b.score OR a.grade IS DISTINCT FROM b.grade),
                               count(*), max(a.score)
                        FROM leadscoring_leadscore a
                        FULL JOIN leadscoring_leadscore b ON b.lead_id = a.lead_id AND b.model_id = %s
@@ -199,7 +201,8 @@ def main(argv: list[str]) -> int:
                 ]
                 cursor.executemany(
                     "INSERT INTO crm_core_interaction (contact_id, kind, occurred_at, properties, created_at)"
-                    " SELECT %s, %s, %s, %s::jsonb, %s WHERE EXISTS (SELECT 1 FROM crm_core_contact WHERE id = %s)",
+                    " SELECT %s, %s, %s, %s::jsonb, %s"
+                    " WHERE EXISTS (SELECT 1 FROM crm_core_contact WHERE id = %s)",
                     [(*v, v[0]) for v in values],
                 )
             client = _redis()
