@@ -165,6 +165,7 @@ def main(argv: list[str]) -> int:
                 scoring_model_recompute(model=model, now=now)
             with timer() as hand, connection.cursor() as cursor:
                 cursor.execute(CONTACT_POINTS, {"now": now})
+                cursor.execute("ANALYZE contact_points")  # a temp table has no statistics otherwise
                 cursor.execute(HAND_WRITTEN, {"model": twin.pk, "now": now})
             with connection.cursor() as cursor:
                 cursor.execute(
