@@ -32,6 +32,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from crm_core.models import Account, Contact, Interaction, Lead, LeadStatus, LeadStatusChange
@@ -154,7 +155,8 @@ def _contributions_sql(
             continue
         leads = Lead.objects.filter(condition_q(rule.condition))
         if lead_ids is not None:
-            leads = leads.filter(pk__in=list(lead_ids))
+            # One array parameter, not one placeholder per id (batches hold thousands of leads).
+            leads = leads.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", (list(lead_ids),)))
         sql, cond_params = leads.values("pk").query.sql_with_params()
         parts.append(
             "SELECT matched.id AS lead_id, %s::bigint AS rule_id, 1 AS n, %s AS points"
