@@ -147,6 +147,7 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "landing.tasks.submissions_retry_unfinished",
         "schedule": 300.0,
     },
+    "leadscoring-decay": {"task": "leadscoring.tasks.scoring_decay_task", "schedule": 86400.0},  # leadscoring
 }
 # journeys: the engine's tick and its knobs (journeys/engine.py, README "Journeys").
 JOURNEYS_TICK_SECONDS = env.float("JOURNEYS_TICK_SECONDS", default=10.0)
@@ -216,6 +217,12 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/",
     "ENUM_NAME_OVERRIDES": {
         "ConsentLevelEnum": "crm_core.models.ConsentLevel",
+        "InteractionKindEnum": "crm_core.models.InteractionKind",
+        "SegmentStatusEnum": "segments.models.SegmentStatus",
+        "SegmentKindEnum": "segments.models.SegmentKind",
+        "JourneyStatusEnum": "journeys.models.JourneyStatus",
+        "PageStatusEnum": "landing.models.PageStatus",
+        "SubmissionStatusEnum": "landing.models.SubmissionStatus",
         "LeadStatusEnum": "crm_core.models.LeadStatus",
         "OpportunityStatusEnum": "crm_core.models.OpportunityStatus",
         "SubscriptionStatusEnum": "crm_core.models.SubscriptionStatus",

@@ -299,7 +299,8 @@ def compile_definition(definition, *, root: str | None = None) -> Q:
     if errors:
         raise DefinitionError(errors)
     entity = ENTITIES[definition.get("entity", root)]
-    return _compile_group(definition, entity)
+    q = _compile_group(definition, entity)
+    return _negate(q) if definition.get("negate") else q
 
 
 def contacts_queryset(definition) -> QuerySet:

@@ -210,6 +210,12 @@ def test_quantifiers_and_negation(people):
     ) == {"bob", "cyd"}
 
 
+def test_negating_the_root_group(people):
+    germans = {"entity": "contact", "conditions": [{"field": "country", "op": "eq", "value": "germany"}]}
+    assert names({**germans, "negate": True}) == {"cyd"}
+    assert names({"entity": "contact", "conditions": [], "negate": True}) == set()
+
+
 def test_groups_empty_any_and_nesting(people):
     assert names({"entity": "contact", "match": "all", "conditions": []}) == {"ada", "bob", "cyd"}
     assert names({"entity": "contact", "match": "any", "conditions": []}) == {"ada", "bob", "cyd"}

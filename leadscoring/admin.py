@@ -1,0 +1,107 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+
+from .models import GradeBand, LeadScore, SalesReadyCrossing, ScoringModel, ScoringRule, grade_bands_validate
+
+
+class GradeBandFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        bands = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE") and "min_score" in form.cleaned_data
+        ]
+        try:
+            grade_bands_validate(bands)
+        except ValidationError as error:
+            raise ValidationError(error.messages) from error
+
+
+class GradeBandInline(admin.TabularInline):
+    model = GradeBand
+    formset = GradeBandFormSet
+    extra = 0
+
+
+class ScoringRuleInline(admin.StackedInline):
+    model = ScoringRule
+    extra = 0
+
+
+@admin.register(ScoringModel)
+class ScoringModelAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "status",
+        "is_primary",
+        "sales_ready_threshold",
+        "decay_mode",
+        "decay_days",
+        "updated_at",
+    )
+    list_filter = ("status", "is_primary", "decay_mode")
+    search_fields = ("name",)
+    inlines = [GradeBandInline, ScoringRuleInline]
+    actions = ["recompute"]
+
+    @admin.action(description="Recompute scores now (in the worker)")
+    def recompute(self, request, queryset):
+        from .services import scoring_model_schedule_recompute
+
+        for model in queryset:
+            scoring_model_schedule_recompute(model=model)
+        messages.success(request, f"Recompute of {queryset.count()} model(s) queued.")
+
+
+@admin.register(ScoringRule)
+class ScoringRuleAdmin(admin.ModelAdmin):
+    list_display = ("name", "model", "interaction_kind", "points", "max_count")
+    list_filter = ("model", "interaction_kind")
+    search_fields = ("name",)
+
+
+@admin.register(GradeBand)
+class GradeBandAdmin(admin.ModelAdmin):
+    list_display = ("model", "grade", "min_score", "max_score")
+    list_filter = ("model",)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LeadScore)
+class LeadScoreAdmin(ReadOnlyAdmin):
+    list_display = ("lead", "model", "score", "grade", "sales_ready", "handoff_state", "computed_at")
+    list_filter = ("model", "sales_ready", "grade")
+    raw_id_fields = ("lead",)
+    show_full_result_count = False
+    readonly_fields = ("explanation",)
+
+    @admin.display(description="Explanation (as of now)")
+    def explanation(self, obj):
+        from django.utils.html import format_html_join
+
+        from .services import lead_score_explain
+
+        rows = lead_score_explain(lead=obj.lead, model=obj.model)
+        if not rows:
+            return "No rule contributes."
+        return format_html_join(
+            "",
+            "<div>{}: {} point(s) from {} match(es)</div>",
+            ((r["rule"], r["points"], r["count"]) for r in rows),
+        )
+
+
+@admin.register(SalesReadyCrossing)
+class SalesReadyCrossingAdmin(ReadOnlyAdmin):
+    list_display = ("lead", "model", "direction", "score", "owner", "crossed_at")
+    list_filter = ("model", "direction")
+    raw_id_fields = ("lead",)

@@ -1,0 +1,614 @@
+"""Lead scoring writes: set-based recompute, the sales-ready hand-off, and the hook for new interactions.
+
+How a score is made (one model, one lead, as of `now`):
+
+- Interaction rules score the lead's PARENT CONTACT's interactions (an orphan lead has none: 0 points
+  from them). An interaction matches a rule when its kind is the rule's and each property filter that
+  is set matches (url contains, case-insensitively; email, form and event equal, case-insensitively).
+  Interactions after `now` do not count.
+- Decay gives each interaction a weight from its age in days: none 1; window 1 within the last N days,
+  else 0; linear max(0, 1 - age/N); half-life 0.5^(age/N).
+- Cap: of the matching interactions that still carry weight, only the NEWEST `max_count` count
+  (ordered by occurred_at, then id). So a capped rule counts the freshest activity.
+- A rule's contribution is round(points * sum of weights) (half away from zero), a whole number,
+  so the explanation's per-rule points add up exactly to the score.
+- Condition rules give their points once if the lead matches the condition (leadscoring.conditions).
+- score = sum of contributions; grade = the band the score falls in ('' if none);
+  sales_ready = score >= the model's threshold.
+
+A recompute is a handful of SQL statements whatever the number of leads (all of them, or `lead_ids`),
+under a per-model advisory lock so a full and an incremental run never interleave.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMessage, get_connection
+from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+from crm_core.models import Account, Contact, Interaction, Lead, LeadStatus, LeadStatusChange
+from crm_core.roles import SALES
+
+from .conditions import condition_q
+from .models import (
+    CrossingDirection,
+    DecayMode,
+    GradeBand,
+    HandoffState,
+    LeadScore,
+    SalesReadyCrossing,
+    ScoringModel,
+    ScoringModelStatus,
+    ScoringRule,
+)
+
+logger = logging.getLogger(__name__)
+
+_LEAD = Lead._meta.db_table
+_INTERACTION = Interaction._meta.db_table
+_SCORE = LeadScore._meta.db_table
+_CROSSING = SalesReadyCrossing._meta.db_table
+_STATUS_CHANGE = LeadStatusChange._meta.db_table
+_ACCOUNT = Account._meta.db_table
+_CONTACT = Contact._meta.db_table
+_ADVISORY_NAMESPACE = 6_0006  # pg_advisory_xact_lock(namespace, model id)
+
+
+@dataclass
+class RecomputeResult:
+    leads_scored: int = 0
+    handed_off: int = 0
+    returned: int = 0
+
+
+# --- The SQL of a score --------------------------------------------------------------------------
+
+
+def _decay(model: ScoringModel, now: datetime) -> tuple[str, list, str, list]:
+    """(weight expression, its params, extra WHERE on occurred_at, its params) for the model's decay."""
+    age_days = "GREATEST(EXTRACT(EPOCH FROM (%s::timestamptz - i.occurred_at)) / 86400.0, 0)"
+    days = model.decay_days
+    if model.decay_mode == DecayMode.WINDOW:
+        return "1.0", [], "AND i.occurred_at >= %s::timestamptz - make_interval(days => %s)", [now, days]
+    if model.decay_mode == DecayMode.LINEAR:
+        return (
+            f"GREATEST(1.0 - {age_days} / %s, 0)",
+            [now, days],
+            "AND i.occurred_at > %s::timestamptz - make_interval(days => %s)",
+            [now, days],
+        )
+    if model.decay_mode == DecayMode.HALF_LIFE:
+        return f"power(0.5, {age_days} / %s)", [now, days], "", []
+    return "1.0", [], "", []
+
+
+def _rule_sql(rule: ScoringRule, model: ScoringModel, now: datetime, lead_ids) -> tuple[str, list]:
+    """Per parent contact: (contact_id, rule_id, count, points) of one interaction rule."""
+    weight, weight_params, window, window_params = _decay(model, now)
+    where = ["i.kind = %s", "i.occurred_at <= %s"]
+    params: list = [rule.interaction_kind, now]
+    if rule.url_contains:
+        where.append("strpos(lower(i.properties ->> 'url'), lower(%s)) > 0")
+        params.append(rule.url_contains)
+    for name in ("email", "form", "event"):
+        value = getattr(rule, name)
+        if value:
+            where.append(f"lower(i.properties ->> '{name}') = lower(%s)")
+            params.append(value)
+    if lead_ids is not None:
+        where.append(f"i.contact_id IN (SELECT parentcontactid FROM {_LEAD} WHERE id = ANY(%s))")
+        params.append(list(lead_ids))
+    ranked = ""
+    capped = ""
+    if rule.max_count is not None:
+        ranked = (
+            ", row_number() OVER (PARTITION BY i.contact_id ORDER BY i.occurred_at DESC, i.id DESC) AS rn"
+        )
+        capped = "WHERE m.rn <= %s"
+    sql = f"""
+        SELECT m.contact_id, %s::bigint AS rule_id, count(*)::int AS n,
+               round((sum(m.w) * %s)::numeric)::int AS points
+        FROM (
+            SELECT i.contact_id, {weight} AS w{ranked}
+            FROM {_INTERACTION} i
+            WHERE {" AND ".join(where)} {window}
+        ) m {capped}
+        GROUP BY m.contact_id"""
+    all_params = [rule.pk, rule.points, *weight_params, *params, *window_params]
+    if capped:
+        all_params.append(rule.max_count)
+    return sql, all_params
+
+
+def _contributions_sql(
+    model: ScoringModel, rules: list[ScoringRule], now: datetime, lead_ids
+) -> tuple[str, list]:
+    """Rows (lead_id, rule_id, n, points): what each rule gives each lead (all leads, or `lead_ids`)."""
+    parts: list[str] = []
+    params: list = []
+    interaction_rules = [rule for rule in rules if not rule.is_condition_rule]
+    if interaction_rules:
+        per_contact = []
+        for rule in interaction_rules:
+            sql, rule_params = _rule_sql(rule, model, now, lead_ids)
+            per_contact.append(sql)
+            params.extend(rule_params)
+        scope = "WHERE l.id = ANY(%s)" if lead_ids is not None else ""
+        parts.append(
+            f"""SELECT l.id AS lead_id, c.rule_id, c.n, c.points
+            FROM ({" UNION ALL ".join(per_contact)}) c
+            JOIN {_LEAD} l ON l.parentcontactid = c.contact_id {scope}"""
+        )
+        if lead_ids is not None:
+            params.append(list(lead_ids))
+    for rule in rules:
+        if not rule.is_condition_rule:
+            continue
+        leads = Lead.objects.filter(condition_q(rule.condition))
+        if lead_ids is not None:
+            # One array parameter, not one placeholder per id (batches hold thousands of leads).
+            leads = leads.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", (list(lead_ids),)))
+        sql, cond_params = leads.values("pk").query.sql_with_params()
+        parts.append(
+            "SELECT matched.id AS lead_id, %s::bigint AS rule_id, 1 AS n, %s AS points"
+            f" FROM ({sql}) matched(id)"
+        )
+        params.extend([rule.pk, rule.points, *cond_params])
+    if not parts:
+        return "SELECT NULL::bigint AS lead_id, NULL::bigint AS rule_id, 0 AS n, 0 AS points WHERE FALSE", []
+    return " UNION ALL ".join(parts), params
+
+
+def _grade_sql(bands: list[GradeBand]) -> tuple[str, list]:
+    if not bands:
+        return "''", []
+    cases, params = [], []
+    for band in bands:
+        if band.max_score is None:
+            cases.append("WHEN s.score >= %s THEN %s")
+            params.extend([band.min_score, band.grade])
+        else:
+            cases.append("WHEN s.score BETWEEN %s AND %s THEN %s")
+            params.extend([band.min_score, band.max_score, band.grade])
+    return f"CASE {' '.join(cases)} ELSE '' END", params
+
+
+def _lock_model(model: ScoringModel) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ADVISORY_NAMESPACE, model.pk])
+
+
+# --- Recompute ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def scoring_model_recompute(
+    *, model: ScoringModel, lead_ids: Iterable[int] | None = None, now: datetime | None = None
+) -> RecomputeResult:
+    """Recompute the scores of all leads (or of `lead_ids`) under `model`, as of `now`.
+
+    Upserts the score table; for the primary model also copies score, grade and sales_ready onto the
+    leads (only where they changed) and runs the sales-ready hand-off (see `_handoff`).
+    """
+    if connection.vendor != "postgresql":
+        raise NotImplementedError(
+            "Lead scoring computes in PostgreSQL; set DATABASE_URL to a PostgreSQL database."
+        )
+    now = now or timezone.now()
+    if lead_ids is not None:
+        lead_ids = sorted(set(lead_ids))
+        if not lead_ids:
+            return RecomputeResult()
+    _lock_model(model)
+    model = ScoringModel.objects.get(pk=model.pk)  # the state as of the lock
+    rules = list(model.rules.order_by("pk"))
+    bands = list(model.grade_bands.order_by("-min_score"))
+    contributions, contribution_params = _contributions_sql(model, rules, now, lead_ids)
+    grade, grade_params = _grade_sql(bands)
+    scope = "WHERE l.id = ANY(%s)" if lead_ids is not None else ""
+    scope_params = [lead_ids] if lead_ids is not None else []
+    result = RecomputeResult()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {_SCORE} (lead_id, model_id, score, grade, sales_ready, computed_at, handoff_state)
+            SELECT s.id, %s, s.score, {grade}, s.score >= %s, %s, %s
+            FROM (
+                SELECT l.id, COALESCE(t.score, 0)::int AS score
+                FROM {_LEAD} l
+                LEFT JOIN (
+                    SELECT c.lead_id, sum(c.points) AS score FROM ({contributions}) c GROUP BY c.lead_id
+                ) t
+                  ON t.lead_id = l.id
+                {scope}
+            ) s
+            ON CONFLICT (lead_id, model_id) DO UPDATE SET
+                score = EXCLUDED.score, grade = EXCLUDED.grade,
+                sales_ready = EXCLUDED.sales_ready, computed_at = EXCLUDED.computed_at
+            """,
+            [
+                model.pk,
+                *grade_params,
+                model.sales_ready_threshold,
+                now,
+                HandoffState.ARMED.value,
+                *contribution_params,
+                *scope_params,
+            ],
+        )
+        result.leads_scored = cursor.rowcount
+        if model.is_primary and model.status == ScoringModelStatus.LIVE:
+            lead_scope = "AND l.id = ANY(%s)" if lead_ids is not None else ""
+            cursor.execute(
+                f"""
+                UPDATE {_LEAD} l SET score = s.score, grade = s.grade, sales_ready = s.sales_ready
+                FROM {_SCORE} s
+                WHERE s.lead_id = l.id AND s.model_id = %s {lead_scope}
+                  AND (l.score, l.grade, l.sales_ready) IS DISTINCT FROM (s.score, s.grade, s.sales_ready)
+                """,
+                [model.pk, *scope_params],
+            )
+            result.returned, result.handed_off = _handoff(cursor, model=model, lead_ids=lead_ids, now=now)
+    return result
+
+
+def scoring_models_recompute_live(*, now: datetime | None = None) -> dict[int, RecomputeResult]:
+    """Full recompute of every live model (the daily decay run); each model in its own transaction."""
+    return {
+        model.pk: scoring_model_recompute(model=model, now=now)
+        for model in ScoringModel.objects.filter(status=ScoringModelStatus.LIVE).order_by("pk")
+    }
+
+
+def scoring_model_schedule_recompute(*, model: ScoringModel) -> None:
+    """Recompute the model in the worker once the current transaction commits."""
+    from .tasks import scoring_model_recompute_task
+
+    model_id = model.pk
+    transaction.on_commit(lambda: scoring_model_recompute_task.delay(model_id=model_id))
+
+
+def lead_score_explain(
+    *, lead: Lead, model: ScoringModel | None = None, now: datetime | None = None
+) -> list[dict]:
+    """The rules that give `lead` points under `model` (default: the primary model) as of `now`.
+
+    [{"rule_id", "rule", "points", "count"}], computed by the same SQL as the recompute restricted to
+    this lead, so the points add up to the score a recompute at `now` gives.
+    """
+    if model is None:
+        model = ScoringModel.objects.filter(is_primary=True).first()
+        if model is None:
+            return []
+    now = now or timezone.now()
+    rules = list(model.rules.order_by("pk"))
+    sql, params = _contributions_sql(model, rules, now, [lead.pk])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT c.rule_id, sum(c.n), sum(c.points) FROM ({sql}) c GROUP BY c.rule_id ORDER BY c.rule_id",
+            params,
+        )
+        rows = cursor.fetchall()
+    names = {rule.pk: rule.name for rule in rules}
+    return [
+        {"rule_id": rule_id, "rule": names[rule_id], "points": int(points), "count": int(count)}
+        for rule_id, count, points in rows
+    ]
+
+
+# --- The sales-ready hand-off ----------------------------------------------------------------------
+# Per lead and primary model, LeadScore.handoff_state:
+#   ''          (armed)       -> score >= threshold and lead status new/nurture: HAND OFF
+#                                (marketing_qualified, owner, an 'up' crossing, one email to the owner)
+#   handed_off                -> score < threshold: an 'down' crossing; a lead still marketing_qualified
+#                                (sales has not accepted it) goes back to nurture
+#   returned                  -> score < threshold - margin: armed again. While 'returned' a score that
+#                                wobbles back over the threshold hands nothing off and records nothing.
+
+
+def _handoff(cursor, *, model: ScoringModel, lead_ids, now: datetime) -> tuple[int, int]:
+    threshold = model.sales_ready_threshold
+    rearm_below = threshold - model.handoff_rearm_margin
+    scope = "AND s.lead_id = ANY(%s)" if lead_ids is not None else ""
+    scope_params = [lead_ids] if lead_ids is not None else []
+    mq, nurture = LeadStatus.MARKETING_QUALIFIED.value, LeadStatus.NURTURE.value
+
+    # 1. Handed-off leads that fell below the threshold.
+    cursor.execute(
+        f"""
+        WITH down AS (
+            UPDATE {_SCORE} s SET handoff_state = CASE WHEN s.score < %s THEN %s ELSE %s END
+            WHERE s.model_id = %s AND s.handoff_state = %s AND s.score < %s {scope}
+            RETURNING s.lead_id, s.score
+        ), recorded AS (
+            INSERT INTO {_CROSSING} (lead_id, model_id, crossed_at, direction, score)
+            SELECT lead_id, %s, %s, %s, score FROM down
+        ), back AS (
+            UPDATE {_LEAD} l SET status = %s, updated_at = %s
+            FROM down WHERE l.id = down.lead_id AND l.status = %s
+            RETURNING l.id
+        )
+        INSERT INTO {_STATUS_CHANGE} (lead_id, from_status, to_status, reason, changed_at)
+        SELECT id, %s, %s, %s, %s FROM back
+        """,
+        [
+            rearm_below,
+            HandoffState.ARMED.value,
+            HandoffState.RETURNED.value,
+            model.pk,
+            HandoffState.HANDED_OFF.value,
+            threshold,
+            *scope_params,
+            model.pk,
+            now,
+            CrossingDirection.DOWN.value,
+            nurture,
+            now,
+            mq,
+            mq,
+            nurture,
+            f"Score fell below the sales-ready threshold ({threshold}) of scoring model '{model.name}'.",
+            now,
+        ],
+    )
+    returned = cursor.rowcount
+    # 2. Returned leads that fell far enough: armed again.
+    cursor.execute(
+        f"UPDATE {_SCORE} s SET handoff_state = %s"
+        f" WHERE s.model_id = %s AND s.handoff_state = %s AND s.score < %s {scope}",
+        [HandoffState.ARMED.value, model.pk, HandoffState.RETURNED.value, rearm_below, *scope_params],
+    )
+    # 3. Armed leads at or over the threshold whose status allows it: hand off. Leads are locked in id
+    #    order; the owner is the lead's own, else its account's, else its contact's account's, else the
+    #    sales user assigned least recently (round-robin, ties by user id).
+    sales_users = list(
+        get_user_model()
+        .objects.filter(groups__name=SALES, is_active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    user_table = get_user_model()._meta.db_table
+    cursor.execute(
+        f"""
+        CREATE TEMP TABLE IF NOT EXISTS _leadscoring_handoff
+            (lead_id bigint PRIMARY KEY, from_status varchar(32), owner_id integer, score integer, rr bigint)
+            ON COMMIT DELETE ROWS;
+        DELETE FROM _leadscoring_handoff;
+        INSERT INTO _leadscoring_handoff (lead_id, from_status, owner_id, score, rr)
+        SELECT p.id, p.status, p.owner_id, p.score,
+               CASE WHEN p.owner_id IS NULL
+                    THEN row_number() OVER (PARTITION BY p.owner_id IS NULL ORDER BY p.id) END
+        FROM (
+            SELECT l.id, l.status, COALESCE(l.owner_id, la.owner_id, ca.owner_id) AS owner_id, s.score
+            FROM {_SCORE} s
+            JOIN {_LEAD} l ON l.id = s.lead_id
+            LEFT JOIN {_ACCOUNT} la ON la.id = l.parent_account_id
+            LEFT JOIN {_CONTACT} c ON c.id = l.parentcontactid
+            LEFT JOIN {_ACCOUNT} ca ON ca.id = c.parent_account_id
+            WHERE s.model_id = %s AND s.handoff_state = %s AND s.score >= %s
+              AND l.status IN (%s, %s) {scope}
+            ORDER BY l.id
+            FOR UPDATE OF l, s
+        ) p
+        """,
+        [model.pk, HandoffState.ARMED.value, threshold, LeadStatus.NEW.value, nurture, *scope_params],
+    )
+    if sales_users:
+        cursor.execute(
+            f"""
+            WITH ranked AS (
+                SELECT u.id, row_number() OVER (ORDER BY last.at NULLS FIRST, u.id) - 1 AS k
+                FROM {user_table} u
+                LEFT JOIN (SELECT owner_id, max(crossed_at) AS at FROM {_CROSSING}
+                           WHERE direction = %s AND owner_id IS NOT NULL GROUP BY owner_id) last
+                  ON last.owner_id = u.id
+                WHERE u.id = ANY(%s)
+            )
+            UPDATE _leadscoring_handoff h SET owner_id = ranked.id
+            FROM ranked WHERE h.owner_id IS NULL AND ranked.k = (h.rr - 1) %% %s
+            """,
+            [CrossingDirection.UP.value, sales_users, len(sales_users)],
+        )
+    cursor.execute(
+        f"""
+        WITH moved AS (
+            UPDATE {_LEAD} l SET status = %s, owner_id = h.owner_id, updated_at = %s
+            FROM _leadscoring_handoff h WHERE l.id = h.lead_id
+        ), history AS (
+            INSERT INTO {_STATUS_CHANGE} (lead_id, from_status, to_status, reason, changed_at)
+            SELECT lead_id, from_status, %s, %s, %s FROM _leadscoring_handoff
+        ), crossed AS (
+            INSERT INTO {_CROSSING} (lead_id, model_id, crossed_at, direction, score, owner_id)
+            SELECT lead_id, %s, %s, %s, score, owner_id FROM _leadscoring_handoff
+        )
+        UPDATE {_SCORE} s SET handoff_state = %s
+        FROM _leadscoring_handoff h WHERE s.lead_id = h.lead_id AND s.model_id = %s
+        """,
+        [
+            mq,
+            now,
+            mq,
+            f"Score reached the sales-ready threshold ({threshold}) of scoring model '{model.name}'.",
+            now,
+            model.pk,
+            now,
+            CrossingDirection.UP.value,
+            HandoffState.HANDED_OFF.value,
+            model.pk,
+        ],
+    )
+    handed_off = cursor.rowcount
+    if handed_off:
+        cursor.execute(
+            "SELECT owner_id, lead_id FROM _leadscoring_handoff WHERE owner_id IS NOT NULL ORDER BY lead_id"
+        )
+        by_owner: dict[int, list[int]] = defaultdict(list)
+        for owner_id, lead_id in cursor.fetchall():
+            by_owner[owner_id].append(lead_id)
+        model_name = model.name
+        transaction.on_commit(lambda: handoff_emails_send(by_owner=dict(by_owner), model_name=model_name))
+    return returned, handed_off
+
+
+HANDOFF_EMAIL_MAX_LEADS = 50
+
+
+def handoff_emails_send(*, by_owner: dict[int, list[int]], model_name: str) -> int:
+    """One email per owner listing the leads just handed to them; returns the emails sent."""
+    owners = get_user_model().objects.filter(pk__in=list(by_owner)).exclude(email="")
+    messages = []
+    for owner in owners:
+        lead_ids = by_owner[owner.pk]
+        leads = Lead.objects.filter(pk__in=lead_ids[:HANDOFF_EMAIL_MAX_LEADS]).order_by("pk")
+        lines = [
+            f"- {lead} (score {lead.score}): {settings.SITE_URL}/admin/crm_core/lead/{lead.pk}/change/"
+            for lead in leads
+        ]
+        if len(lead_ids) > HANDOFF_EMAIL_MAX_LEADS:
+            lines.append(f"... and {len(lead_ids) - HANDOFF_EMAIL_MAX_LEADS} more.")
+        count = len(lead_ids)
+        subject = f"{count} new sales-ready lead{'s' if count != 1 else ''} for you"
+        body = f"Scoring model '{model_name}' handed these leads to you:\n\n" + "\n".join(lines) + "\n"
+        messages.append(EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [owner.email]))
+    if not messages:
+        return 0
+    try:
+        return get_connection().send_messages(messages) or 0
+    except Exception:  # the hand-off is committed; a mail failure must not undo it
+        logger.exception("could not send %d hand-off email(s)", len(messages))
+        return 0
+
+
+# --- Incremental: the hook for new interactions --------------------------------------------------
+# Other apps call `interactions_recorded(contact_ids=...)` after creating interactions (inside their
+# transaction or not). Once that transaction commits, the contact ids join a Redis set and one
+# coalescing task is scheduled (a Redis flag keeps it to one pending task); the task drains the set in
+# batches and recomputes those contacts' leads under every live model. A burst of 10,000 interactions
+# is a few batched recomputes, not 10,000 tasks. Without Redis (the embedded default) each call
+# enqueues its own task with the ids.
+
+
+def _key(name: str) -> str:
+    """A Redis key of lead scoring, under the cache's key prefix (one per installation or test run)."""
+    return f"{settings.CACHES['default'].get('KEY_PREFIX', '')}leadscoring:{name}"
+
+
+def pending_contacts_key() -> str:
+    return _key("pending-contacts")
+
+
+def drain_scheduled_key() -> str:
+    return _key("drain-scheduled")
+
+
+COALESCE_SECONDS = getattr(settings, "LEADSCORING_COALESCE_SECONDS", 2)
+DRAIN_BATCH_SIZE = getattr(settings, "LEADSCORING_DRAIN_BATCH_SIZE", 5_000)
+
+
+def _redis():
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def interactions_recorded(*, contact_ids: Iterable[int]) -> None:
+    """Tell lead scoring that these contacts have new interactions; their leads are rescored soon.
+
+    Call it after creating interactions; the work is queued when the current transaction commits.
+    """
+    ids = sorted({int(pk) for pk in contact_ids})
+    if not ids:
+        return
+    from .tasks import contacts_rescore_task, interactions_rescore_pending_task
+
+    def enqueue() -> None:
+        if not settings.REDIS_URL:
+            contacts_rescore_task.delay(contact_ids=ids)
+            return
+        client = _redis()
+        client.sadd(pending_contacts_key(), *ids)
+        if client.set(drain_scheduled_key(), 1, nx=True, ex=max(60, COALESCE_SECONDS * 10)):
+            interactions_rescore_pending_task.apply_async(countdown=COALESCE_SECONDS)
+
+    transaction.on_commit(enqueue)
+
+
+def contacts_rescore(*, contact_ids: Iterable[int], now: datetime | None = None) -> int:
+    """Recompute, under every live model, the leads of these contacts; returns the leads rescored."""
+    lead_ids = list(Lead.objects.filter(parent_contact_id__in=list(contact_ids)).values_list("pk", flat=True))
+    if not lead_ids:
+        return 0
+    for model in ScoringModel.objects.filter(status=ScoringModelStatus.LIVE).order_by("pk"):
+        scoring_model_recompute(model=model, lead_ids=lead_ids, now=now)
+    return len(lead_ids)
+
+
+def pending_contacts_drain(*, batch_size: int = DRAIN_BATCH_SIZE, now: datetime | None = None) -> int:
+    """Rescore the leads of every contact in the pending set, a batch at a time; returns contacts done.
+
+    A batch that fails goes back into the set before the error propagates (the task retries).
+    """
+    client = _redis()
+    client.delete(drain_scheduled_key())  # ids arriving from now on schedule another drain
+    done = 0
+    while True:
+        popped = client.spop(pending_contacts_key(), batch_size)
+        if not popped:
+            return done
+        ids = sorted(int(pk) for pk in popped)
+        try:
+            contacts_rescore(contact_ids=ids, now=now)
+        except Exception:
+            client.sadd(pending_contacts_key(), *ids)
+            raise
+        done += len(ids)
+
+
+# --- Editing models -------------------------------------------------------------------------------
+
+RULE_FIELDS = (
+    "name",
+    "interaction_kind",
+    "url_contains",
+    "email",
+    "form",
+    "event",
+    "points",
+    "max_count",
+    "condition",
+)
+BAND_FIELDS = ("grade", "min_score", "max_score")
+
+
+@transaction.atomic
+def scoring_model_save(
+    *, model: ScoringModel | None, data: dict, rules: list[dict] | None, grade_bands: list[dict] | None
+) -> ScoringModel:
+    """Create or change a scoring model; `rules` / `grade_bands` (validated) replace the existing ones.
+
+    A live model is recomputed in the worker after commit.
+    """
+    model = model or ScoringModel()
+    for name, value in data.items():
+        setattr(model, name, value)
+    model.clean()
+    model.save()
+    if rules is not None:
+        model.rules.all().delete()
+        ScoringRule.objects.bulk_create([ScoringRule(model=model, **rule) for rule in rules])
+    if grade_bands is not None:
+        model.grade_bands.all().delete()
+        GradeBand.objects.bulk_create([GradeBand(model=model, **band) for band in grade_bands])
+    if model.status == ScoringModelStatus.LIVE:
+        scoring_model_schedule_recompute(model=model)
+    return model
