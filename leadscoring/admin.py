@@ -2,6 +2,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from crm_core.admin import LeadAdmin as CrmLeadAdmin
+from crm_core.models import Lead
+
 from .models import GradeBand, LeadScore, SalesReadyCrossing, ScoringModel, ScoringRule, grade_bands_validate
 
 
@@ -76,6 +79,36 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+def explanation_html(*, lead, model=None):
+    """The rules that give a lead its points (as of now), one line each."""
+    from django.utils.html import format_html_join
+
+    from .services import lead_score_explain
+
+    rows = lead_score_explain(lead=lead, model=model)
+    if not rows:
+        return "No rule contributes."
+    return format_html_join(
+        "",
+        "<div>{}: {} point(s) from {} match(es)</div>",
+        ((r["rule"], r["points"], r["count"]) for r in rows),
+    )
+
+
+class LeadWithScoreAdmin(CrmLeadAdmin):
+    """The lead's admin page, with the primary model's score explanation."""
+
+    readonly_fields = (*CrmLeadAdmin.readonly_fields, "score_explanation")
+
+    @admin.display(description="Score explanation (primary model, as of now)")
+    def score_explanation(self, obj):
+        return explanation_html(lead=obj) if obj.pk else "—"
+
+
+admin.site.unregister(Lead)
+admin.site.register(Lead, LeadWithScoreAdmin)
+
+
 @admin.register(LeadScore)
 class LeadScoreAdmin(ReadOnlyAdmin):
     list_display = ("lead", "model", "score", "grade", "sales_ready", "handoff_state", "computed_at")
@@ -86,18 +119,7 @@ class LeadScoreAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Explanation (as of now)")
     def explanation(self, obj):
-        from django.utils.html import format_html_join
-
-        from .services import lead_score_explain
-
-        rows = lead_score_explain(lead=obj.lead, model=obj.model)
-        if not rows:
-            return "No rule contributes."
-        return format_html_join(
-            "",
-            "<div>{}: {} point(s) from {} match(es)</div>",
-            ((r["rule"], r["points"], r["count"]) for r in rows),
-        )
+        return explanation_html(lead=obj.lead, model=obj.model)
 
 
 @admin.register(SalesReadyCrossing)

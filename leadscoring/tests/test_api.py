@@ -161,3 +161,25 @@ def test_lead_score_needs_a_role(db):
     client = APIClient()
     client.force_authenticate(UserFactory())
     assert client.get(reverse("lead-score", args=[LeadFactory().pk])).status_code == 403
+
+
+def test_the_leads_admin_page_shows_the_score_explanation(client, admin_user):
+    from crm_core.models import InteractionKind
+    from crm_core.tests.factories import InteractionFactory, LeadFactory
+    from leadscoring.models import ScoringModel, ScoringRule
+
+    model = ScoringModel.objects.create(
+        name="Primary", status="live", is_primary=True, sales_ready_threshold=100
+    )
+    ScoringRule.objects.create(
+        model=model, name="Opened an email", interaction_kind=InteractionKind.EMAIL_OPEN, points=10
+    )
+    lead = LeadFactory()
+    InteractionFactory(contact=lead.parent_contact, kind=InteractionKind.EMAIL_OPEN)
+    client.force_login(admin_user)
+    page = client.get(f"/admin/crm_core/lead/{lead.pk}/change/")
+    assert page.status_code == 200
+    assert (
+        b"Score explanation" in page.content
+        and b"Opened an email: 10 point(s) from 1 match(es)" in page.content
+    )
