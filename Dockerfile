@@ -1,3 +1,9 @@
+# Front-end packages from the npm registry, as package-lock.json pins them.
+FROM node:20-slim AS assets
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
@@ -11,6 +17,7 @@ COPY landing ./landing
 COPY bench ./bench
 COPY templates ./templates
 COPY manage.py Procfile.dev ./
+COPY --from=assets /app/node_modules ./node_modules
 RUN pip install --no-cache-dir -e .
 RUN SECRET_KEY=build-only python manage.py collectstatic --noinput
 EXPOSE 8000

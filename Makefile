@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# Front-end packages (package.json / package-lock.json) from the npm registry into node_modules/.
+ASSETS_STAMP := node_modules/.installed-$(shell cat package-lock.json | cksum | cut -d' ' -f1)
 DEMO_CONTACTS ?= 2000
 
 .PHONY: install run test lint bench chromium
@@ -15,7 +17,11 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-install: $(STAMP)
+$(ASSETS_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(STAMP) $(ASSETS_STAMP)
 
 run: export DEBUG ?= true
 run: export PATH := $(BIN):$(PATH)

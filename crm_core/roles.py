@@ -83,4 +83,9 @@ def user_roles(user) -> set[str]:
         return set()
     if user.is_superuser:
         return set(ROLES)
-    return set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+    # Pages ask several times per request (navigation, permissions); one query per user object.
+    cached = getattr(user, "_nurture_roles", None)
+    if cached is None:
+        cached = frozenset(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+        user._nurture_roles = cached
+    return set(cached)

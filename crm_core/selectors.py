@@ -1,8 +1,21 @@
 """Reads that enforce what each role may see."""
 
-from django.db.models import QuerySet
+from dataclasses import dataclass, field
 
-from .models import Contact, Lead, LeadStatusChange, WorkflowSettings
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from .models import (
+    ConsentChange,
+    Contact,
+    Interaction,
+    Lead,
+    LeadStatusChange,
+    ListMembership,
+    Opportunity,
+    WorkflowSettings,
+)
+from .pagination import queryset_estimated_count
 from .roles import MARKETING, SALES, user_roles
 
 VIEW_SALES = "sales"
@@ -59,3 +72,114 @@ def lead_orphans() -> QuerySet[Lead]:
 def lead_status_history(*, lead: Lead) -> QuerySet[LeadStatusChange]:
     """A lead's lifecycle transitions, newest first, with who made them."""
     return LeadStatusChange.objects.filter(lead=lead).select_related("actor", "opportunity")
+
+
+# --- The web UI's contact list and contact page ------------------------------------------------
+
+
+def contact_list_filtered(
+    *,
+    viewer,
+    view: str,
+    search: str = "",
+    job_role: str = "",
+    country: str = "",
+    account: str = "",
+    owner=None,
+    no_owner: bool = False,
+    has_leads: bool | None = None,
+    sales_ready: bool = False,
+) -> QuerySet[Contact]:
+    """The contact list as a page shows it: one query with `Exists` for the lead clauses.
+
+    `account` is an account id (digits) or part of an account's name; `search` matches part of
+    the first name, last name or email, case-insensitively.
+    """
+    contacts = contact_list(viewer=viewer, view=view)
+    if search:
+        contacts = contacts.filter(
+            Q(email__icontains=search) | Q(last_name__icontains=search) | Q(first_name__icontains=search)
+        )
+    if job_role:
+        contacts = contacts.filter(job_role=job_role)
+    if country:
+        contacts = contacts.filter(country=country)
+    if account:
+        if account.isdigit():
+            contacts = contacts.filter(parent_account_id=int(account))
+        else:
+            contacts = contacts.filter(parent_account__name__icontains=account)
+    if no_owner:
+        contacts = contacts.filter(owner__isnull=True)
+    elif owner is not None:
+        contacts = contacts.filter(owner=owner)
+    leads = Lead.objects.filter(parent_contact=OuterRef("pk"))
+    if has_leads is not None:
+        contacts = contacts.filter(Exists(leads) if has_leads else ~Exists(leads))
+    if sales_ready:
+        contacts = contacts.filter(Exists(leads.filter(sales_ready=True)))
+    return contacts
+
+
+def contact_list_rows(contacts: QuerySet[Contact]) -> QuerySet[Contact]:
+    """What each row of the list shows: account and owner joined, lead count and best score per row."""
+    per_contact = Lead.objects.filter(parent_contact=OuterRef("pk")).order_by().values("parent_contact")
+    return contacts.select_related("parent_account", "owner").annotate(
+        lead_count=Coalesce(Subquery(per_contact.annotate(n=Count("id")).values("n")), 0),
+        best_score=Subquery(per_contact.annotate(best=Max("score")).values("best")),
+        has_sales_ready=Exists(Lead.objects.filter(parent_contact=OuterRef("pk"), sales_ready=True)),
+    )
+
+
+def contact_estimated_count(contacts: QuerySet[Contact]) -> int | None:
+    """About how many contacts `contacts` holds, from the planner (no COUNT(*) at a million rows)."""
+    return queryset_estimated_count(contacts)
+
+
+@dataclass
+class ContactOverview:
+    """Everything the contact page shows, each part read by one query."""
+
+    contact: Contact
+    leads: list[Lead]
+    opportunities: list[Opportunity]
+    interactions: list[Interaction]
+    subscriptions: list[ListMembership]
+    consent_changes: list[ConsentChange]
+    segments: list = field(default_factory=list)
+    journeys: list = field(default_factory=list)
+
+
+TIMELINE_LENGTH = 50
+
+
+def contact_overview(*, contact_id: int) -> ContactOverview:
+    """The 360-degree view of one contact: a fixed number of queries, whatever it has."""
+    from journeys.selectors import contact_enrollments
+    from segments.selectors import contact_segments
+
+    contact = Contact.objects.select_related("parent_account", "owner", "guardian").get(pk=contact_id)
+    return ContactOverview(
+        contact=contact,
+        leads=list(
+            Lead.objects.filter(parent_contact=contact).select_related("owner").order_by("-created_at", "-id")
+        ),
+        opportunities=list(
+            Opportunity.objects.filter(contact=contact).select_related("owner").order_by("-created_at", "-id")
+        ),
+        interactions=list(
+            Interaction.objects.filter(contact=contact).order_by("-occurred_at", "-id")[:TIMELINE_LENGTH]
+        ),
+        subscriptions=list(
+            ListMembership.objects.filter(contact=contact)
+            .select_related("subscription_list")
+            .order_by("subscription_list__name")
+        ),
+        consent_changes=list(
+            ConsentChange.objects.filter(contact=contact)
+            .select_related("subscription_list")
+            .order_by("-changed_at", "-id")[:20]
+        ),
+        segments=contact_segments(contact_id=contact.pk),
+        journeys=contact_enrollments(contact_id=contact.pk),
+    )

@@ -87,3 +87,14 @@ def journey_stats(*, journey: Journey) -> dict:
         **totals,
         "steps": steps,
     }
+
+
+def contact_enrollments(*, contact_id: int) -> list:
+    """The journeys a contact is in or went through, with the step it is at (one query)."""
+    from .models import Enrollment
+
+    return list(
+        Enrollment.objects.filter(contact_id=contact_id)
+        .select_related("journey", "current_step")
+        .order_by("-entered_at", "-id")
+    )

@@ -1,0 +1,52 @@
+"""What every page of the web UI needs: the navigation that fits the user's roles."""
+
+from django.urls import reverse
+
+from .roles import ADMIN, MARKETING, SALES, user_roles
+
+# (label, url name, permission needed to see the link), per role, in menu order.
+MARKETING_NAV = (
+    ("Dashboard", "crm_core:dashboard", "crm_core.view_contact"),
+    ("Contacts", "crm_core:contact-list", "crm_core.view_contact"),
+    ("Segments", "segments:list", "segments.view_segment"),
+    ("Journeys", "journeys:list", "journeys.view_journey"),
+    ("Scoring", "leadscoring:model-list", "leadscoring.view_scoringmodel"),
+    ("Landing pages", "landing:editor-list", "landing.view_landingpage"),
+)
+SALES_NAV = (
+    ("My leads", "crm_core:lead-queue", "crm_core.view_lead"),
+    ("Contacts", "crm_core:contact-list", "crm_core.view_contact"),
+    ("Accounts", "crm_core:account-list", "crm_core.view_account"),
+    ("Opportunities", "crm_core:opportunity-list", "crm_core.view_opportunity"),
+)
+
+
+def navigation_items(user) -> list[tuple[str, str]]:
+    """(label, url) of the menu for `user`: marketers' pages, sales reps' pages, or both."""
+    if not user.is_authenticated:
+        return []
+    roles = user_roles(user)
+    entries = []
+    if roles & {MARKETING, ADMIN}:
+        entries += MARKETING_NAV
+    if roles & {SALES, ADMIN}:
+        entries += SALES_NAV
+    items, seen = [], set()
+    for label, name, perm in entries:
+        if name in seen or not user.has_perm(perm):
+            continue
+        seen.add(name)
+        items.append((label, reverse(name)))
+    return items
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    path = request.path
+    items = [
+        {"label": label, "url": url, "active": path == url or (url != "/" and path.startswith(url))}
+        for label, url in navigation_items(user)
+    ]
+    return {"nav_items": items, "is_staff_user": user.is_staff}

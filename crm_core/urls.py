@@ -1,0 +1,20 @@
+"""The web UI's pages for CRM records (the REST API is under /api/, see crm_core/api/)."""
+
+from django.urls import path
+
+from .views import accounts, contacts, dashboard, leads, opportunities
+
+app_name = "crm_core"
+
+urlpatterns = [
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("contacts/", contacts.contact_list_page, name="contact-list"),
+    path("contacts/<int:pk>/", contacts.contact_detail_page, name="contact-detail"),
+    path("accounts/", accounts.account_list_page, name="account-list"),
+    path("accounts/<int:pk>/", accounts.account_detail_page, name="account-detail"),
+    path("leads/queue/", leads.lead_queue_page, name="lead-queue"),
+    path("leads/<int:pk>/", leads.lead_detail_page, name="lead-detail"),
+    path("leads/<int:pk>/score/", leads.lead_score_partial, name="lead-score"),
+    path("leads/<int:pk>/<str:action>/", leads.lead_action, name="lead-action"),
+    path("opportunities/", opportunities.opportunity_list_page, name="opportunity-list"),
+]

@@ -1,0 +1,96 @@
+"""The contact list (sales and marketing views) and the 360-degree contact page."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import Http404
+from django.shortcuts import render
+
+from crm_core import selectors
+from crm_core.forms import ContactFilterForm
+from crm_core.keyset import InvalidCursor, cursor_decode, cursor_encode, keyset_page
+from crm_core.models import Contact
+from crm_core.roles import MARKETING, SALES
+
+PAGE_SIZE = 50
+
+
+def _owner_choices():
+    """Users who can own contacts: the sales and marketing roles (a short list)."""
+    return list(
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=[SALES, MARKETING])
+        .distinct()
+        .order_by("username")
+    )
+
+
+@login_required
+@permission_required("crm_core.view_contact", raise_exception=True)
+def contact_list_page(request):
+    viewer = request.user
+    form = ContactFilterForm(request.GET, owners=_owner_choices())
+    if not form.is_valid():
+        return render(request, "crm_core/contact_list.html", {"form": form, "rows": []}, status=400)
+    data = form.cleaned_data
+    view = data.get("view") or selectors.contact_default_view(viewer=viewer)
+    has_leads = {"yes": True, "no": False}.get(data.get("has_leads") or "")
+    contacts = selectors.contact_list_filtered(
+        viewer=viewer,
+        view=view,
+        search=data.get("q", ""),
+        job_role=data.get("job_role", ""),
+        country=data.get("country", ""),
+        account=data.get("account", ""),
+        has_leads=has_leads,
+        sales_ready=data.get("sales_ready", False),
+        **form.owner_filter(viewer),
+    )
+    ordering = form.ordering_key()
+    try:
+        cursor = cursor_decode(data["cursor"], ordering=ordering) if data.get("cursor") else None
+        page = keyset_page(
+            selectors.contact_list_rows(contacts), ordering=ordering, cursor=cursor, size=PAGE_SIZE
+        )
+    except InvalidCursor:
+        form.add_error("cursor", "This page link is out of date; start again from the first page.")
+        return render(request, "crm_core/contact_list.html", {"form": form, "rows": []}, status=400)
+
+    def link(target):
+        if target is None:
+            return None
+        query = request.GET.copy()
+        query.pop("cursor", None)
+        if target.position is not None or target.reverse:
+            query["cursor"] = cursor_encode(target)
+        return f"?{query.urlencode()}"
+
+    return render(
+        request,
+        "crm_core/contact_list.html",
+        {
+            "form": form,
+            "view": view,
+            "rows": page.rows,
+            "estimate": selectors.contact_estimated_count(contacts),
+            "next_link": link(page.next_cursor()),
+            "previous_link": link(page.previous_cursor()),
+        },
+    )
+
+
+@login_required
+@permission_required("crm_core.view_contact", raise_exception=True)
+def contact_detail_page(request, pk):
+    try:
+        overview = selectors.contact_overview(contact_id=pk)
+    except Contact.DoesNotExist as exc:
+        raise Http404("No such contact.") from exc
+    return render(
+        request,
+        "crm_core/contact_detail.html",
+        {
+            "o": overview,
+            "contact": overview.contact,
+            "can_view_leads": request.user.has_perm("crm_core.view_lead"),
+        },
+    )
