@@ -28,11 +28,14 @@ def _owner_choices():
 @permission_required("crm_core.view_contact", raise_exception=True)
 def contact_list_page(request):
     viewer = request.user
-    form = ContactFilterForm(request.GET, owners=_owner_choices())
+    query = request.GET.copy()
+    if not query.get("view"):  # show the view the list is in, the role's default when none is asked
+        query["view"] = selectors.contact_default_view(viewer=viewer)
+    form = ContactFilterForm(query, owners=_owner_choices())
     if not form.is_valid():
         return render(request, "crm_core/contact_list.html", {"form": form, "rows": []}, status=400)
     data = form.cleaned_data
-    view = data.get("view") or selectors.contact_default_view(viewer=viewer)
+    view = data["view"]
     has_leads = {"yes": True, "no": False}.get(data.get("has_leads") or "")
     contacts = selectors.contact_list_filtered(
         viewer=viewer,
