@@ -1,4 +1,4 @@
-"""The embedded default (SQLite, no Redis) must keep working: migrate and create records there."""
+"""The embedded default (SQLite, no Redis) must keep working: migrate, create records, render pages."""
 
 import os
 import subprocess
@@ -13,6 +13,18 @@ contact = Contact.objects.create(email="Smoke@Example.com", last_name="Smoke")
 lead = Lead.objects.create(topic="Contoso Ltd Conference", email="smoke@example.com", parent_contact=contact)
 assert Contact.objects.get().email == "smoke@example.com"
 assert Lead.objects.get().parent_contact_id == contact.pk
+
+# The web UI's record pages work on SQLite too (exact counts instead of the planner's estimate).
+from django.contrib.auth.models import Group, User
+from django.test import Client
+marketer = User.objects.create_user("smoke-marketer")
+marketer.groups.add(Group.objects.get(name="marketing"))
+client = Client(SERVER_NAME="localhost")
+client.force_login(marketer)
+listing = client.get("/contacts/?q=smoke&has_leads=yes")
+assert listing.status_code == 200 and b"About 1 contact." in listing.content, listing.content[:3000]
+page = client.get(f"/contacts/{contact.pk}/")
+assert page.status_code == 200 and b"Contoso Ltd Conference" in page.content
 print("smoke ok")
 """
 
