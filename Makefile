@@ -29,6 +29,7 @@ run: install
 	python manage.py migrate --noinput
 	python manage.py ensure_demo_users
 	python manage.py seed_demo --contacts $(DEMO_CONTACTS) --if-empty
+	python manage.py seed_demo_definitions
 	honcho --procfile Procfile.dev start
 
 # Browser tests drive the system's Chromium (Debian package); install it when it is missing.
