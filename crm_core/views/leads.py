@@ -133,7 +133,7 @@ def score_explanation(lead: Lead) -> dict:
     return {"model": model, "rows": rows, "total": sum(row["points"] for row in rows), "note": ""}
 
 
-def _render_detail(request, lead: Lead, *, status: int = 200, forms: dict | None = None):
+def _render_detail(request, lead: Lead, *, status: int = 200):
     may_act = user_may_act_on(request.user, lead)
     lead.ui_actions = actions_for(lead) if may_act else []
     return render(
@@ -146,7 +146,6 @@ def _render_detail(request, lead: Lead, *, status: int = 200, forms: dict | None
             "score": score_explanation(lead),
             "may_act": may_act,
             "opportunities": list(lead.opportunities.order_by("-created_at", "-id")[:20]),
-            "forms": forms or {},
             "here": request.get_full_path(),
         },
         status=status,
@@ -189,7 +188,7 @@ def lead_action(request, pk, action):
     if not form.is_valid():
         for name, errors in form.errors.items():
             messages.error(request, f"{name}: {' '.join(errors)}")
-        return _render_detail(request, lead, status=400, forms={action: form})
+        return _render_detail(request, lead, status=400)
     data = form.cleaned_data
     try:
         if spec.key == "qualify":
