@@ -1,22 +1,216 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+"""The sales rep's lead queue, the lead page, the lifecycle actions (POST forms) and the score fragment.
+
+Who may move a lead: sales and admin users holding `crm_core.change_lead`. A rep may act on leads
+they own and on unowned leads (accepting one makes it theirs, as `services.lead_accept` does); a lead
+owned by another rep is refused (403). Admins may act on any lead. Everyone who may view leads may
+open the lead page and its score explanation.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError, transaction
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from crm_core import selectors, services
+from crm_core.forms import LeadQualifyForm, LeadReasonForm
+from crm_core.models import Lead, LeadStatus
+from crm_core.roles import ADMIN, SALES, user_roles
+
+from .paging import InvalidCursor, keyset_section
+
+PAGE_SIZE = 25
+QUEUE_STATUSES = (LeadStatus.NEW, LeadStatus.MARKETING_QUALIFIED)  # sales-ready, waiting for a rep
+QUEUE_ORDERING = ("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class LeadAction:
+    key: str
+    label: str
+    transition: services._Transition
+    form: type
+    done: str
+
+
+ACTIONS = {
+    a.key: a
+    for a in (
+        LeadAction("accept", "Accept", services.ACCEPT, LeadReasonForm, "Lead accepted."),
+        LeadAction("qualify", "Qualify", services.QUALIFY, LeadQualifyForm, "Lead qualified"),
+        LeadAction("disqualify", "Disqualify", services.DISQUALIFY, LeadReasonForm, "Lead disqualified."),
+        LeadAction(
+            "return-to-marketing",
+            "Return to marketing",
+            services.RETURN_TO_MARKETING,
+            LeadReasonForm,
+            "Lead returned to marketing for more nurture.",
+        ),
+    )
+}
+
+
+def user_may_move_leads(user) -> bool:
+    return bool(user_roles(user) & {SALES, ADMIN}) and user.has_perm("crm_core.change_lead")
+
+
+def user_may_act_on(user, lead: Lead) -> bool:
+    if not user_may_move_leads(user):
+        return False
+    if ADMIN in user_roles(user):
+        return True
+    return lead.owner_id is None or lead.owner_id == user.pk
+
+
+def actions_for(lead: Lead) -> list[LeadAction]:
+    """The actions the lead's status allows (the service checks again under a row lock)."""
+    return [a for a in ACTIONS.values() if lead.status in a.transition.allowed_from]
+
+
+def _lead_rows(queryset):
+    return queryset.select_related("parent_contact", "parent_account", "parent_contact__parent_account")
 
 
 @login_required
+@permission_required("crm_core.view_lead", raise_exception=True)
 def lead_queue_page(request):
-    return HttpResponse("lead queue: not built yet")
+    user = request.user
+    queue = Lead.objects.filter(owner=user, sales_ready=True, status__in=QUEUE_STATUSES)
+    accepted = Lead.objects.filter(owner=user, status=LeadStatus.SALES_ACCEPTED)
+    try:
+        queue_page = keyset_section(
+            request, _lead_rows(queue), ordering=QUEUE_ORDERING, size=PAGE_SIZE, param="cursor"
+        )
+        accepted_page = keyset_section(
+            request, _lead_rows(accepted), ordering=QUEUE_ORDERING, size=PAGE_SIZE, param="acursor"
+        )
+    except InvalidCursor:
+        messages.error(request, "This page link is out of date; start again from the first page.")
+        return render(request, "crm_core/lead_queue.html", {"invalid": True}, status=400)
+    may_move = user_may_move_leads(user)
+    for lead in (*queue_page.rows, *accepted_page.rows):
+        lead.ui_actions = actions_for(lead) if may_move else []
+    return render(
+        request,
+        "crm_core/lead_queue.html",
+        {"queue": queue_page, "accepted": accepted_page, "here": request.get_full_path()},
+    )
+
+
+def _get_lead(pk) -> Lead:
+    try:
+        return Lead.objects.select_related(
+            "parent_contact", "parent_contact__parent_account", "parent_account", "owner"
+        ).get(pk=pk)
+    except Lead.DoesNotExist as exc:
+        raise Http404("No such lead.") from exc
+
+
+def score_explanation(lead: Lead) -> dict:
+    """The primary model's explanation of the lead's score, or a note saying why there is none."""
+    from leadscoring.models import ScoringModel
+    from leadscoring.services import lead_score_explain
+
+    model = ScoringModel.objects.filter(is_primary=True).first()
+    if model is None:
+        return {"model": None, "rows": [], "total": 0, "note": "No primary scoring model is set up."}
+    try:
+        with transaction.atomic():  # a failure must not poison the request's transaction
+            rows = lead_score_explain(lead=lead, model=model)
+    except DatabaseError:
+        return {
+            "model": model,
+            "rows": [],
+            "total": 0,
+            "note": "The score explanation is not available on this database.",
+        }
+    return {"model": model, "rows": rows, "total": sum(row["points"] for row in rows), "note": ""}
+
+
+def _render_detail(request, lead: Lead, *, status: int = 200):
+    may_act = user_may_act_on(request.user, lead)
+    lead.ui_actions = actions_for(lead) if may_act else []
+    return render(
+        request,
+        "crm_core/lead_detail.html",
+        {
+            "lead": lead,
+            "contact": lead.parent_contact,
+            "history": list(selectors.lead_status_history(lead=lead)),
+            "score": score_explanation(lead),
+            "may_act": may_act,
+            "opportunities": list(lead.opportunities.order_by("-created_at", "-id")[:20]),
+            "here": request.get_full_path(),
+        },
+        status=status,
+    )
 
 
 @login_required
+@permission_required("crm_core.view_lead", raise_exception=True)
 def lead_detail_page(request, pk):
-    return HttpResponse("lead: not built yet")
+    return _render_detail(request, _get_lead(pk))
 
 
 @login_required
-def lead_action(request, pk, action):
-    return HttpResponse("lead action: not built yet")
-
-
-@login_required
+@permission_required("crm_core.view_lead", raise_exception=True)
 def lead_score_partial(request, pk):
-    return HttpResponse("lead score: not built yet")
+    lead = _get_lead(pk)
+    return render(request, "crm_core/_lead_score.html", {"lead": lead, "score": score_explanation(lead)})
+
+
+def _safe_next(request, value: str) -> str | None:
+    if value and url_has_allowed_host_and_scheme(
+        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return value
+    return None
+
+
+@login_required
+@require_POST
+def lead_action(request, pk, action):
+    spec = ACTIONS.get(action)
+    if spec is None:
+        raise Http404("No such action.")
+    if not user_may_move_leads(request.user):
+        raise PermissionDenied("Only sales and admin users can move leads.")
+    lead = _get_lead(pk)
+    if not user_may_act_on(request.user, lead):
+        raise PermissionDenied("This lead belongs to another rep.")
+    form = spec.form(request.POST)
+    if not form.is_valid():
+        for name, errors in form.errors.items():
+            messages.error(request, f"{name}: {' '.join(errors)}")
+        return _render_detail(request, lead, status=400)
+    data = form.cleaned_data
+    try:
+        if spec.key == "qualify":
+            lead, opportunity = services.lead_qualify(
+                lead=lead,
+                actor=request.user,
+                reason=data["reason"],
+                opportunity_name=data["opportunity_name"],
+                amount=data["amount"],
+                close_date=data["close_date"],
+            )
+            done = f"Lead qualified: opportunity “{opportunity.name}” created."
+        else:
+            service = {
+                "accept": services.lead_accept,
+                "disqualify": services.lead_disqualify,
+                "return-to-marketing": services.lead_return_to_marketing,
+            }[spec.key]
+            service(lead=lead, actor=request.user, reason=data["reason"])
+            done = spec.done
+    except services.LeadTransitionError as error:
+        messages.error(request, str(error))
+        return _render_detail(request, _get_lead(pk), status=400)
+    messages.success(request, done)
+    return redirect(_safe_next(request, data.get("next", "")) or reverse("crm_core:lead-detail", args=[pk]))
