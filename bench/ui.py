@@ -7,7 +7,9 @@ p50 / p95 / max in milliseconds, the queries each page ran, and whether every p9
 300 ms goal. A "deep" page starts at the row --depth rows into the list: its cursor is made from
 that row's key, exactly as the page's own "Next" link would carry it, so the page itself never
 uses an OFFSET. The contact pages are the --sample contacts with the most interactions among a
-random draw. Only the benchmark's two users are written (they are kept for the next run).
+random draw. The account page (the account with most contacts), account, lead and opportunity
+lists and the dashboard are timed too, for reference. Only the benchmark's two users are written
+(they are kept for the next run).
 """
 
 from __future__ import annotations
@@ -53,6 +55,17 @@ def _contact_sample(size: int) -> list[int]:
             [size],
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+def _largest_account() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT parent_account_id FROM crm_core_contact WHERE parent_account_id IS NOT NULL"
+            " GROUP BY parent_account_id ORDER BY count(*) DESC LIMIT 1"
+        )
+        return cursor.fetchone()[0]
 
 
 def _measure(client, url: str, repeat: int) -> tuple[list[float], int, int]:
@@ -120,12 +133,22 @@ def main(argv: list[str]) -> int:
         pages.append((f"contact list, sales view, {title}", "sales", f"/contacts/?{query}"))
     for contact_id in _contact_sample(args.sample):
         pages.append((f"contact page #{contact_id}", "marketing", f"/contacts/{contact_id}/"))
+    # The other pages of the UI, for reference (the goal above is about the contact pages).
+    biggest_account = _largest_account()
+    pages += [
+        (f"account page #{biggest_account} (most contacts)", "sales", f"/accounts/{biggest_account}/"),
+        ("account list", "sales", "/accounts/"),
+        ("lead queue", "sales", "/leads/queue/"),
+        ("opportunity list", "sales", "/opportunities/"),
+        ("dashboard, last 90 days", "marketing", "/dashboard/"),
+    ]
 
     rows, worst = [], 0.0
     for title, role, url in pages:
         times, queries, size = _measure(clients[role], url, args.repeat)
         p95 = percentile(times, 95)
-        worst = max(worst, p95)
+        if title.startswith("contact"):
+            worst = max(worst, p95)
         rows.append(
             (
                 title,
@@ -133,6 +156,7 @@ def main(argv: list[str]) -> int:
                 f"  queries {queries:2d}  {size / 1024:.0f} KiB",
             )
         )
-    rows.append(("goal", f"every p95 under {GOAL_MS:.0f} ms: {'met' if worst < GOAL_MS else 'MISSED'}"))
+    verdict = "met" if worst < GOAL_MS else "MISSED"
+    rows.append(("goal", f"every contact list and contact page p95 under {GOAL_MS:.0f} ms: {verdict}"))
     report(f"web UI render times, {Contact.objects.count():,} contacts, {args.repeat} renders each", rows)
     return 0 if worst < GOAL_MS else 1
