@@ -133,5 +133,5 @@ def test_the_dashboard_costs_a_fixed_number_of_queries(client, marketer, django_
     assert Lead.objects.count() == 6 * rows and Opportunity.objects.count() == 2 * rows
     client.force_login(marketer)
     # session, user, roles, contacts, leads, opportunities, histogram, segments, 2 for the menu's perms
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(9):
         assert client.get(DASHBOARD).status_code == 200
