@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import select
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,7 +50,6 @@ from .models import (
     OutboxStatus,
     SalesTask,
     Step,
-    StepExecution,
     StepKind,
     TriggerKind,
 )
@@ -215,14 +215,59 @@ def park(until: datetime) -> Outcome:
     return Outcome("park", until=until)
 
 
+class Due:
+    """An enrollment as a batch runs it: the columns the steps read and write, without model
+    instances (a batch holds hundreds of them)."""
+
+    __slots__ = (
+        "id",
+        "journey_id",
+        "contact_id",
+        "current_step_id",
+        "state",
+        "next_run_at",
+        "seq",
+        "entry_number",
+        "entered_at",
+        "step_started_at",
+        "finished_at",
+        "exit_reason",
+        "journey",
+    )
+    COLUMNS = __slots__[:-1]
+
+    def __init__(self, row: tuple, journey: Journey):
+        for name, value in zip(self.COLUMNS, row, strict=True):
+            setattr(self, name, value)
+        self.journey = journey
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+@dataclass(slots=True)
+class Execution:
+    """A StepExecution row to insert (the batch writes them in one statement)."""
+
+    enrollment_id: int
+    seq: int
+    entry_number: int
+    journey_id: int
+    step_id: int
+    outcome: str
+    detail: str
+    executed_at: datetime
+
+
 class Batch:
     """One transaction's worth of enrollments and what happened to them."""
 
-    def __init__(self, enrollments: list, now: datetime):
+    def __init__(self, enrollments: list[Due], now: datetime):
         self.enrollments = enrollments
         self.now = now
-        self.executions: list[StepExecution] = []
-        self.sends: list[tuple[int, object]] = []  # (index into executions, enrollment)
+        self.executions: list[Execution] = []
+        self.sends: list[tuple[int, Due]] = []  # (index into executions, enrollment)
         self._contacts: dict[int, Contact] | None = None
 
     def contacts(self) -> dict[int, Contact]:
@@ -230,6 +275,21 @@ class Batch:
             ids = [e.contact_id for e in self.enrollments]
             self._contacts = Contact.objects.select_related("parent_account").in_bulk(ids)
         return self._contacts
+
+
+def lock_due(enrollment_ids: list[int], now: datetime) -> list[Due]:
+    """Lock these enrollments (skipping rows another worker holds) that are still due in a live
+    journey; in id order. Plain rows, not model instances: one query, cheap per row."""
+    rows = list(
+        EnrollmentModel.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(id__in=enrollment_ids, state__in=OPEN_STATES, next_run_at__lte=now, journey__status="live")
+        .order_by("id")
+        .values_list(*Due.COLUMNS)
+    )
+    if not rows:
+        return []
+    journeys = Journey.objects.in_bulk({row[1] for row in rows})
+    return [Due(row, journeys[row[1]]) for row in rows]
 
 
 def run_batch(
@@ -240,14 +300,7 @@ def run_batch(
     sender_claim held by this connection) the outbox rows are created already claimed by it."""
     now = now or timezone.now()
     with transaction.atomic():
-        enrollments = list(
-            EnrollmentModel.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(
-                id__in=enrollment_ids, state__in=OPEN_STATES, next_run_at__lte=now, journey__status="live"
-            )
-            .select_related("journey")
-            .order_by("id")
-        )
+        enrollments = lock_due(enrollment_ids, now)
         if not enrollments:
             return []
         batch = Batch(enrollments, now)
@@ -283,7 +336,7 @@ def run_batch(
     return outbox_ids
 
 
-def _insert_executions(executions: list[StepExecution]) -> list[int]:
+def _insert_executions(executions: list[Execution]) -> list[int]:
     """INSERT ... SELECT FROM unnest(arrays): one statement for the batch; ids in input order. The
     unique (enrollment, seq) constraint fails the whole transaction if a step was already recorded."""
     if not executions:
@@ -358,7 +411,7 @@ def _apply(e, step: Step, result: Outcome, batch: Batch, steps: dict) -> None:
         e.next_run_at = result.until
         return
     batch.executions.append(
-        StepExecution(
+        Execution(
             enrollment_id=e.pk,
             seq=e.seq,
             entry_number=e.entry_number,
@@ -385,32 +438,29 @@ def _apply(e, step: Step, result: Outcome, batch: Batch, steps: dict) -> None:
     e.next_run_at = now
 
 
-def _save_enrollments(enrollments: list) -> None:
-    rows = [
-        (
-            e.pk,
-            e.current_step_id,
-            e.state,
-            e.next_run_at,
-            e.seq,
-            e.step_started_at,
-            e.finished_at,
-            e.exit_reason,
-        )
-        for e in enrollments
+def _save_enrollments(enrollments: list[Due]) -> None:
+    """The batch's new enrollment states in one UPDATE ... FROM unnest(arrays) (one parameter per
+    column, not per value)."""
+    columns = [
+        [e.id for e in enrollments],
+        [e.current_step_id for e in enrollments],
+        [e.state for e in enrollments],
+        [e.next_run_at for e in enrollments],
+        [e.seq for e in enrollments],
+        [e.step_started_at for e in enrollments],
+        [e.finished_at for e in enrollments],
+        [e.exit_reason for e in enrollments],
     ]
-    values = ", ".join(
-        ["(%s::bigint, %s::bigint, %s, %s::timestamptz, %s::int, %s::timestamptz, %s::timestamptz, %s)"]
-        * len(rows)
-    )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""UPDATE journeys_enrollment AS e SET current_step_id = v.step, state = v.state,
+            """UPDATE journeys_enrollment AS e SET current_step_id = v.step, state = v.state,
                     next_run_at = v.next_run_at, seq = v.seq, step_started_at = v.started,
                     finished_at = v.finished, exit_reason = v.reason, dispatched_at = NULL
-                FROM (VALUES {values}) AS v(id, step, state, next_run_at, seq, started, finished, reason)
+                FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::timestamptz[], %s::int[],
+                            %s::timestamptz[], %s::timestamptz[], %s::varchar[])
+                     AS v(id, step, state, next_run_at, seq, started, finished, reason)
                 WHERE e.id = v.id""",
-            [value for row in rows for value in row],
+            columns,
         )
 
 
@@ -670,91 +720,220 @@ def send_outbox(*, outbox_ids: list[int]) -> int:
         return send_claimed(claimed, claim)
 
 
-def send_claimed(claimed: list[int], claim: int) -> int:
-    """Send outbox rows already claimed (status sending) under `claim`, whose lock this connection holds."""
-    if not claimed:
-        return 0
-    rows = list(
+class Recipient:
+    """An outbox row about to be sent, with the merge-field values of its contact and account: what
+    rendering reads (plain attributes, no model instances)."""
+
+    __slots__ = ("id", "attempts", "journey_id", "step_id", "contact", "account")
+
+
+class _Record:
+    """Merge-field values of one contact or account (`getattr(record, field)`, like a model)."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
+_CONTACT_FIELDS = ("email", "track_email", *[f for f in emails.MERGE_FIELDS["contact"] if f != "email"])
+_ACCOUNT_FIELDS = emails.MERGE_FIELDS["account"]
+
+
+def _recipients(claimed: list[int]) -> list[Recipient]:
+    """The claimed rows with their contacts' and accounts' merge fields: one query, plain values."""
+    rows = (
         OutboundEmail.objects.filter(id__in=claimed)
-        .select_related("contact__parent_account", "journey", "step")
         .order_by("id")
+        .values_list(
+            "id",
+            "attempts",
+            "journey_id",
+            "step_id",
+            "contact_id",
+            *[f"contact__{f}" for f in _CONTACT_FIELDS],
+            "contact__parent_account_id",
+            *[f"contact__parent_account__{f}" for f in _ACCOUNT_FIELDS],
+        )
     )
-    # Consent is decided at send time too: anything that changed since the step ran counts.
-    allowed = []
-    for group in _group_by(rows, lambda r: (r.journey_id, r.step_id)).values():
-        journey = group[0].journey
+    width = len(_CONTACT_FIELDS)
+    out = []
+    for row in rows:
+        r = Recipient()
+        r.id, r.attempts, r.journey_id, r.step_id, contact_id = row[:5]
+        contact, account_id, account = row[5 : 5 + width], row[5 + width], row[6 + width :]
+        r.contact = _Record(pk=contact_id, id=contact_id, **dict(zip(_CONTACT_FIELDS, contact, strict=True)))
+        r.account = (
+            None
+            if account_id is None
+            else _Record(pk=account_id, **dict(zip(_ACCOUNT_FIELDS, account, strict=True)))
+        )
+        out.append(r)
+    return out
+
+
+def _skip_blocked(rows: list[Recipient], claim: int) -> list[Recipient]:
+    """Consent decided again at send time (anything that changed since the step ran counts): one
+    query per journey; the blocked rows become `skipped` with their reason in one statement."""
+    journeys = Journey.objects.in_bulk({r.journey_id for r in rows})
+    allowed, skipped = [], []
+    for journey_id, group in _group_by(rows, lambda r: r.journey_id).items():
+        journey = journeys[journey_id]
         blocked = adapters.marketing_email_block_reasons(
-            [r.contact_id for r in group],
+            [r.contact.pk for r in group],
             min_consent_level=journey.min_consent_level,
             subscription_list_id=journey.subscription_list_id,
         )
-        for row in group:
-            if row.contact_id in blocked:
-                OutboundEmail.objects.filter(pk=row.pk, claim_id=claim).update(
-                    status=OutboxStatus.SKIPPED, skip_reason=blocked[row.contact_id], claim_id=None
-                )
+        for r in group:
+            if r.contact.pk in blocked:
+                skipped.append((r.id, blocked[r.contact.pk]))
             else:
-                allowed.append(row)
-    prepared: dict[int, emails.PreparedEmail] = {}
-    leads = _latest_leads({r.contact_id for r in allowed if _needs(r, prepared, "lead")})
+                allowed.append(r)
+    if skipped:
+        ids, reasons = (list(column) for column in zip(*skipped, strict=True))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """UPDATE journeys_outboundemail AS o SET status = 'skipped', skip_reason = v.reason,
+                          claim_id = NULL
+                   FROM unnest(%s::bigint[], %s::varchar[]) AS v(id, reason)
+                   WHERE o.id = v.id AND o.claim_id = %s""",
+                [ids, reasons, claim],
+            )
+    allowed.sort(key=lambda r: r.id)
+    return allowed
+
+
+def send_claimed(claimed: list[int], claim: int) -> int:
+    """Send outbox rows already claimed (status sending) under `claim`, whose lock this connection
+    holds: re-check consent, render each from its step's prepared template, hand them to one email
+    backend connection one message at a time, and mark each sent right after its call returns."""
+    if not claimed:
+        return 0
+    try:
+        allowed = _skip_blocked(_recipients(claimed), claim)
+        if not allowed:
+            return 0
+        steps = Step.objects.in_bulk({r.step_id for r in allowed})
+        prepared = {step_id: emails.prepare(step) for step_id, step in steps.items()}
+        needs_lead = {r.contact.pk for r in allowed if "lead" in prepared[r.step_id].needs}
+        leads = _latest_leads(needs_lead)
+        unsubscribe_url = adapters.subscription_center_url_builder()
+        return _send_all(allowed, prepared, leads, unsubscribe_url, claim)
+    finally:
+        finalize_claim(claim)
+
+
+def _send_all(allowed: list[Recipient], prepared: dict, leads: dict, unsubscribe_url, claim: int) -> int:
     sent = 0
+    marks = SentMarks()
     mail = get_connection(fail_silently=False)
     mail.open()
-    durable = setting("JOURNEYS_DURABLE_SEND_MARKS", False)
-    if not durable:
-        # The per-email mark survives a worker crash either way (PostgreSQL has it once the statement
-        # returns); without waiting for the WAL flush only a database crash could lose the last
-        # fraction of a second of marks, whose emails would then be sent again.
-        with connection.cursor() as cursor:
-            cursor.execute("SET synchronous_commit TO off")
     try:
         for row in allowed:
-            email_prepared = _prepared(row, prepared)
-            contact = row.contact
+            # Built while the previous message's mark is on its way to the database.
             message = emails.build_message(
-                email_prepared,
-                outbox_id=row.pk,
-                to=contact.email,
-                records={
-                    "contact": contact,
-                    "account": contact.parent_account,
-                    "lead": leads.get(contact.pk),
-                },
-                track=contact.track_email,
+                prepared[row.step_id],
+                outbox_id=row.id,
+                to=row.contact.email,
+                records={"contact": row.contact, "account": row.account, "lead": leads.get(row.contact.pk)},
+                track=row.contact.track_email,
+                unsubscribe_url=unsubscribe_url(row.contact),
             )
+            marks.wait()  # the previous mark is committed before the next SMTP call
             try:
                 mail.send_messages([message])
             except Exception as error:  # SMTP refused or failed: back to pending for a later sweep
-                logger.warning("journey email %s not sent: %s", row.pk, error)
+                logger.warning("journey email %s not sent: %s", row.id, error)
                 final = row.attempts >= setting("JOURNEYS_SEND_MAX_ATTEMPTS", 5)
-                OutboundEmail.objects.filter(pk=row.pk, claim_id=claim).update(
+                OutboundEmail.objects.filter(pk=row.id, claim_id=claim).update(
                     status=OutboxStatus.FAILED if final else OutboxStatus.PENDING,
                     claim_id=None,
                     error=str(error)[:2000],
                 )
                 continue
-            _mark_sent(row)
+            marks.send(row.id)
             sent += 1
     finally:
+        marks.close()
         mail.close()
-        if not durable:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET synchronous_commit")
-        finalize_claim(claim)
     return sent
 
 
-def _mark_sent(row: OutboundEmail) -> None:
-    """The durable "SMTP accepted it" mark, committed on its own right after the call returns.
-    Only `sent_at` changes (no indexed column), so PostgreSQL makes it a cheap HOT update."""
-    connection.ensure_connection()
-    # A server-side prepared statement on the raw connection: this runs once per email.
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(
-            "UPDATE journeys_outboundemail SET sent_at = %s WHERE id = %s",
-            [timezone.now(), row.pk],
-            prepare=True,
-        )
+class SentMarks:
+    """The durable "SMTP accepted it" mark of each email: `UPDATE ... SET sent_at` committed on its
+    own (autocommit) right after the backend call returns. Only `sent_at` changes (no indexed column),
+    so PostgreSQL can make it a HOT update.
+
+    On PostgreSQL the mark goes out as a prepared statement on the libpq connection and is flushed at
+    once; its result is read (`wait`) just before the next SMTP call, so the next message is rendered
+    while the mark travels, and there is never more than one email whose mark is not yet confirmed
+    (as with a synchronous round trip). Elsewhere it is a plain ORM update.
+
+    Marks are committed with `synchronous_commit=off` unless JOURNEYS_DURABLE_SEND_MARKS is on: a
+    worker crash cannot lose them (PostgreSQL has the mark once it has run the statement); a crash of
+    PostgreSQL itself could lose the last fraction of a second of them (those emails would go again).
+    """
+
+    STATEMENT = "journeys_mark_sent"
+
+    def __init__(self):
+        self.in_flight = False
+        self.vendor = connection.vendor
+        self.durable = setting("JOURNEYS_DURABLE_SEND_MARKS", False)
+        if self.vendor != "postgresql":
+            return
+        with connection.cursor() as cursor:
+            if not self.durable:
+                cursor.execute("SET synchronous_commit TO off")
+            # Prepared once per database session (anything may have run DEALLOCATE since: look).
+            cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [self.STATEMENT])
+            exists = cursor.fetchone()
+        self.pgconn = connection.connection.pgconn
+        if not exists:
+            self._check(
+                self.pgconn.prepare(
+                    self.STATEMENT.encode(),
+                    b"UPDATE journeys_outboundemail SET sent_at = $1::timestamptz WHERE id = $2::bigint",
+                )
+            )
+
+    def send(self, outbox_id: int) -> None:
+        now = timezone.now()
+        if self.vendor != "postgresql":
+            OutboundEmail.objects.filter(pk=outbox_id).update(sent_at=now)
+            return
+        params = [now.isoformat().encode(), str(outbox_id).encode()]
+        self.pgconn.send_query_prepared(self.STATEMENT.encode(), params)
+        self.in_flight = True
+        while self.pgconn.flush():  # the socket would block (a non-blocking libpq connection)
+            select.select([], [self.pgconn.socket], [])
+
+    def wait(self) -> None:
+        if not self.in_flight:
+            return
+        self.in_flight = False
+        error = None
+        while (result := self.pgconn.get_result()) is not None:
+            error = error or self._error(result)
+        if error:
+            raise error
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            if self.vendor == "postgresql" and not self.durable:
+                with connection.cursor() as cursor:
+                    cursor.execute("RESET synchronous_commit")
+
+    @staticmethod
+    def _error(result) -> Exception | None:
+        if result.status == psycopg.pq.ExecStatus.COMMAND_OK:
+            return None
+        return psycopg.DatabaseError((result.error_message or b"").decode(errors="replace"))
+
+    def _check(self, result) -> None:
+        error = self._error(result)
+        if error:
+            raise error
 
 
 def finalize_claim(claim: int) -> int:
@@ -789,16 +968,6 @@ def _group_by(rows, key) -> dict:
     for row in rows:
         groups[key(row)].append(row)
     return groups
-
-
-def _prepared(row, cache: dict) -> emails.PreparedEmail:
-    if row.step_id not in cache:
-        cache[row.step_id] = emails.prepare(row.step)
-    return cache[row.step_id]
-
-
-def _needs(row, cache: dict, entity: str) -> bool:
-    return entity in _prepared(row, cache).needs
 
 
 def _latest_leads(contact_ids: set[int]) -> dict[int, Lead]:
