@@ -176,22 +176,32 @@ def apply_exits(*, journey: Journey, now: datetime) -> int:
 # --- Dispatch -------------------------------------------------------------------------------------
 
 
-def claim_due(*, now: datetime, limit: int) -> list[int]:
+def claim_due(*, now: datetime, limit: int, after: tuple[datetime, int] | None = None) -> list[tuple]:
     """Lease up to `limit` due enrollments of live journeys to this tick (skipping rows a worker holds);
-    a lease older than JOURNEYS_DISPATCH_LEASE_SECONDS is taken over (its worker died)."""
+    a lease older than JOURNEYS_DISPATCH_LEASE_SECONDS is taken over (its worker died). Returns
+    (next_run_at, id) of each, in that order: pass the last one as `after` to continue behind it
+    (the due index is in that order, so a tick's chunks do not scan what it leased already).
+
+    A lease is only a hint that a worker has the batch (the worker re-checks under row locks), so it
+    is committed without waiting for the WAL flush: a database crash can at worst hand a batch out
+    twice, and the second hand-out finds nothing to do."""
     lease = timedelta(seconds=setting("JOURNEYS_DISPATCH_LEASE_SECONDS", 600))
-    with connection.cursor() as cursor:
+    behind, params = "", []
+    if after is not None:
+        behind, params = "AND (e.next_run_at, e.id) > (%s, %s)", list(after)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO off")
         cursor.execute(
-            """UPDATE journeys_enrollment SET dispatched_at = %s WHERE id IN (
+            f"""UPDATE journeys_enrollment SET dispatched_at = %s WHERE id IN (
                    SELECT e.id FROM journeys_enrollment e JOIN journeys_journey j ON j.id = e.journey_id
                    WHERE e.state IN ('active', 'waiting') AND e.next_run_at <= %s AND j.status = 'live'
-                     AND (e.dispatched_at IS NULL OR e.dispatched_at < %s)
+                     AND (e.dispatched_at IS NULL OR e.dispatched_at < %s) {behind}
                    ORDER BY e.next_run_at, e.id LIMIT %s
                    FOR UPDATE OF e SKIP LOCKED)
-               RETURNING id""",
-            [now, now, now - lease, limit],
+               RETURNING next_run_at, id""",
+            [now, now, now - lease, *params, limit],
         )
-        return sorted(row[0] for row in cursor.fetchall())
+        return sorted(cursor.fetchall())
 
 
 # --- Running steps --------------------------------------------------------------------------------
@@ -939,8 +949,12 @@ class SentMarks:
 def finalize_claim(claim: int) -> int:
     """Set-based end of a claim: rows marked as accepted become `sent` with an email_sent interaction
     each (one statement); rows never accepted go back to `pending`. Run by the sender when its batch
-    is done, and by the tick for the claims of dead senders."""
+    is done, and by the tick for the claims of dead senders.
+
+    Committed without waiting for the WAL flush: if a database crash lost it, the rows would still be
+    `sending` with their marks under a claim nobody holds, and the tick would finish them again."""
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO off")
         cursor.execute(
             """WITH sent AS (
                    UPDATE journeys_outboundemail SET status = 'sent', claim_id = NULL

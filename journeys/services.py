@@ -350,10 +350,13 @@ def journeys_tick(
             journey.save(update_fields=["entry_cursor"])
     # Lease and hand over one batch at a time, so workers start while the tick is still handing out.
     limit = engine.setting("JOURNEYS_TICK_MAX_DISPATCH", 200_000)
+    after = None
     while report.dispatched < limit:
-        chunk = engine.claim_due(now=now, limit=min(batch_size, limit - report.dispatched))
-        if not chunk:
+        leased = engine.claim_due(now=now, limit=min(batch_size, limit - report.dispatched), after=after)
+        if not leased:
             break
+        after = leased[-1]
+        chunk = sorted(enrollment_id for _, enrollment_id in leased)
         report.dispatched += len(chunk)
         if inline:
             enrollments_run(enrollment_ids=chunk, now=now)
