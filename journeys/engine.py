@@ -134,13 +134,16 @@ def enter_contacts(*, journey: Journey, now: datetime) -> int:
                 [start, now, now, now, *source_params, journey.pk, *params[len(source_params) :]],
             )
             entered += cursor.rowcount
+        # NOT EXISTS skips everyone already enrolled by the snapshot (cheaper than a conflict per row, and
+        # it never waits on a worker that is updating their enrollment); ON CONFLICT covers races.
         cursor.execute(
             f"""INSERT INTO journeys_enrollment (journey_id, contact_id, current_step_id, state, next_run_at,
                     seq, entry_number, entered_at, step_started_at, exit_reason)
                 SELECT %s, src.contact_id, %s, 'active', %s, 0, 1, %s, %s, '' FROM {source}
-                WHERE TRUE {suppress}
+                WHERE NOT EXISTS (SELECT 1 FROM journeys_enrollment AS x
+                                  WHERE x.journey_id = %s AND x.contact_id = src.contact_id) {suppress}
                 ON CONFLICT (journey_id, contact_id) DO NOTHING""",
-            [journey.pk, start, now, now, now, *params],
+            [journey.pk, start, now, now, now, *source_params, journey.pk, *params[len(source_params) :]],
         )
         entered += cursor.rowcount
     return entered

@@ -38,6 +38,7 @@ from .models import (
 )
 
 DEFAULT_BATCH_SIZE = 500
+LEASE_MAX = 20_000  # enrollments one lease statement of the tick may take
 logger = logging.getLogger(__name__)
 
 # --- Validation -------------------------------------------------------------------------------------
@@ -337,8 +338,11 @@ def journeys_tick(
     report = TickReport(released_claims=engine.release_dead_claims())
     for journey_id in engine.live_journeys().values_list("id", flat=True):
         with transaction.atomic():
+            # FOR NO KEY UPDATE: overlapping ticks exclude each other, but workers inserting rows that
+            # reference the journey (their foreign-key checks take KEY SHARE) are not blocked, so a
+            # tick waiting on a worker's rows can never deadlock with that worker.
             journey = (
-                Journey.objects.select_for_update(skip_locked=True)
+                Journey.objects.select_for_update(skip_locked=True, no_key=True)
                 .filter(pk=journey_id, status=JourneyStatus.LIVE)
                 .first()
             )
@@ -348,20 +352,25 @@ def journeys_tick(
             report.entered += engine.enter_contacts(journey=journey, now=now)
             journey.entry_cursor = now
             journey.save(update_fields=["entry_cursor"])
-    # Lease and hand over one batch at a time, so workers start while the tick is still handing out.
+    # Lease in growing chunks (one batch first, so workers start at once, then doubling up to
+    # LEASE_MAX), each continuing behind the last in the due index's order; hand each chunk over in
+    # batches. A chunk's statement looks at the due rows still ahead, so few big chunks beat many
+    # small ones.
     limit = engine.setting("JOURNEYS_TICK_MAX_DISPATCH", 200_000)
-    after = None
+    size, after = batch_size, None
     while report.dispatched < limit:
-        leased = engine.claim_due(now=now, limit=min(batch_size, limit - report.dispatched), after=after)
+        leased = engine.claim_due(now=now, limit=min(size, limit - report.dispatched), after=after)
         if not leased:
             break
         after = leased[-1]
-        chunk = sorted(enrollment_id for _, enrollment_id in leased)
-        report.dispatched += len(chunk)
-        if inline:
-            enrollments_run(enrollment_ids=chunk, now=now)
-        else:
-            journeys_run_batch.delay(chunk)
+        report.dispatched += len(leased)
+        size = min(2 * size, max(batch_size, LEASE_MAX))
+        for start in range(0, len(leased), batch_size):
+            chunk = sorted(enrollment_id for _, enrollment_id in leased[start : start + batch_size])
+            if inline:
+                enrollments_run(enrollment_ids=chunk, now=now)
+            else:
+                journeys_run_batch.delay(chunk)
     sweep_age = timedelta(seconds=engine.setting("JOURNEYS_OUTBOX_SWEEP_SECONDS", 120))
     pending = engine.pending_outbox_ids(older_than=now - sweep_age, limit=50_000)
     report.resent = len(pending)

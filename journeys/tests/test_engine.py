@@ -344,3 +344,55 @@ def test_enter_query_is_one_statement():
         entered = engine.enter_contacts(journey=journey, now=timezone.now())
     assert entered == 30
     assert sum("INSERT INTO journeys_enrollment" in q["sql"] for q in queries.captured_queries) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tick_entering_contacts_does_not_deadlock_with_a_worker_mid_batch(monkeypatch):
+    """A worker's open batch has updated an enrollment and then inserts rows that reference the
+    journey (foreign-key checks lock the journey row KEY SHARE) while the tick enters contacts."""
+    import threading
+
+    from django.db import connections
+
+    from ..tasks import journeys_run_batch
+
+    monkeypatch.setattr(journeys_run_batch, "delay", lambda ids: None)
+    contact = SegmentMemberFactory(segment_id=1).contact
+    journey = live(make_journey(steps=[{"key": "w", "kind": "wait_duration", "config": {"days": 1}}]))
+    engine.enter_contacts(journey=journey, now=timezone.now())
+    enrollment = Enrollment.objects.get(contact=contact)
+    worker = connections.create_connection("default")
+    worker.set_autocommit(False)
+    try:
+        with worker.cursor() as cursor:
+            cursor.execute("SET statement_timeout = '10s'")
+            cursor.execute(
+                "UPDATE journeys_enrollment SET state = 'waiting', seq = seq + 1 WHERE id = %s",
+                [enrollment.pk],
+            )
+        errors = []
+
+        def run_tick():
+            try:
+                services.journeys_tick()
+            except Exception as error:  # noqa: BLE001 (reported by the assertion below)
+                errors.append(error)
+            finally:
+                connections.close_all()
+
+        ticker = threading.Thread(target=run_tick)
+        ticker.start()
+        ticker.join(timeout=1.0)  # the tick is done, or (the old way) waiting on the worker's row
+        with worker.cursor() as cursor:  # the worker's batch goes on: no deadlock, no wait
+            cursor.execute(
+                "INSERT INTO journeys_stepexecution (enrollment_id, seq, entry_number, journey_id,"
+                " step_id, outcome, detail, executed_at)"
+                " SELECT id, 0, 1, journey_id, current_step_id, 'done', '', now()"
+                " FROM journeys_enrollment WHERE id = %s",
+                [enrollment.pk],
+            )
+        worker.commit()
+        ticker.join(timeout=10)
+        assert not ticker.is_alive() and errors == []
+    finally:
+        worker.close()
