@@ -37,7 +37,7 @@ from .models import (
     TriggerKind,
 )
 
-DEFAULT_BATCH_SIZE = 500
+DEFAULT_BATCH_SIZE = 1000
 LEASE_MAX = 20_000  # enrollments one lease statement of the tick may take
 logger = logging.getLogger(__name__)
 
