@@ -349,6 +349,16 @@ def run_batch(
     return outbox_ids
 
 
+def timestamp_array(values: list[datetime | None]) -> str:
+    """A PostgreSQL array literal of timestamps (cast with ::timestamptz[]): a batch has few distinct
+    values, and formatting each once is far cheaper than adapting a list of datetimes element by element."""
+    text: dict = {None: "NULL"}
+    for value in values:
+        if value not in text:
+            text[value] = f'"{value.isoformat()}"'
+    return "{" + ",".join([text[value] for value in values]) + "}"
+
+
 def _insert_executions(executions: list[Execution]) -> list[int]:
     """INSERT ... SELECT FROM unnest(arrays): one statement for the batch; ids in input order. The
     unique (enrollment, seq) constraint fails the whole transaction if a step was already recorded."""
@@ -362,7 +372,7 @@ def _insert_executions(executions: list[Execution]) -> list[int]:
         [x.step_id for x in executions],
         [x.outcome for x in executions],
         [x.detail for x in executions],
-        [x.executed_at for x in executions],
+        timestamp_array([x.executed_at for x in executions]),
     ]
     with connection.cursor() as cursor:
         cursor.execute(
@@ -458,10 +468,10 @@ def _save_enrollments(enrollments: list[Due]) -> None:
         [e.id for e in enrollments],
         [e.current_step_id for e in enrollments],
         [e.state for e in enrollments],
-        [e.next_run_at for e in enrollments],
+        timestamp_array([e.next_run_at for e in enrollments]),
         [e.seq for e in enrollments],
-        [e.step_started_at for e in enrollments],
-        [e.finished_at for e in enrollments],
+        timestamp_array([e.step_started_at for e in enrollments]),
+        timestamp_array([e.finished_at for e in enrollments]),
         [e.exit_reason for e in enrollments],
     ]
     with connection.cursor() as cursor:
@@ -487,14 +497,13 @@ def _send_email(step, members, batch):
         min_consent_level=journey.min_consent_level,
         subscription_list_id=journey.subscription_list_id,
     )
-    results = {}
-    for e in members:
-        reason = blocked.get(e.contact_id)
-        if reason:
-            results[e.pk] = advance(ExecutionOutcome.SKIPPED_CONSENT, detail=reason)
-        else:
-            results[e.pk] = advance(ExecutionOutcome.EMAIL_QUEUED, send=True)
-    return results
+    queued = advance(ExecutionOutcome.EMAIL_QUEUED, send=True)  # outcomes are only read: share one
+    return {
+        e.pk: advance(ExecutionOutcome.SKIPPED_CONSENT, detail=blocked[e.contact_id])
+        if e.contact_id in blocked
+        else queued
+        for e in members
+    }
 
 
 def wait_seconds(config: dict) -> int:
