@@ -31,7 +31,7 @@ import psycopg
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -50,6 +50,7 @@ from .models import (
     OutboxStatus,
     SalesTask,
     Step,
+    StepExecution,
     StepKind,
     TriggerKind,
 )
@@ -64,6 +65,15 @@ UPDATABLE_CONTACT_FIELDS = ("job_title", "job_role", "city", "country", "phone")
 
 def setting(name: str, default):
     return getattr(settings, name, default)
+
+
+def postgres_sql() -> bool:
+    """PostgreSQL runs the set-based statements with row locks (SKIP LOCKED), advisory locks and
+    arrays. Any other database (the embedded SQLite default, which lets one writer in at a time)
+    runs the portable ORM path: one worker process; a sender's claim is known dead by its age
+    (JOURNEYS_DISPATCH_LEASE_SECONDS) instead of by a lock. Tests switch this off to run the
+    portable path on PostgreSQL."""
+    return connection.vendor == "postgresql"
 
 
 # --- Entering -------------------------------------------------------------------------------------
@@ -106,44 +116,48 @@ def enter_contacts(*, journey: Journey, now: datetime) -> int:
     overlap = timedelta(seconds=setting("JOURNEYS_ENTRY_OVERLAP_SECONDS", 60))
     since = journey.entry_cursor - overlap if journey.entry_cursor else None
     source_sql, source_params = entry_source(journey, since).query.sql_with_params()
+    # The entry source (and the suppression segment) as CTEs with column lists: portable SQL that
+    # PostgreSQL inlines, and SQLite (no column lists on derived tables) accepts.
+    ctes, params = [f"raw(contact_id, joined_at) AS ({source_sql})"], list(source_params)
     source = (
-        f"(SELECT contact_id, max(joined_at) AS joined_at FROM ({source_sql}) AS raw(contact_id, joined_at) "
+        "(SELECT contact_id, max(joined_at) AS joined_at FROM raw "
         "WHERE contact_id IS NOT NULL GROUP BY contact_id) AS src"
     )
-    params: list = list(source_params)
     suppress = ""
     if journey.suppression_segment_id:
         sup_sql, sup_params = adapters.segment_member_ids(
             journey.suppression_segment_id
         ).query.sql_with_params()
-        suppress = (
-            f"AND NOT EXISTS (SELECT 1 FROM ({sup_sql}) AS sup(contact_id) "
-            "WHERE sup.contact_id = src.contact_id)"
-        )
+        ctes.append(f"sup(contact_id) AS ({sup_sql})")
         params += list(sup_params)
+        suppress = "AND NOT EXISTS (SELECT 1 FROM sup WHERE sup.contact_id = src.contact_id)"
+    with_ctes = "WITH " + ", ".join(ctes)
     entered = 0
+    now = connection.ops.adapt_datetimefield_value(now)  # raw SQL: stored as the ORM stores it
     with connection.cursor() as cursor:
         if journey.allow_reentry:
             cursor.execute(
-                f"""UPDATE journeys_enrollment AS e SET current_step_id = %s, state = 'active',
+                f"""{with_ctes}
+                    UPDATE journeys_enrollment AS e SET current_step_id = %s, state = 'active',
                         next_run_at = %s, entry_number = e.entry_number + 1, entered_at = %s,
                         step_started_at = %s, finished_at = NULL, exit_reason = '', dispatched_at = NULL
                     FROM {source}
                     WHERE e.journey_id = %s AND e.contact_id = src.contact_id
                       AND e.state IN ('completed', 'exited') AND src.joined_at > e.finished_at {suppress}""",
-                [start, now, now, now, *source_params, journey.pk, *params[len(source_params) :]],
+                [*params, start, now, now, now, journey.pk],
             )
             entered += cursor.rowcount
         # NOT EXISTS skips everyone already enrolled by the snapshot (cheaper than a conflict per row, and
         # it never waits on a worker that is updating their enrollment); ON CONFLICT covers races.
         cursor.execute(
-            f"""INSERT INTO journeys_enrollment (journey_id, contact_id, current_step_id, state, next_run_at,
+            f"""{with_ctes}
+                INSERT INTO journeys_enrollment (journey_id, contact_id, current_step_id, state, next_run_at,
                     seq, entry_number, entered_at, step_started_at, exit_reason)
                 SELECT %s, src.contact_id, %s, 'active', %s, 0, 1, %s, %s, '' FROM {source}
                 WHERE NOT EXISTS (SELECT 1 FROM journeys_enrollment AS x
                                   WHERE x.journey_id = %s AND x.contact_id = src.contact_id) {suppress}
                 ON CONFLICT (journey_id, contact_id) DO NOTHING""",
-            [journey.pk, start, now, now, now, *source_params, journey.pk, *params[len(source_params) :]],
+            [*params, journey.pk, start, now, now, now, journey.pk],
         )
         entered += cursor.rowcount
     return entered
@@ -189,6 +203,8 @@ def claim_due(*, now: datetime, limit: int, after: tuple[datetime, int] | None =
     is committed without waiting for the WAL flush: a database crash can at worst hand a batch out
     twice, and the second hand-out finds nothing to do."""
     lease = timedelta(seconds=setting("JOURNEYS_DISPATCH_LEASE_SECONDS", 600))
+    if not postgres_sql():
+        return _claim_due_portable(now=now, limit=limit, after=after, lease=lease)
     behind, params = "", []
     if after is not None:
         behind, params = "AND (e.next_run_at, e.id) > (%s, %s)", list(after)
@@ -205,6 +221,21 @@ def claim_due(*, now: datetime, limit: int, after: tuple[datetime, int] | None =
             [now, now, now - lease, *params, limit],
         )
         return sorted(cursor.fetchall())
+
+
+def _claim_due_portable(*, now, limit, after, lease) -> list[tuple]:
+    due = EnrollmentModel.objects.filter(
+        Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - lease),
+        state__in=OPEN_STATES,
+        next_run_at__lte=now,
+        journey__status=JourneyStatus.LIVE,
+    )
+    if after is not None:
+        due = due.filter(Q(next_run_at__gt=after[0]) | Q(next_run_at=after[0], id__gt=after[1]))
+    with transaction.atomic():
+        leased = list(due.order_by("next_run_at", "id").values_list("next_run_at", "id")[:limit])
+        EnrollmentModel.objects.filter(id__in=[i for _, i in leased]).update(dispatched_at=now)
+    return leased
 
 
 # --- Running steps --------------------------------------------------------------------------------
@@ -364,6 +395,11 @@ def _insert_executions(executions: list[Execution]) -> list[int]:
     unique (enrollment, seq) constraint fails the whole transaction if a step was already recorded."""
     if not executions:
         return []
+    if not postgres_sql():
+        created = StepExecution.objects.bulk_create(
+            [StepExecution(**{f: getattr(x, f) for f in Execution.__slots__}) for x in executions]
+        )
+        return [x.pk for x in created]
     columns = [
         [x.enrollment_id for x in executions],
         [x.seq for x in executions],
@@ -390,17 +426,33 @@ def _insert_executions(executions: list[Execution]) -> list[int]:
 def _insert_outbox(rows: list[tuple], now: datetime, claim: int | None) -> list[int]:
     if not rows:
         return []
-    columns = [list(column) for column in zip(*rows, strict=True)]
     status, attempts = ("sending", 1) if claim else ("pending", 0)
+    if not postgres_sql():
+        names = ("execution_id", "enrollment_id", "journey_id", "step_id", "contact_id")
+        created = OutboundEmail.objects.bulk_create(
+            [
+                OutboundEmail(
+                    **dict(zip(names, row, strict=True)),
+                    status=status,
+                    claim_id=claim,
+                    claimed_at=now if claim else None,
+                    attempts=attempts,
+                    created_at=now,
+                )
+                for row in rows
+            ]
+        )
+        return sorted(x.pk for x in created)
+    columns = [list(column) for column in zip(*rows, strict=True)]
     with connection.cursor() as cursor:
         cursor.execute(
             """INSERT INTO journeys_outboundemail
-                   (execution_id, enrollment_id, journey_id, step_id, contact_id, status, claim_id, attempts,
-                    skip_reason, error, created_at, open_count, click_count)
-               SELECT v.*, %s, %s, %s, '', '', %s, 0, 0
+                   (execution_id, enrollment_id, journey_id, step_id, contact_id, status, claim_id,
+                    claimed_at, attempts, skip_reason, error, created_at, open_count, click_count)
+               SELECT v.*, %s, %s, %s, %s, '', '', %s, 0, 0
                FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) AS v
                RETURNING id""",
-            [status, claim, attempts, now, *columns],
+            [status, claim, now if claim else None, attempts, now, *columns],
         )
         return sorted(row[0] for row in cursor.fetchall())
 
@@ -464,6 +516,16 @@ def _apply(e, step: Step, result: Outcome, batch: Batch, steps: dict) -> None:
 def _save_enrollments(enrollments: list[Due]) -> None:
     """The batch's new enrollment states in one UPDATE ... FROM unnest(arrays) (one parameter per
     column, not per value)."""
+    if not postgres_sql():
+        fields = ["current_step_id", "state", "next_run_at", "seq", "step_started_at", "finished_at"]
+        EnrollmentModel.objects.bulk_update(
+            [
+                EnrollmentModel(id=e.id, **{f: getattr(e, f) for f in fields}, exit_reason=e.exit_reason)
+                for e in enrollments
+            ],
+            [*fields, "exit_reason", "dispatched_at"],
+        )
+        return
     columns = [
         [e.id for e in enrollments],
         [e.current_step_id for e in enrollments],
@@ -716,6 +778,9 @@ def sender_claim():
     """A claim id whose session-level advisory lock this connection holds until the block ends; if
     the process dies, PostgreSQL drops the connection and the lock with it."""
     claim = random.randint(1, 2**31 - 1)
+    if not postgres_sql():  # no locks: the claim's age (claimed_at) tells a dead sender
+        yield claim
+        return
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s, %s)", [ADVISORY_NAMESPACE, claim])
     try:
@@ -730,15 +795,27 @@ def send_outbox(*, outbox_ids: list[int]) -> int:
     Must run outside a transaction. Returns how many were sent."""
     if not outbox_ids:
         return 0
-    with sender_claim() as claim, connection.cursor() as cursor:
-        cursor.execute(
-            """UPDATE journeys_outboundemail SET status = 'sending', claim_id = %s, attempts = attempts + 1
-               WHERE id IN (SELECT id FROM journeys_outboundemail WHERE id = ANY(%s) AND status = 'pending'
-                            ORDER BY id FOR UPDATE SKIP LOCKED)
-               RETURNING id""",
-            [claim, list(outbox_ids)],
-        )
-        claimed = sorted(row[0] for row in cursor.fetchall())
+    with sender_claim() as claim:
+        now = timezone.now()
+        if postgres_sql():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    """UPDATE journeys_outboundemail
+                       SET status = 'sending', claim_id = %s, claimed_at = %s, attempts = attempts + 1
+                       WHERE id IN (SELECT id FROM journeys_outboundemail
+                                    WHERE id = ANY(%s) AND status = 'pending'
+                                    ORDER BY id FOR UPDATE SKIP LOCKED)
+                       RETURNING id""",
+                    [claim, now, list(outbox_ids)],
+                )
+                claimed = sorted(row[0] for row in cursor.fetchall())
+        else:
+            with transaction.atomic():
+                pending = OutboundEmail.objects.filter(id__in=outbox_ids, status=OutboxStatus.PENDING)
+                claimed = sorted(pending.values_list("id", flat=True))
+                OutboundEmail.objects.filter(id__in=claimed, status=OutboxStatus.PENDING).update(
+                    status=OutboxStatus.SENDING, claim_id=claim, claimed_at=now, attempts=F("attempts") + 1
+                )
         return send_claimed(claimed, claim)
 
 
@@ -809,16 +886,10 @@ def _skip_blocked(rows: list[Recipient], claim: int) -> list[Recipient]:
                 skipped.append((r.id, blocked[r.contact.pk]))
             else:
                 allowed.append(r)
-    if skipped:
-        ids, reasons = (list(column) for column in zip(*skipped, strict=True))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                """UPDATE journeys_outboundemail AS o SET status = 'skipped', skip_reason = v.reason,
-                          claim_id = NULL
-                   FROM unnest(%s::bigint[], %s::varchar[]) AS v(id, reason)
-                   WHERE o.id = v.id AND o.claim_id = %s""",
-                [ids, reasons, claim],
-            )
+    for reason, group in _group_by(skipped, lambda pair: pair[1]).items():  # one statement per reason
+        OutboundEmail.objects.filter(id__in=[i for i, _ in group], claim_id=claim).update(
+            status=OutboxStatus.SKIPPED, skip_reason=reason, claim_id=None
+        )
     allowed.sort(key=lambda r: r.id)
     return allowed
 
@@ -898,9 +969,9 @@ class SentMarks:
 
     def __init__(self):
         self.in_flight = False
-        self.vendor = connection.vendor
+        self.postgres = postgres_sql()
         self.durable = setting("JOURNEYS_DURABLE_SEND_MARKS", False)
-        if self.vendor != "postgresql":
+        if not self.postgres:
             return
         with connection.cursor() as cursor:
             if not self.durable:
@@ -919,7 +990,7 @@ class SentMarks:
 
     def send(self, outbox_id: int) -> None:
         now = timezone.now()
-        if self.vendor != "postgresql":
+        if not self.postgres:
             OutboundEmail.objects.filter(pk=outbox_id).update(sent_at=now)
             return
         params = [now.isoformat().encode(), str(outbox_id).encode()]
@@ -942,7 +1013,7 @@ class SentMarks:
         try:
             self.wait()
         finally:
-            if self.vendor == "postgresql" and not self.durable:
+            if self.postgres and not self.durable:
                 with connection.cursor() as cursor:
                     cursor.execute("RESET synchronous_commit")
 
@@ -965,6 +1036,8 @@ def finalize_claim(claim: int) -> int:
 
     Committed without waiting for the WAL flush: if a database crash lost it, the rows would still be
     `sending` with their marks under a claim nobody holds, and the tick would finish them again."""
+    if not postgres_sql():
+        return _finalize_claim_portable(claim)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL synchronous_commit TO off")
         cursor.execute(
@@ -989,6 +1062,32 @@ def finalize_claim(claim: int) -> int:
     return finalized
 
 
+def _finalize_claim_portable(claim: int) -> int:
+    with transaction.atomic():
+        claimed = OutboundEmail.objects.filter(claim_id=claim, status=OutboxStatus.SENDING)
+        sent = list(
+            claimed.filter(sent_at__isnull=False).values_list(
+                "id", "contact_id", "journey_id", "step_id", "step__key", "sent_at"
+            )
+        )
+        Interaction.objects.bulk_create(
+            [
+                Interaction(
+                    contact_id=contact_id,
+                    kind=InteractionKind.EMAIL_SENT,
+                    occurred_at=sent_at,
+                    properties={"journey": journey_id, "step": step_id, "email": key, "outbox": pk},
+                )
+                for pk, contact_id, journey_id, step_id, key, sent_at in sent
+            ]
+        )
+        OutboundEmail.objects.filter(id__in=[row[0] for row in sent]).update(
+            status=OutboxStatus.SENT, claim_id=None
+        )
+        claimed.filter(sent_at__isnull=True).update(status=OutboxStatus.PENDING, claim_id=None)
+    return len(sent)
+
+
 def _group_by(rows, key) -> dict:
     groups: dict = defaultdict(list)
     for row in rows:
@@ -1002,19 +1101,29 @@ def _latest_leads(contact_ids: set[int]) -> dict[int, Lead]:
     leads = Lead.objects.filter(parent_contact_id__in=contact_ids).order_by(
         "parent_contact_id", "-created_at", "-id"
     )
-    return {lead.parent_contact_id: lead for lead in leads.distinct("parent_contact_id")}
+    if postgres_sql():
+        return {lead.parent_contact_id: lead for lead in leads.distinct("parent_contact_id")}
+    latest: dict[int, Lead] = {}
+    for lead in leads:
+        latest.setdefault(lead.parent_contact_id, lead)
+    return latest
 
 
 def release_dead_claims() -> int:
     """Finish the claims of senders whose connection is gone (their advisory lock is free): what they
     had handed to SMTP is `sent`, the rest goes back to `pending`. A live sender holds its lock, so
-    its rows are never taken from it."""
+    its rows are never taken from it. On the portable path (no locks) a claim older than
+    JOURNEYS_DISPATCH_LEASE_SECONDS is dead: a sender task is killed at CELERY_TASK_TIME_LIMIT."""
     released = 0
-    claims = (
-        OutboundEmail.objects.filter(status=OutboxStatus.SENDING)
-        .values_list("claim_id", flat=True)
-        .distinct()
-    )
+    sending = OutboundEmail.objects.filter(status=OutboxStatus.SENDING)
+    if not postgres_sql():
+        cutoff = timezone.now() - timedelta(seconds=setting("JOURNEYS_DISPATCH_LEASE_SECONDS", 600))
+        sending = sending.filter(Q(claimed_at__lt=cutoff) | Q(claimed_at__isnull=True))
+        for claim in list(sending.values_list("claim_id", flat=True).distinct()):
+            finalize_claim(claim)
+            released += 1
+        return released
+    claims = sending.values_list("claim_id", flat=True).distinct()
     for claim in list(claims):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [ADVISORY_NAMESPACE, claim])

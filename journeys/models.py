@@ -245,6 +245,9 @@ class OutboundEmail(models.Model):
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
     status = models.CharField(max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
     claim_id = models.IntegerField(null=True, blank=True)
+    # When the current claim was taken: without advisory locks (the portable path) a claim older than
+    # JOURNEYS_DISPATCH_LEASE_SECONDS belongs to a dead sender (tasks are killed long before).
+    claimed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     skip_reason = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -330,9 +330,6 @@ def journeys_tick(
     this process instead of enqueueing them (tests, debugging)."""
     from .tasks import journeys_run_batch, journeys_send_outbox
 
-    if connection.vendor != "postgresql":
-        logger.warning("the journey engine needs PostgreSQL (row locks, advisory locks); tick skipped")
-        return TickReport()
     now = now or timezone.now()
     batch_size = batch_size or engine.setting("JOURNEYS_BATCH_SIZE", DEFAULT_BATCH_SIZE)
     report = TickReport(released_claims=engine.release_dead_claims())

@@ -31,6 +31,22 @@ from .factories import SegmentMemberFactory, make_journey, send_email_step
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True, params=["postgresql", "portable"])
+def sql_path(request, monkeypatch):
+    """Every test here runs on the PostgreSQL statements and on the portable ORM path that the
+    embedded SQLite default uses (tests decorated @postgresql_only skip the latter)."""
+    if request.param == "portable":
+        if getattr(request.function, "postgresql_only", False):
+            pytest.skip("PostgreSQL locking")
+        monkeypatch.setattr(engine, "postgres_sql", lambda: False)
+    return request.param
+
+
+def postgresql_only(test):
+    test.postgresql_only = True
+    return test
+
+
 def live(journey):
     return services.journey_go_live(journey=journey)
 
@@ -194,6 +210,7 @@ def test_a_batch_run_twice_or_a_step_recorded_twice_never_sends_twice():
         )
 
 
+@postgresql_only
 def test_claims_of_a_dead_sender_go_back_to_pending_but_a_live_senders_do_not():
     SegmentMemberFactory(segment_id=1)
     SegmentMemberFactory(segment_id=1)
@@ -346,6 +363,7 @@ def test_enter_query_is_one_statement():
     assert sum("INSERT INTO journeys_enrollment" in q["sql"] for q in queries.captured_queries) == 1
 
 
+@postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_a_tick_entering_contacts_does_not_deadlock_with_a_worker_mid_batch(monkeypatch):
     """A worker's open batch has updated an enrollment and then inserts rows that reference the
@@ -396,3 +414,26 @@ def test_a_tick_entering_contacts_does_not_deadlock_with_a_worker_mid_batch(monk
         assert not ticker.is_alive() and errors == []
     finally:
         worker.close()
+
+
+def test_without_locks_a_claim_is_finished_once_it_is_older_than_the_lease(sql_path, settings):
+    if sql_path != "portable":
+        pytest.skip("the portable path")
+    settings.JOURNEYS_DISPATCH_LEASE_SECONDS = 600
+    SegmentMemberFactory(segment_id=1)
+    SegmentMemberFactory(segment_id=1)
+    journey = live(make_journey(steps=[send_email_step()]))
+    engine.enter_contacts(journey=journey, now=timezone.now())
+    first, second = engine.run_batch(enrollment_ids=list(Enrollment.objects.values_list("id", flat=True)))
+    old = timezone.now() - timedelta(seconds=601)
+    OutboundEmail.objects.filter(pk=first).update(
+        status="sending", claim_id=111, claimed_at=old, sent_at=timezone.now()
+    )
+    OutboundEmail.objects.filter(pk=second).update(status="sending", claim_id=222, claimed_at=timezone.now())
+    assert engine.release_dead_claims() == 1  # 222 may still be sending
+    assert OutboundEmail.objects.get(pk=first).status == "sent"
+    assert Interaction.objects.get(kind="email_sent").properties["outbox"] == first
+    assert OutboundEmail.objects.get(pk=second).status == "sending"
+    OutboundEmail.objects.filter(pk=second).update(claimed_at=old)
+    assert engine.release_dead_claims() == 1
+    assert OutboundEmail.objects.get(pk=second).status == "pending"  # never accepted: sent by the sweep
