@@ -915,38 +915,44 @@ def send_claimed(claimed: list[int], claim: int) -> int:
 
 
 def _send_all(allowed: list[Recipient], prepared: dict, leads: dict, unsubscribe_url, claim: int) -> int:
-    sent = 0
-    marks = SentMarks()
     mail = get_connection(fail_silently=False)
     mail.open()
     try:
-        for row in allowed:
-            # Built while the previous message's mark is on its way to the database.
-            message = emails.build_message(
-                prepared[row.step_id],
-                outbox_id=row.id,
-                to=row.contact.email,
-                records={"contact": row.contact, "account": row.account, "lead": leads.get(row.contact.pk)},
-                track=row.contact.track_email,
-                unsubscribe_url=unsubscribe_url(row.contact),
-            )
-            marks.wait()  # the previous mark is committed before the next SMTP call
-            try:
-                mail.send_messages([message])
-            except Exception as error:  # SMTP refused or failed: back to pending for a later sweep
-                logger.warning("journey email %s not sent: %s", row.id, error)
-                final = row.attempts >= setting("JOURNEYS_SEND_MAX_ATTEMPTS", 5)
-                OutboundEmail.objects.filter(pk=row.id, claim_id=claim).update(
-                    status=OutboxStatus.FAILED if final else OutboxStatus.PENDING,
-                    claim_id=None,
-                    error=str(error)[:2000],
-                )
-                continue
-            marks.send(row.id)
-            sent += 1
+        marks = SentMarks()  # from here on the session commits marks asynchronously, until close()
+        try:
+            return _send_each(allowed, prepared, leads, unsubscribe_url, claim, mail, marks)
+        finally:
+            marks.close()
     finally:
-        marks.close()
         mail.close()
+
+
+def _send_each(allowed, prepared, leads, unsubscribe_url, claim, mail, marks) -> int:
+    sent = 0
+    for row in allowed:
+        # Built while the previous message's mark is on its way to the database.
+        message = emails.build_message(
+            prepared[row.step_id],
+            outbox_id=row.id,
+            to=row.contact.email,
+            records={"contact": row.contact, "account": row.account, "lead": leads.get(row.contact.pk)},
+            track=row.contact.track_email,
+            unsubscribe_url=unsubscribe_url(row.contact),
+        )
+        marks.wait()  # the previous mark is committed before the next SMTP call
+        try:
+            mail.send_messages([message])
+        except Exception as error:  # SMTP refused or failed: back to pending for a later sweep
+            logger.warning("journey email %s not sent: %s", row.id, error)
+            final = row.attempts >= setting("JOURNEYS_SEND_MAX_ATTEMPTS", 5)
+            OutboundEmail.objects.filter(pk=row.id, claim_id=claim).update(
+                status=OutboxStatus.FAILED if final else OutboxStatus.PENDING,
+                claim_id=None,
+                error=str(error)[:2000],
+            )
+            continue
+        marks.send(row.id)
+        sent += 1
     return sent
 
 

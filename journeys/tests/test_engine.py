@@ -1,8 +1,10 @@
+import smtplib
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.utils import timezone
@@ -437,3 +439,28 @@ def test_without_locks_a_claim_is_finished_once_it_is_older_than_the_lease(sql_p
     OutboundEmail.objects.filter(pk=second).update(claimed_at=old)
     assert engine.release_dead_claims() == 1
     assert OutboundEmail.objects.get(pk=second).status == "pending"  # never accepted: sent by the sweep
+
+
+class RefusingBackend(BaseEmailBackend):
+    """Refuses every message to an address starting with "refuse"; delivers the rest to mail.outbox."""
+
+    def send_messages(self, email_messages):
+        for message in email_messages:
+            if message.to[0].startswith("refuse"):
+                raise smtplib.SMTPRecipientsRefused({message.to[0]: (550, b"mailbox unavailable")})
+            mail.outbox.append(message)
+        return len(email_messages)
+
+
+def test_a_refused_message_goes_back_to_pending_and_the_rest_of_the_batch_is_sent(settings):
+    settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
+    refused = SegmentMemberFactory(segment_id=1, contact=ContactFactory(email="refuse@example.com")).contact
+    others = [SegmentMemberFactory(segment_id=1).contact for _ in range(2)]
+    live(make_journey(steps=[send_email_step()]))
+    tick()
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(c.email for c in others)
+    row = OutboundEmail.objects.get(contact=refused)
+    assert (row.status, row.sent_at, row.claim_id, row.attempts) == ("pending", None, None, 1)
+    assert "mailbox unavailable" in row.error
+    assert OutboundEmail.objects.filter(status="sent").count() == 2
+    assert Interaction.objects.filter(kind="email_sent").count() == 2
