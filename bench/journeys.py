@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--contacts", type=int, default=100_008, help="data set size (its own database)")
     parser.add_argument("--members", type=int, default=100_000, help="contacts in the entry segment")
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
-    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args(argv)
 

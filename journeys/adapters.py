@@ -5,7 +5,7 @@
 | segment_member_ids / segment_joins_since / static_segment_add / _remove | segments' stored membership |
 | validate_contact_condition / compile_contact_condition | segments.compiler (root "contact") |
 | marketing_email_block_reason(s) | crm_core.consent |
-| subscription_center_url | landing's subscription center (crm_core.tokens) |
+| subscription_center_url(_builder) | landing's subscription center (crm_core.tokens) |
 | form_submit_interactions | the properties landing records on form_submit interactions |
 
 A member's `added_at` is when it (last) joined: a contact that leaves and joins again gets a new
@@ -14,13 +14,16 @@ one, which is what re-entry reads.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import F, Q, QuerySet
+from django.urls import reverse
 
 from crm_core import consent
 from crm_core.models import Contact, Interaction, InteractionKind
+from crm_core.tokens import PURPOSE_PREFERENCES, contact_token_make
 from segments.compiler import compile_definition, validate_definition
 from segments.models import Segment, SegmentKind, SegmentMembership
 from segments.services import segment_members_add, segment_members_remove
@@ -104,6 +107,21 @@ def subscription_center_url(contact: Contact) -> str:
     from landing.services import preferences_url
 
     return preferences_url(contact=contact)
+
+
+def subscription_center_url_builder() -> Callable[[Contact], str]:
+    """`subscription_center_url` for a batch of emails: the same URL, but the route is reversed once
+    (reversing is most of the cost of one URL) and only the contact's token is made per call. Takes
+    anything with the contact's `pk` and `email`."""
+    marker = "journeys-token-marker"
+    head, _, tail = (settings.SITE_URL.rstrip("/") + reverse("landing:preferences", args=[marker])).partition(
+        marker
+    )
+
+    def build(contact) -> str:
+        return f"{head}{contact_token_make(contact=contact, purpose=PURPOSE_PREFERENCES)}{tail}"
+
+    return build
 
 
 # --- Landing-page form submissions ------------------------------------------------------------

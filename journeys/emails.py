@@ -241,12 +241,14 @@ def _value(part: Merge, records: dict) -> str:
 
 
 def render(
-    prepared: PreparedEmail, *, outbox_id: int, records: dict, track: bool
+    prepared: PreparedEmail, *, outbox_id: int, records: dict, track: bool, unsubscribe_url: str | None = None
 ) -> tuple[str, str, str, str]:
     """(subject, html, text, unsubscribe_url) for one recipient. `records` maps contact/account/lead
-    to model instances (or None)."""
+    to model instances or anything with those attributes (or None). A sender of many emails passes
+    the contact's `unsubscribe_url` (adapters.subscription_center_url_builder)."""
     site = settings.SITE_URL.rstrip("/")
-    unsubscribe_url = adapters.subscription_center_url(records["contact"])
+    if unsubscribe_url is None:
+        unsubscribe_url = adapters.subscription_center_url(records["contact"])
     link_urls = prepared.links
     signed = email_signature(outbox_id) if track else ""
 
@@ -288,9 +290,17 @@ def render(
 
 
 def build_message(
-    prepared: PreparedEmail, *, outbox_id: int, to: str, records: dict, track: bool
+    prepared: PreparedEmail,
+    *,
+    outbox_id: int,
+    to: str,
+    records: dict,
+    track: bool,
+    unsubscribe_url: str | None = None,
 ) -> EmailMultiAlternatives:
-    subject, html, text, unsubscribe_url = render(prepared, outbox_id=outbox_id, records=records, track=track)
+    subject, html, text, unsubscribe_url = render(
+        prepared, outbox_id=outbox_id, records=records, track=track, unsubscribe_url=unsubscribe_url
+    )
     domain = urlsplit(settings.SITE_URL).hostname or "nurture.invalid"
     message = EmailMultiAlternatives(
         subject=subject,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import select
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ import psycopg
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -64,6 +65,15 @@ UPDATABLE_CONTACT_FIELDS = ("job_title", "job_role", "city", "country", "phone")
 
 def setting(name: str, default):
     return getattr(settings, name, default)
+
+
+def postgres_sql() -> bool:
+    """PostgreSQL runs the set-based statements with row locks (SKIP LOCKED), advisory locks and
+    arrays. Any other database (the embedded SQLite default, which lets one writer in at a time)
+    runs the portable ORM path: one worker process; a sender's claim is known dead by its age
+    (JOURNEYS_DISPATCH_LEASE_SECONDS) instead of by a lock. Tests switch this off to run the
+    portable path on PostgreSQL."""
+    return connection.vendor == "postgresql"
 
 
 # --- Entering -------------------------------------------------------------------------------------
@@ -106,41 +116,48 @@ def enter_contacts(*, journey: Journey, now: datetime) -> int:
     overlap = timedelta(seconds=setting("JOURNEYS_ENTRY_OVERLAP_SECONDS", 60))
     since = journey.entry_cursor - overlap if journey.entry_cursor else None
     source_sql, source_params = entry_source(journey, since).query.sql_with_params()
+    # The entry source (and the suppression segment) as CTEs with column lists: portable SQL that
+    # PostgreSQL inlines, and SQLite (no column lists on derived tables) accepts.
+    ctes, params = [f"raw(contact_id, joined_at) AS ({source_sql})"], list(source_params)
     source = (
-        f"(SELECT contact_id, max(joined_at) AS joined_at FROM ({source_sql}) AS raw(contact_id, joined_at) "
+        "(SELECT contact_id, max(joined_at) AS joined_at FROM raw "
         "WHERE contact_id IS NOT NULL GROUP BY contact_id) AS src"
     )
-    params: list = list(source_params)
     suppress = ""
     if journey.suppression_segment_id:
         sup_sql, sup_params = adapters.segment_member_ids(
             journey.suppression_segment_id
         ).query.sql_with_params()
-        suppress = (
-            f"AND NOT EXISTS (SELECT 1 FROM ({sup_sql}) AS sup(contact_id) "
-            "WHERE sup.contact_id = src.contact_id)"
-        )
+        ctes.append(f"sup(contact_id) AS ({sup_sql})")
         params += list(sup_params)
+        suppress = "AND NOT EXISTS (SELECT 1 FROM sup WHERE sup.contact_id = src.contact_id)"
+    with_ctes = "WITH " + ", ".join(ctes)
     entered = 0
+    now = connection.ops.adapt_datetimefield_value(now)  # raw SQL: stored as the ORM stores it
     with connection.cursor() as cursor:
         if journey.allow_reentry:
             cursor.execute(
-                f"""UPDATE journeys_enrollment AS e SET current_step_id = %s, state = 'active',
+                f"""{with_ctes}
+                    UPDATE journeys_enrollment AS e SET current_step_id = %s, state = 'active',
                         next_run_at = %s, entry_number = e.entry_number + 1, entered_at = %s,
                         step_started_at = %s, finished_at = NULL, exit_reason = '', dispatched_at = NULL
                     FROM {source}
                     WHERE e.journey_id = %s AND e.contact_id = src.contact_id
                       AND e.state IN ('completed', 'exited') AND src.joined_at > e.finished_at {suppress}""",
-                [start, now, now, now, *source_params, journey.pk, *params[len(source_params) :]],
+                [*params, start, now, now, now, journey.pk],
             )
             entered += cursor.rowcount
+        # NOT EXISTS skips everyone already enrolled by the snapshot (cheaper than a conflict per row, and
+        # it never waits on a worker that is updating their enrollment); ON CONFLICT covers races.
         cursor.execute(
-            f"""INSERT INTO journeys_enrollment (journey_id, contact_id, current_step_id, state, next_run_at,
+            f"""{with_ctes}
+                INSERT INTO journeys_enrollment (journey_id, contact_id, current_step_id, state, next_run_at,
                     seq, entry_number, entered_at, step_started_at, exit_reason)
                 SELECT %s, src.contact_id, %s, 'active', %s, 0, 1, %s, %s, '' FROM {source}
-                WHERE TRUE {suppress}
+                WHERE NOT EXISTS (SELECT 1 FROM journeys_enrollment AS x
+                                  WHERE x.journey_id = %s AND x.contact_id = src.contact_id) {suppress}
                 ON CONFLICT (journey_id, contact_id) DO NOTHING""",
-            [journey.pk, start, now, now, now, *params],
+            [*params, journey.pk, start, now, now, now, journey.pk],
         )
         entered += cursor.rowcount
     return entered
@@ -176,22 +193,49 @@ def apply_exits(*, journey: Journey, now: datetime) -> int:
 # --- Dispatch -------------------------------------------------------------------------------------
 
 
-def claim_due(*, now: datetime, limit: int) -> list[int]:
+def claim_due(*, now: datetime, limit: int, after: tuple[datetime, int] | None = None) -> list[tuple]:
     """Lease up to `limit` due enrollments of live journeys to this tick (skipping rows a worker holds);
-    a lease older than JOURNEYS_DISPATCH_LEASE_SECONDS is taken over (its worker died)."""
+    a lease older than JOURNEYS_DISPATCH_LEASE_SECONDS is taken over (its worker died). Returns
+    (next_run_at, id) of each, in that order: pass the last one as `after` to continue behind it
+    (the due index is in that order, so a tick's chunks do not scan what it leased already).
+
+    A lease is only a hint that a worker has the batch (the worker re-checks under row locks), so it
+    is committed without waiting for the WAL flush: a database crash can at worst hand a batch out
+    twice, and the second hand-out finds nothing to do."""
     lease = timedelta(seconds=setting("JOURNEYS_DISPATCH_LEASE_SECONDS", 600))
-    with connection.cursor() as cursor:
+    if not postgres_sql():
+        return _claim_due_portable(now=now, limit=limit, after=after, lease=lease)
+    behind, params = "", []
+    if after is not None:
+        behind, params = "AND (e.next_run_at, e.id) > (%s, %s)", list(after)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO off")
         cursor.execute(
-            """UPDATE journeys_enrollment SET dispatched_at = %s WHERE id IN (
+            f"""UPDATE journeys_enrollment SET dispatched_at = %s WHERE id IN (
                    SELECT e.id FROM journeys_enrollment e JOIN journeys_journey j ON j.id = e.journey_id
                    WHERE e.state IN ('active', 'waiting') AND e.next_run_at <= %s AND j.status = 'live'
-                     AND (e.dispatched_at IS NULL OR e.dispatched_at < %s)
+                     AND (e.dispatched_at IS NULL OR e.dispatched_at < %s) {behind}
                    ORDER BY e.next_run_at, e.id LIMIT %s
                    FOR UPDATE OF e SKIP LOCKED)
-               RETURNING id""",
-            [now, now, now - lease, limit],
+               RETURNING next_run_at, id""",
+            [now, now, now - lease, *params, limit],
         )
-        return sorted(row[0] for row in cursor.fetchall())
+        return sorted(cursor.fetchall())
+
+
+def _claim_due_portable(*, now, limit, after, lease) -> list[tuple]:
+    due = EnrollmentModel.objects.filter(
+        Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - lease),
+        state__in=OPEN_STATES,
+        next_run_at__lte=now,
+        journey__status=JourneyStatus.LIVE,
+    )
+    if after is not None:
+        due = due.filter(Q(next_run_at__gt=after[0]) | Q(next_run_at=after[0], id__gt=after[1]))
+    with transaction.atomic():
+        leased = list(due.order_by("next_run_at", "id").values_list("next_run_at", "id")[:limit])
+        EnrollmentModel.objects.filter(id__in=[i for _, i in leased]).update(dispatched_at=now)
+    return leased
 
 
 # --- Running steps --------------------------------------------------------------------------------
@@ -215,14 +259,59 @@ def park(until: datetime) -> Outcome:
     return Outcome("park", until=until)
 
 
+class Due:
+    """An enrollment as a batch runs it: the columns the steps read and write, without model
+    instances (a batch holds hundreds of them)."""
+
+    __slots__ = (
+        "id",
+        "journey_id",
+        "contact_id",
+        "current_step_id",
+        "state",
+        "next_run_at",
+        "seq",
+        "entry_number",
+        "entered_at",
+        "step_started_at",
+        "finished_at",
+        "exit_reason",
+        "journey",
+    )
+    COLUMNS = __slots__[:-1]
+
+    def __init__(self, row: tuple, journey: Journey):
+        for name, value in zip(self.COLUMNS, row, strict=True):
+            setattr(self, name, value)
+        self.journey = journey
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+@dataclass(slots=True)
+class Execution:
+    """A StepExecution row to insert (the batch writes them in one statement)."""
+
+    enrollment_id: int
+    seq: int
+    entry_number: int
+    journey_id: int
+    step_id: int
+    outcome: str
+    detail: str
+    executed_at: datetime
+
+
 class Batch:
     """One transaction's worth of enrollments and what happened to them."""
 
-    def __init__(self, enrollments: list, now: datetime):
+    def __init__(self, enrollments: list[Due], now: datetime):
         self.enrollments = enrollments
         self.now = now
-        self.executions: list[StepExecution] = []
-        self.sends: list[tuple[int, object]] = []  # (index into executions, enrollment)
+        self.executions: list[Execution] = []
+        self.sends: list[tuple[int, Due]] = []  # (index into executions, enrollment)
         self._contacts: dict[int, Contact] | None = None
 
     def contacts(self) -> dict[int, Contact]:
@@ -230,6 +319,21 @@ class Batch:
             ids = [e.contact_id for e in self.enrollments]
             self._contacts = Contact.objects.select_related("parent_account").in_bulk(ids)
         return self._contacts
+
+
+def lock_due(enrollment_ids: list[int], now: datetime) -> list[Due]:
+    """Lock these enrollments (skipping rows another worker holds) that are still due in a live
+    journey; in id order. Plain rows, not model instances: one query, cheap per row."""
+    rows = list(
+        EnrollmentModel.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(id__in=enrollment_ids, state__in=OPEN_STATES, next_run_at__lte=now, journey__status="live")
+        .order_by("id")
+        .values_list(*Due.COLUMNS)
+    )
+    if not rows:
+        return []
+    journeys = Journey.objects.in_bulk({row[1] for row in rows})
+    return [Due(row, journeys[row[1]]) for row in rows]
 
 
 def run_batch(
@@ -240,14 +344,7 @@ def run_batch(
     sender_claim held by this connection) the outbox rows are created already claimed by it."""
     now = now or timezone.now()
     with transaction.atomic():
-        enrollments = list(
-            EnrollmentModel.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(
-                id__in=enrollment_ids, state__in=OPEN_STATES, next_run_at__lte=now, journey__status="live"
-            )
-            .select_related("journey")
-            .order_by("id")
-        )
+        enrollments = lock_due(enrollment_ids, now)
         if not enrollments:
             return []
         batch = Batch(enrollments, now)
@@ -283,11 +380,26 @@ def run_batch(
     return outbox_ids
 
 
-def _insert_executions(executions: list[StepExecution]) -> list[int]:
+def timestamp_array(values: list[datetime | None]) -> str:
+    """A PostgreSQL array literal of timestamps (cast with ::timestamptz[]): a batch has few distinct
+    values, and formatting each once is far cheaper than adapting a list of datetimes element by element."""
+    text: dict = {None: "NULL"}
+    for value in values:
+        if value not in text:
+            text[value] = f'"{value.isoformat()}"'
+    return "{" + ",".join([text[value] for value in values]) + "}"
+
+
+def _insert_executions(executions: list[Execution]) -> list[int]:
     """INSERT ... SELECT FROM unnest(arrays): one statement for the batch; ids in input order. The
     unique (enrollment, seq) constraint fails the whole transaction if a step was already recorded."""
     if not executions:
         return []
+    if not postgres_sql():
+        created = StepExecution.objects.bulk_create(
+            [StepExecution(**{f: getattr(x, f) for f in Execution.__slots__}) for x in executions]
+        )
+        return [x.pk for x in created]
     columns = [
         [x.enrollment_id for x in executions],
         [x.seq for x in executions],
@@ -296,7 +408,7 @@ def _insert_executions(executions: list[StepExecution]) -> list[int]:
         [x.step_id for x in executions],
         [x.outcome for x in executions],
         [x.detail for x in executions],
-        [x.executed_at for x in executions],
+        timestamp_array([x.executed_at for x in executions]),
     ]
     with connection.cursor() as cursor:
         cursor.execute(
@@ -314,17 +426,33 @@ def _insert_executions(executions: list[StepExecution]) -> list[int]:
 def _insert_outbox(rows: list[tuple], now: datetime, claim: int | None) -> list[int]:
     if not rows:
         return []
-    columns = [list(column) for column in zip(*rows, strict=True)]
     status, attempts = ("sending", 1) if claim else ("pending", 0)
+    if not postgres_sql():
+        names = ("execution_id", "enrollment_id", "journey_id", "step_id", "contact_id")
+        created = OutboundEmail.objects.bulk_create(
+            [
+                OutboundEmail(
+                    **dict(zip(names, row, strict=True)),
+                    status=status,
+                    claim_id=claim,
+                    claimed_at=now if claim else None,
+                    attempts=attempts,
+                    created_at=now,
+                )
+                for row in rows
+            ]
+        )
+        return sorted(x.pk for x in created)
+    columns = [list(column) for column in zip(*rows, strict=True)]
     with connection.cursor() as cursor:
         cursor.execute(
             """INSERT INTO journeys_outboundemail
-                   (execution_id, enrollment_id, journey_id, step_id, contact_id, status, claim_id, attempts,
-                    skip_reason, error, created_at, open_count, click_count)
-               SELECT v.*, %s, %s, %s, '', '', %s, 0, 0
+                   (execution_id, enrollment_id, journey_id, step_id, contact_id, status, claim_id,
+                    claimed_at, attempts, skip_reason, error, created_at, open_count, click_count)
+               SELECT v.*, %s, %s, %s, %s, '', '', %s, 0, 0
                FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) AS v
                RETURNING id""",
-            [status, claim, attempts, now, *columns],
+            [status, claim, now if claim else None, attempts, now, *columns],
         )
         return sorted(row[0] for row in cursor.fetchall())
 
@@ -358,7 +486,7 @@ def _apply(e, step: Step, result: Outcome, batch: Batch, steps: dict) -> None:
         e.next_run_at = result.until
         return
     batch.executions.append(
-        StepExecution(
+        Execution(
             enrollment_id=e.pk,
             seq=e.seq,
             entry_number=e.entry_number,
@@ -385,32 +513,39 @@ def _apply(e, step: Step, result: Outcome, batch: Batch, steps: dict) -> None:
     e.next_run_at = now
 
 
-def _save_enrollments(enrollments: list) -> None:
-    rows = [
-        (
-            e.pk,
-            e.current_step_id,
-            e.state,
-            e.next_run_at,
-            e.seq,
-            e.step_started_at,
-            e.finished_at,
-            e.exit_reason,
+def _save_enrollments(enrollments: list[Due]) -> None:
+    """The batch's new enrollment states in one UPDATE ... FROM unnest(arrays) (one parameter per
+    column, not per value)."""
+    if not postgres_sql():
+        fields = ["current_step_id", "state", "next_run_at", "seq", "step_started_at", "finished_at"]
+        EnrollmentModel.objects.bulk_update(
+            [
+                EnrollmentModel(id=e.id, **{f: getattr(e, f) for f in fields}, exit_reason=e.exit_reason)
+                for e in enrollments
+            ],
+            [*fields, "exit_reason", "dispatched_at"],
         )
-        for e in enrollments
+        return
+    columns = [
+        [e.id for e in enrollments],
+        [e.current_step_id for e in enrollments],
+        [e.state for e in enrollments],
+        timestamp_array([e.next_run_at for e in enrollments]),
+        [e.seq for e in enrollments],
+        timestamp_array([e.step_started_at for e in enrollments]),
+        timestamp_array([e.finished_at for e in enrollments]),
+        [e.exit_reason for e in enrollments],
     ]
-    values = ", ".join(
-        ["(%s::bigint, %s::bigint, %s, %s::timestamptz, %s::int, %s::timestamptz, %s::timestamptz, %s)"]
-        * len(rows)
-    )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""UPDATE journeys_enrollment AS e SET current_step_id = v.step, state = v.state,
+            """UPDATE journeys_enrollment AS e SET current_step_id = v.step, state = v.state,
                     next_run_at = v.next_run_at, seq = v.seq, step_started_at = v.started,
                     finished_at = v.finished, exit_reason = v.reason, dispatched_at = NULL
-                FROM (VALUES {values}) AS v(id, step, state, next_run_at, seq, started, finished, reason)
+                FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::timestamptz[], %s::int[],
+                            %s::timestamptz[], %s::timestamptz[], %s::varchar[])
+                     AS v(id, step, state, next_run_at, seq, started, finished, reason)
                 WHERE e.id = v.id""",
-            [value for row in rows for value in row],
+            columns,
         )
 
 
@@ -424,14 +559,13 @@ def _send_email(step, members, batch):
         min_consent_level=journey.min_consent_level,
         subscription_list_id=journey.subscription_list_id,
     )
-    results = {}
-    for e in members:
-        reason = blocked.get(e.contact_id)
-        if reason:
-            results[e.pk] = advance(ExecutionOutcome.SKIPPED_CONSENT, detail=reason)
-        else:
-            results[e.pk] = advance(ExecutionOutcome.EMAIL_QUEUED, send=True)
-    return results
+    queued = advance(ExecutionOutcome.EMAIL_QUEUED, send=True)  # outcomes are only read: share one
+    return {
+        e.pk: advance(ExecutionOutcome.SKIPPED_CONSENT, detail=blocked[e.contact_id])
+        if e.contact_id in blocked
+        else queued
+        for e in members
+    }
 
 
 def wait_seconds(config: dict) -> int:
@@ -644,6 +778,9 @@ def sender_claim():
     """A claim id whose session-level advisory lock this connection holds until the block ends; if
     the process dies, PostgreSQL drops the connection and the lock with it."""
     claim = random.randint(1, 2**31 - 1)
+    if not postgres_sql():  # no locks: the claim's age (claimed_at) tells a dead sender
+        yield claim
+        return
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s, %s)", [ADVISORY_NAMESPACE, claim])
     try:
@@ -658,110 +795,257 @@ def send_outbox(*, outbox_ids: list[int]) -> int:
     Must run outside a transaction. Returns how many were sent."""
     if not outbox_ids:
         return 0
-    with sender_claim() as claim, connection.cursor() as cursor:
-        cursor.execute(
-            """UPDATE journeys_outboundemail SET status = 'sending', claim_id = %s, attempts = attempts + 1
-               WHERE id IN (SELECT id FROM journeys_outboundemail WHERE id = ANY(%s) AND status = 'pending'
-                            ORDER BY id FOR UPDATE SKIP LOCKED)
-               RETURNING id""",
-            [claim, list(outbox_ids)],
-        )
-        claimed = sorted(row[0] for row in cursor.fetchall())
+    with sender_claim() as claim:
+        now = timezone.now()
+        if postgres_sql():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    """UPDATE journeys_outboundemail
+                       SET status = 'sending', claim_id = %s, claimed_at = %s, attempts = attempts + 1
+                       WHERE id IN (SELECT id FROM journeys_outboundemail
+                                    WHERE id = ANY(%s) AND status = 'pending'
+                                    ORDER BY id FOR UPDATE SKIP LOCKED)
+                       RETURNING id""",
+                    [claim, now, list(outbox_ids)],
+                )
+                claimed = sorted(row[0] for row in cursor.fetchall())
+        else:
+            with transaction.atomic():
+                pending = OutboundEmail.objects.filter(id__in=outbox_ids, status=OutboxStatus.PENDING)
+                claimed = sorted(pending.values_list("id", flat=True))
+                OutboundEmail.objects.filter(id__in=claimed, status=OutboxStatus.PENDING).update(
+                    status=OutboxStatus.SENDING, claim_id=claim, claimed_at=now, attempts=F("attempts") + 1
+                )
         return send_claimed(claimed, claim)
 
 
-def send_claimed(claimed: list[int], claim: int) -> int:
-    """Send outbox rows already claimed (status sending) under `claim`, whose lock this connection holds."""
-    if not claimed:
-        return 0
-    rows = list(
+class Recipient:
+    """An outbox row about to be sent, with the merge-field values of its contact and account: what
+    rendering reads (plain attributes, no model instances)."""
+
+    __slots__ = ("id", "attempts", "journey_id", "step_id", "contact", "account")
+
+
+class _Record:
+    """Merge-field values of one contact or account (`getattr(record, field)`, like a model)."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
+_CONTACT_FIELDS = ("email", "track_email", *[f for f in emails.MERGE_FIELDS["contact"] if f != "email"])
+_ACCOUNT_FIELDS = emails.MERGE_FIELDS["account"]
+
+
+def _recipients(claimed: list[int]) -> list[Recipient]:
+    """The claimed rows with their contacts' and accounts' merge fields: one query, plain values."""
+    rows = (
         OutboundEmail.objects.filter(id__in=claimed)
-        .select_related("contact__parent_account", "journey", "step")
         .order_by("id")
+        .values_list(
+            "id",
+            "attempts",
+            "journey_id",
+            "step_id",
+            "contact_id",
+            *[f"contact__{f}" for f in _CONTACT_FIELDS],
+            "contact__parent_account_id",
+            *[f"contact__parent_account__{f}" for f in _ACCOUNT_FIELDS],
+        )
     )
-    # Consent is decided at send time too: anything that changed since the step ran counts.
-    allowed = []
-    for group in _group_by(rows, lambda r: (r.journey_id, r.step_id)).values():
-        journey = group[0].journey
+    width = len(_CONTACT_FIELDS)
+    out = []
+    for row in rows:
+        r = Recipient()
+        r.id, r.attempts, r.journey_id, r.step_id, contact_id = row[:5]
+        contact, account_id, account = row[5 : 5 + width], row[5 + width], row[6 + width :]
+        r.contact = _Record(pk=contact_id, id=contact_id, **dict(zip(_CONTACT_FIELDS, contact, strict=True)))
+        r.account = (
+            None
+            if account_id is None
+            else _Record(pk=account_id, **dict(zip(_ACCOUNT_FIELDS, account, strict=True)))
+        )
+        out.append(r)
+    return out
+
+
+def _skip_blocked(rows: list[Recipient], claim: int) -> list[Recipient]:
+    """Consent decided again at send time (anything that changed since the step ran counts): one
+    query per journey; the blocked rows become `skipped` with their reason in one statement."""
+    journeys = Journey.objects.in_bulk({r.journey_id for r in rows})
+    allowed, skipped = [], []
+    for journey_id, group in _group_by(rows, lambda r: r.journey_id).items():
+        journey = journeys[journey_id]
         blocked = adapters.marketing_email_block_reasons(
-            [r.contact_id for r in group],
+            [r.contact.pk for r in group],
             min_consent_level=journey.min_consent_level,
             subscription_list_id=journey.subscription_list_id,
         )
-        for row in group:
-            if row.contact_id in blocked:
-                OutboundEmail.objects.filter(pk=row.pk, claim_id=claim).update(
-                    status=OutboxStatus.SKIPPED, skip_reason=blocked[row.contact_id], claim_id=None
-                )
+        for r in group:
+            if r.contact.pk in blocked:
+                skipped.append((r.id, blocked[r.contact.pk]))
             else:
-                allowed.append(row)
-    prepared: dict[int, emails.PreparedEmail] = {}
-    leads = _latest_leads({r.contact_id for r in allowed if _needs(r, prepared, "lead")})
-    sent = 0
+                allowed.append(r)
+    for reason, group in _group_by(skipped, lambda pair: pair[1]).items():  # one statement per reason
+        OutboundEmail.objects.filter(id__in=[i for i, _ in group], claim_id=claim).update(
+            status=OutboxStatus.SKIPPED, skip_reason=reason, claim_id=None
+        )
+    allowed.sort(key=lambda r: r.id)
+    return allowed
+
+
+def send_claimed(claimed: list[int], claim: int) -> int:
+    """Send outbox rows already claimed (status sending) under `claim`, whose lock this connection
+    holds: re-check consent, render each from its step's prepared template, hand them to one email
+    backend connection one message at a time, and mark each sent right after its call returns."""
+    if not claimed:
+        return 0
+    try:
+        allowed = _skip_blocked(_recipients(claimed), claim)
+        if not allowed:
+            return 0
+        steps = Step.objects.in_bulk({r.step_id for r in allowed})
+        prepared = {step_id: emails.prepare(step) for step_id, step in steps.items()}
+        needs_lead = {r.contact.pk for r in allowed if "lead" in prepared[r.step_id].needs}
+        leads = _latest_leads(needs_lead)
+        unsubscribe_url = adapters.subscription_center_url_builder()
+        return _send_all(allowed, prepared, leads, unsubscribe_url, claim)
+    finally:
+        finalize_claim(claim)
+
+
+def _send_all(allowed: list[Recipient], prepared: dict, leads: dict, unsubscribe_url, claim: int) -> int:
     mail = get_connection(fail_silently=False)
     mail.open()
-    durable = setting("JOURNEYS_DURABLE_SEND_MARKS", False)
-    if not durable:
-        # The per-email mark survives a worker crash either way (PostgreSQL has it once the statement
-        # returns); without waiting for the WAL flush only a database crash could lose the last
-        # fraction of a second of marks, whose emails would then be sent again.
-        with connection.cursor() as cursor:
-            cursor.execute("SET synchronous_commit TO off")
     try:
-        for row in allowed:
-            email_prepared = _prepared(row, prepared)
-            contact = row.contact
-            message = emails.build_message(
-                email_prepared,
-                outbox_id=row.pk,
-                to=contact.email,
-                records={
-                    "contact": contact,
-                    "account": contact.parent_account,
-                    "lead": leads.get(contact.pk),
-                },
-                track=contact.track_email,
-            )
-            try:
-                mail.send_messages([message])
-            except Exception as error:  # SMTP refused or failed: back to pending for a later sweep
-                logger.warning("journey email %s not sent: %s", row.pk, error)
-                final = row.attempts >= setting("JOURNEYS_SEND_MAX_ATTEMPTS", 5)
-                OutboundEmail.objects.filter(pk=row.pk, claim_id=claim).update(
-                    status=OutboxStatus.FAILED if final else OutboxStatus.PENDING,
-                    claim_id=None,
-                    error=str(error)[:2000],
-                )
-                continue
-            _mark_sent(row)
-            sent += 1
+        marks = SentMarks()  # from here on the session commits marks asynchronously, until close()
+        try:
+            return _send_each(allowed, prepared, leads, unsubscribe_url, claim, mail, marks)
+        finally:
+            marks.close()
     finally:
         mail.close()
-        if not durable:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET synchronous_commit")
-        finalize_claim(claim)
+
+
+def _send_each(allowed, prepared, leads, unsubscribe_url, claim, mail, marks) -> int:
+    sent = 0
+    for row in allowed:
+        # Built while the previous message's mark is on its way to the database.
+        message = emails.build_message(
+            prepared[row.step_id],
+            outbox_id=row.id,
+            to=row.contact.email,
+            records={"contact": row.contact, "account": row.account, "lead": leads.get(row.contact.pk)},
+            track=row.contact.track_email,
+            unsubscribe_url=unsubscribe_url(row.contact),
+        )
+        marks.wait()  # the previous mark is committed before the next SMTP call
+        try:
+            mail.send_messages([message])
+        except Exception as error:  # SMTP refused or failed: back to pending for a later sweep
+            logger.warning("journey email %s not sent: %s", row.id, error)
+            final = row.attempts >= setting("JOURNEYS_SEND_MAX_ATTEMPTS", 5)
+            OutboundEmail.objects.filter(pk=row.id, claim_id=claim).update(
+                status=OutboxStatus.FAILED if final else OutboxStatus.PENDING,
+                claim_id=None,
+                error=str(error)[:2000],
+            )
+            continue
+        marks.send(row.id)
+        sent += 1
     return sent
 
 
-def _mark_sent(row: OutboundEmail) -> None:
-    """The durable "SMTP accepted it" mark, committed on its own right after the call returns.
-    Only `sent_at` changes (no indexed column), so PostgreSQL makes it a cheap HOT update."""
-    connection.ensure_connection()
-    # A server-side prepared statement on the raw connection: this runs once per email.
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(
-            "UPDATE journeys_outboundemail SET sent_at = %s WHERE id = %s",
-            [timezone.now(), row.pk],
-            prepare=True,
-        )
+class SentMarks:
+    """The durable "SMTP accepted it" mark of each email: `UPDATE ... SET sent_at` committed on its
+    own (autocommit) right after the backend call returns. Only `sent_at` changes (no indexed column),
+    so PostgreSQL can make it a HOT update.
+
+    On PostgreSQL the mark goes out as a prepared statement on the libpq connection and is flushed at
+    once; its result is read (`wait`) just before the next SMTP call, so the next message is rendered
+    while the mark travels, and there is never more than one email whose mark is not yet confirmed
+    (as with a synchronous round trip). Elsewhere it is a plain ORM update.
+
+    Marks are committed with `synchronous_commit=off` unless JOURNEYS_DURABLE_SEND_MARKS is on: a
+    worker crash cannot lose them (PostgreSQL has the mark once it has run the statement); a crash of
+    PostgreSQL itself could lose the last fraction of a second of them (those emails would go again).
+    """
+
+    STATEMENT = "journeys_mark_sent"
+
+    def __init__(self):
+        self.in_flight = False
+        self.postgres = postgres_sql()
+        self.durable = setting("JOURNEYS_DURABLE_SEND_MARKS", False)
+        if not self.postgres:
+            return
+        with connection.cursor() as cursor:
+            if not self.durable:
+                cursor.execute("SET synchronous_commit TO off")
+            # Prepared once per database session (anything may have run DEALLOCATE since: look).
+            cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [self.STATEMENT])
+            exists = cursor.fetchone()
+        self.pgconn = connection.connection.pgconn
+        if not exists:
+            self._check(
+                self.pgconn.prepare(
+                    self.STATEMENT.encode(),
+                    b"UPDATE journeys_outboundemail SET sent_at = $1::timestamptz WHERE id = $2::bigint",
+                )
+            )
+
+    def send(self, outbox_id: int) -> None:
+        now = timezone.now()
+        if not self.postgres:
+            OutboundEmail.objects.filter(pk=outbox_id).update(sent_at=now)
+            return
+        params = [now.isoformat().encode(), str(outbox_id).encode()]
+        self.pgconn.send_query_prepared(self.STATEMENT.encode(), params)
+        self.in_flight = True
+        while self.pgconn.flush():  # the socket would block (a non-blocking libpq connection)
+            select.select([], [self.pgconn.socket], [])
+
+    def wait(self) -> None:
+        if not self.in_flight:
+            return
+        self.in_flight = False
+        error = None
+        while (result := self.pgconn.get_result()) is not None:
+            error = error or self._error(result)
+        if error:
+            raise error
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            if self.postgres and not self.durable:
+                with connection.cursor() as cursor:
+                    cursor.execute("RESET synchronous_commit")
+
+    @staticmethod
+    def _error(result) -> Exception | None:
+        if result.status == psycopg.pq.ExecStatus.COMMAND_OK:
+            return None
+        return psycopg.DatabaseError((result.error_message or b"").decode(errors="replace"))
+
+    def _check(self, result) -> None:
+        error = self._error(result)
+        if error:
+            raise error
 
 
 def finalize_claim(claim: int) -> int:
     """Set-based end of a claim: rows marked as accepted become `sent` with an email_sent interaction
     each (one statement); rows never accepted go back to `pending`. Run by the sender when its batch
-    is done, and by the tick for the claims of dead senders."""
+    is done, and by the tick for the claims of dead senders.
+
+    Committed without waiting for the WAL flush: if a database crash lost it, the rows would still be
+    `sending` with their marks under a claim nobody holds, and the tick would finish them again."""
+    if not postgres_sql():
+        return _finalize_claim_portable(claim)
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO off")
         cursor.execute(
             """WITH sent AS (
                    UPDATE journeys_outboundemail SET status = 'sent', claim_id = NULL
@@ -784,21 +1068,37 @@ def finalize_claim(claim: int) -> int:
     return finalized
 
 
+def _finalize_claim_portable(claim: int) -> int:
+    with transaction.atomic():
+        claimed = OutboundEmail.objects.filter(claim_id=claim, status=OutboxStatus.SENDING)
+        sent = list(
+            claimed.filter(sent_at__isnull=False).values_list(
+                "id", "contact_id", "journey_id", "step_id", "step__key", "sent_at"
+            )
+        )
+        Interaction.objects.bulk_create(
+            [
+                Interaction(
+                    contact_id=contact_id,
+                    kind=InteractionKind.EMAIL_SENT,
+                    occurred_at=sent_at,
+                    properties={"journey": journey_id, "step": step_id, "email": key, "outbox": pk},
+                )
+                for pk, contact_id, journey_id, step_id, key, sent_at in sent
+            ]
+        )
+        OutboundEmail.objects.filter(id__in=[row[0] for row in sent]).update(
+            status=OutboxStatus.SENT, claim_id=None
+        )
+        claimed.filter(sent_at__isnull=True).update(status=OutboxStatus.PENDING, claim_id=None)
+    return len(sent)
+
+
 def _group_by(rows, key) -> dict:
     groups: dict = defaultdict(list)
     for row in rows:
         groups[key(row)].append(row)
     return groups
-
-
-def _prepared(row, cache: dict) -> emails.PreparedEmail:
-    if row.step_id not in cache:
-        cache[row.step_id] = emails.prepare(row.step)
-    return cache[row.step_id]
-
-
-def _needs(row, cache: dict, entity: str) -> bool:
-    return entity in _prepared(row, cache).needs
 
 
 def _latest_leads(contact_ids: set[int]) -> dict[int, Lead]:
@@ -807,19 +1107,29 @@ def _latest_leads(contact_ids: set[int]) -> dict[int, Lead]:
     leads = Lead.objects.filter(parent_contact_id__in=contact_ids).order_by(
         "parent_contact_id", "-created_at", "-id"
     )
-    return {lead.parent_contact_id: lead for lead in leads.distinct("parent_contact_id")}
+    if postgres_sql():
+        return {lead.parent_contact_id: lead for lead in leads.distinct("parent_contact_id")}
+    latest: dict[int, Lead] = {}
+    for lead in leads:
+        latest.setdefault(lead.parent_contact_id, lead)
+    return latest
 
 
 def release_dead_claims() -> int:
     """Finish the claims of senders whose connection is gone (their advisory lock is free): what they
     had handed to SMTP is `sent`, the rest goes back to `pending`. A live sender holds its lock, so
-    its rows are never taken from it."""
+    its rows are never taken from it. On the portable path (no locks) a claim older than
+    JOURNEYS_DISPATCH_LEASE_SECONDS is dead: a sender task is killed at CELERY_TASK_TIME_LIMIT."""
     released = 0
-    claims = (
-        OutboundEmail.objects.filter(status=OutboxStatus.SENDING)
-        .values_list("claim_id", flat=True)
-        .distinct()
-    )
+    sending = OutboundEmail.objects.filter(status=OutboxStatus.SENDING)
+    if not postgres_sql():
+        cutoff = timezone.now() - timedelta(seconds=setting("JOURNEYS_DISPATCH_LEASE_SECONDS", 600))
+        sending = sending.filter(Q(claimed_at__lt=cutoff) | Q(claimed_at__isnull=True))
+        for claim in list(sending.values_list("claim_id", flat=True).distinct()):
+            finalize_claim(claim)
+            released += 1
+        return released
+    claims = sending.values_list("claim_id", flat=True).distinct()
     for claim in list(claims):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [ADVISORY_NAMESPACE, claim])

@@ -150,8 +150,11 @@ OPEN_STATES = (EnrollmentState.ACTIVE, EnrollmentState.WAITING)
 
 
 class Enrollment(models.Model):
-    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="enrollments")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="journey_enrollments")
+    # No single-column indexes on journey and contact: (journey, contact) and (contact, state) lead with them.
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="enrollments", db_index=False)
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="journey_enrollments", db_index=False
+    )
     current_step = models.ForeignKey(Step, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     state = models.CharField(max_length=16, choices=EnrollmentState.choices, default=EnrollmentState.ACTIVE)
     next_run_at = models.DateTimeField(null=True, blank=True)
@@ -171,8 +174,9 @@ class Enrollment(models.Model):
             models.UniqueConstraint(fields=["journey", "contact"], name="enrollment_journey_contact_unique")
         ]
         indexes = [
+            # (next_run_at, id): the order the tick leases in, so each chunk continues after the last.
             models.Index(
-                fields=["next_run_at"],
+                fields=["next_run_at", "id"],
                 name="enrollment_due_idx",
                 condition=models.Q(state__in=["active", "waiting"]),
             ),
@@ -198,11 +202,14 @@ class StepExecution(models.Model):
     """The record that a step ran for an enrollment: written in the same transaction as the
     enrollment's state change; unique per (enrollment, seq)."""
 
-    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="executions")
+    # enrollment and step: covered by the (enrollment, seq) and (step, outcome) indexes.
+    enrollment = models.ForeignKey(
+        Enrollment, on_delete=models.CASCADE, related_name="executions", db_index=False
+    )
     seq = models.PositiveIntegerField()
     entry_number = models.PositiveIntegerField(default=1)
     journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="+")
-    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="executions")
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="executions", db_index=False)
     outcome = models.CharField(max_length=32, choices=ExecutionOutcome.choices)
     detail = models.CharField(max_length=200, blank=True)
     executed_at = models.DateTimeField()
@@ -232,10 +239,15 @@ class OutboundEmail(models.Model):
     execution = models.OneToOneField(StepExecution, on_delete=models.CASCADE, related_name="email")
     enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="emails")
     journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="+")
-    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="emails")
+    step = models.ForeignKey(  # covered by (step, status)
+        Step, on_delete=models.CASCADE, related_name="emails", db_index=False
+    )
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
     status = models.CharField(max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
     claim_id = models.IntegerField(null=True, blank=True)
+    # When the current claim was taken: without advisory locks (the portable path) a claim older than
+    # JOURNEYS_DISPATCH_LEASE_SECONDS belongs to a dead sender (tasks are killed long before).
+    claimed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     skip_reason = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -37,7 +37,8 @@ from .models import (
     TriggerKind,
 )
 
-DEFAULT_BATCH_SIZE = 500
+DEFAULT_BATCH_SIZE = 1000
+LEASE_MAX = 20_000  # enrollments one lease statement of the tick may take
 logger = logging.getLogger(__name__)
 
 # --- Validation -------------------------------------------------------------------------------------
@@ -329,16 +330,16 @@ def journeys_tick(
     this process instead of enqueueing them (tests, debugging)."""
     from .tasks import journeys_run_batch, journeys_send_outbox
 
-    if connection.vendor != "postgresql":
-        logger.warning("the journey engine needs PostgreSQL (row locks, advisory locks); tick skipped")
-        return TickReport()
     now = now or timezone.now()
     batch_size = batch_size or engine.setting("JOURNEYS_BATCH_SIZE", DEFAULT_BATCH_SIZE)
     report = TickReport(released_claims=engine.release_dead_claims())
     for journey_id in engine.live_journeys().values_list("id", flat=True):
         with transaction.atomic():
+            # FOR NO KEY UPDATE: overlapping ticks exclude each other, but workers inserting rows that
+            # reference the journey (their foreign-key checks take KEY SHARE) are not blocked, so a
+            # tick waiting on a worker's rows can never deadlock with that worker.
             journey = (
-                Journey.objects.select_for_update(skip_locked=True)
+                Journey.objects.select_for_update(skip_locked=True, no_key=True)
                 .filter(pk=journey_id, status=JourneyStatus.LIVE)
                 .first()
             )
@@ -348,17 +349,25 @@ def journeys_tick(
             report.entered += engine.enter_contacts(journey=journey, now=now)
             journey.entry_cursor = now
             journey.save(update_fields=["entry_cursor"])
-    # Lease and hand over one batch at a time, so workers start while the tick is still handing out.
+    # Lease in growing chunks (one batch first, so workers start at once, then doubling up to
+    # LEASE_MAX), each continuing behind the last in the due index's order; hand each chunk over in
+    # batches. A chunk's statement looks at the due rows still ahead, so few big chunks beat many
+    # small ones.
     limit = engine.setting("JOURNEYS_TICK_MAX_DISPATCH", 200_000)
+    size, after = batch_size, None
     while report.dispatched < limit:
-        chunk = engine.claim_due(now=now, limit=min(batch_size, limit - report.dispatched))
-        if not chunk:
+        leased = engine.claim_due(now=now, limit=min(size, limit - report.dispatched), after=after)
+        if not leased:
             break
-        report.dispatched += len(chunk)
-        if inline:
-            enrollments_run(enrollment_ids=chunk, now=now)
-        else:
-            journeys_run_batch.delay(chunk)
+        after = leased[-1]
+        report.dispatched += len(leased)
+        size = min(2 * size, max(batch_size, LEASE_MAX))
+        for start in range(0, len(leased), batch_size):
+            chunk = sorted(enrollment_id for _, enrollment_id in leased[start : start + batch_size])
+            if inline:
+                enrollments_run(enrollment_ids=chunk, now=now)
+            else:
+                journeys_run_batch.delay(chunk)
     sweep_age = timedelta(seconds=engine.setting("JOURNEYS_OUTBOX_SWEEP_SECONDS", 120))
     pending = engine.pending_outbox_ids(older_than=now - sweep_age, limit=50_000)
     report.resent = len(pending)

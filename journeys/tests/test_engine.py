@@ -1,8 +1,10 @@
+import smtplib
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.utils import timezone
@@ -29,6 +31,22 @@ from ..selectors import journey_stats
 from .factories import SegmentMemberFactory, make_journey, send_email_step
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True, params=["postgresql", "portable"])
+def sql_path(request, monkeypatch):
+    """Every test here runs on the PostgreSQL statements and on the portable ORM path that the
+    embedded SQLite default uses (tests decorated @postgresql_only skip the latter)."""
+    if request.param == "portable":
+        if getattr(request.function, "postgresql_only", False):
+            pytest.skip("PostgreSQL locking")
+        monkeypatch.setattr(engine, "postgres_sql", lambda: False)
+    return request.param
+
+
+def postgresql_only(test):
+    test.postgresql_only = True
+    return test
 
 
 def live(journey):
@@ -194,6 +212,7 @@ def test_a_batch_run_twice_or_a_step_recorded_twice_never_sends_twice():
         )
 
 
+@postgresql_only
 def test_claims_of_a_dead_sender_go_back_to_pending_but_a_live_senders_do_not():
     SegmentMemberFactory(segment_id=1)
     SegmentMemberFactory(segment_id=1)
@@ -344,3 +363,104 @@ def test_enter_query_is_one_statement():
         entered = engine.enter_contacts(journey=journey, now=timezone.now())
     assert entered == 30
     assert sum("INSERT INTO journeys_enrollment" in q["sql"] for q in queries.captured_queries) == 1
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_tick_entering_contacts_does_not_deadlock_with_a_worker_mid_batch(monkeypatch):
+    """A worker's open batch has updated an enrollment and then inserts rows that reference the
+    journey (foreign-key checks lock the journey row KEY SHARE) while the tick enters contacts."""
+    import threading
+
+    from django.db import connections
+
+    from ..tasks import journeys_run_batch
+
+    monkeypatch.setattr(journeys_run_batch, "delay", lambda ids: None)
+    contact = SegmentMemberFactory(segment_id=1).contact
+    journey = live(make_journey(steps=[{"key": "w", "kind": "wait_duration", "config": {"days": 1}}]))
+    engine.enter_contacts(journey=journey, now=timezone.now())
+    enrollment = Enrollment.objects.get(contact=contact)
+    worker = connections.create_connection("default")
+    worker.set_autocommit(False)
+    try:
+        with worker.cursor() as cursor:
+            cursor.execute("SET statement_timeout = '10s'")
+            cursor.execute(
+                "UPDATE journeys_enrollment SET state = 'waiting', seq = seq + 1 WHERE id = %s",
+                [enrollment.pk],
+            )
+        errors = []
+
+        def run_tick():
+            try:
+                services.journeys_tick()
+            except Exception as error:  # noqa: BLE001 (reported by the assertion below)
+                errors.append(error)
+            finally:
+                connections.close_all()
+
+        ticker = threading.Thread(target=run_tick)
+        ticker.start()
+        ticker.join(timeout=1.0)  # the tick is done, or (the old way) waiting on the worker's row
+        with worker.cursor() as cursor:  # the worker's batch goes on: no deadlock, no wait
+            cursor.execute(
+                "INSERT INTO journeys_stepexecution (enrollment_id, seq, entry_number, journey_id,"
+                " step_id, outcome, detail, executed_at)"
+                " SELECT id, 0, 1, journey_id, current_step_id, 'done', '', now()"
+                " FROM journeys_enrollment WHERE id = %s",
+                [enrollment.pk],
+            )
+        worker.commit()
+        ticker.join(timeout=10)
+        assert not ticker.is_alive() and errors == []
+    finally:
+        worker.close()
+
+
+def test_without_locks_a_claim_is_finished_once_it_is_older_than_the_lease(sql_path, settings):
+    if sql_path != "portable":
+        pytest.skip("the portable path")
+    settings.JOURNEYS_DISPATCH_LEASE_SECONDS = 600
+    SegmentMemberFactory(segment_id=1)
+    SegmentMemberFactory(segment_id=1)
+    journey = live(make_journey(steps=[send_email_step()]))
+    engine.enter_contacts(journey=journey, now=timezone.now())
+    first, second = engine.run_batch(enrollment_ids=list(Enrollment.objects.values_list("id", flat=True)))
+    old = timezone.now() - timedelta(seconds=601)
+    OutboundEmail.objects.filter(pk=first).update(
+        status="sending", claim_id=111, claimed_at=old, sent_at=timezone.now()
+    )
+    OutboundEmail.objects.filter(pk=second).update(status="sending", claim_id=222, claimed_at=timezone.now())
+    assert engine.release_dead_claims() == 1  # 222 may still be sending
+    assert OutboundEmail.objects.get(pk=first).status == "sent"
+    assert Interaction.objects.get(kind="email_sent").properties["outbox"] == first
+    assert OutboundEmail.objects.get(pk=second).status == "sending"
+    OutboundEmail.objects.filter(pk=second).update(claimed_at=old)
+    assert engine.release_dead_claims() == 1
+    assert OutboundEmail.objects.get(pk=second).status == "pending"  # never accepted: sent by the sweep
+
+
+class RefusingBackend(BaseEmailBackend):
+    """Refuses every message to an address starting with "refuse"; delivers the rest to mail.outbox."""
+
+    def send_messages(self, email_messages):
+        for message in email_messages:
+            if message.to[0].startswith("refuse"):
+                raise smtplib.SMTPRecipientsRefused({message.to[0]: (550, b"mailbox unavailable")})
+            mail.outbox.append(message)
+        return len(email_messages)
+
+
+def test_a_refused_message_goes_back_to_pending_and_the_rest_of_the_batch_is_sent(settings):
+    settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
+    refused = SegmentMemberFactory(segment_id=1, contact=ContactFactory(email="refuse@example.com")).contact
+    others = [SegmentMemberFactory(segment_id=1).contact for _ in range(2)]
+    live(make_journey(steps=[send_email_step()]))
+    tick()
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(c.email for c in others)
+    row = OutboundEmail.objects.get(contact=refused)
+    assert (row.status, row.sent_at, row.claim_id, row.attempts) == ("pending", None, None, 1)
+    assert "mailbox unavailable" in row.error
+    assert OutboundEmail.objects.filter(status="sent").count() == 2
+    assert Interaction.objects.filter(kind="email_sent").count() == 2

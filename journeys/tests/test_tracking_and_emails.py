@@ -1,11 +1,13 @@
 import pytest
 from django.core import mail
 from django.test import Client
+from django.utils.html import escape
 
 from crm_core.models import Interaction
 from crm_core.tests.factories import ContactFactory
+from crm_core.tokens import PURPOSE_PREFERENCES, contact_token_read
 
-from .. import emails, services
+from .. import adapters, emails, services
 from ..models import OutboundEmail
 from .factories import SegmentMemberFactory, make_journey, send_email_step
 
@@ -89,3 +91,16 @@ def test_no_tracking_for_contacts_who_do_not_allow_it():
     html = mail.outbox[0].alternatives[0][0]
     assert "/t/o/" not in html and "/t/c/" not in html
     assert "https://example.com/offer" in html and "/preferences/" in html
+
+
+def test_unsubscribe_link_and_header_open_the_recipients_subscription_center(sent_email):
+    row, message = sent_email
+    url = message.extra_headers["List-Unsubscribe"].strip("<>")
+    assert url in message.body and escape(url) in message.alternatives[0][0]
+    # The batch sender's URL (route reversed once) has the same shape as the one-off URL.
+    one_off = adapters.subscription_center_url(row.contact)
+    assert one_off.rsplit("/", 2)[0] == url.rsplit("/", 2)[0]
+    token = url.rstrip("/").rsplit("/", 1)[1]
+    assert contact_token_read(token=token, purpose=PURPOSE_PREFERENCES) == row.contact
+    assert Client().get(_path(url)).status_code == 200
+    assert message.extra_headers["Message-ID"] == f"<journey-email-{row.pk}@127.0.0.1>"
