@@ -33,19 +33,32 @@ from .factories import SegmentMemberFactory, make_journey, send_email_step
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True, params=["postgresql", "portable"])
-def sql_path(request, monkeypatch):
+SQL_PATHS = ("postgresql", "portable")
+
+
+def pytest_generate_tests(metafunc):
     """Every test here runs on the PostgreSQL statements and on the portable ORM path that the
-    embedded SQLite default uses (tests decorated @postgresql_only skip the latter)."""
+    embedded SQLite default uses, except those made for one path (@postgresql_only, @portable_only),
+    which are generated for that path alone."""
+    if "sql_path" in metafunc.fixturenames:
+        metafunc.parametrize("sql_path", getattr(metafunc.function, "sql_paths", SQL_PATHS), indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def sql_path(request, monkeypatch):
     if request.param == "portable":
-        if getattr(request.function, "postgresql_only", False):
-            pytest.skip("PostgreSQL locking")
         monkeypatch.setattr(engine, "postgres_sql", lambda: False)
     return request.param
 
 
 def postgresql_only(test):
-    test.postgresql_only = True
+    """Row and advisory locks: only the PostgreSQL path has them."""
+    test.sql_paths = ("postgresql",)
+    return test
+
+
+def portable_only(test):
+    test.sql_paths = ("portable",)
     return test
 
 
@@ -418,9 +431,8 @@ def test_a_tick_entering_contacts_does_not_deadlock_with_a_worker_mid_batch(monk
         worker.close()
 
 
-def test_without_locks_a_claim_is_finished_once_it_is_older_than_the_lease(sql_path, settings):
-    if sql_path != "portable":
-        pytest.skip("the portable path")
+@portable_only
+def test_without_locks_a_claim_is_finished_once_it_is_older_than_the_lease(settings):
     settings.JOURNEYS_DISPATCH_LEASE_SECONDS = 600
     SegmentMemberFactory(segment_id=1)
     SegmentMemberFactory(segment_id=1)
