@@ -36,6 +36,16 @@ def segment_member_ids(segment_id: int) -> QuerySet:
     return SegmentMembership.objects.filter(segment_id=segment_id).values_list("contact_id", flat=True)
 
 
+def segment_choices(limit: int = 500) -> list[tuple[int, str]]:
+    """(id, label) of the segments a journey may name, for the designer's pickers."""
+    return [
+        (pk, f"{name} ({kind}, {status}, {count:,} members)")
+        for pk, name, kind, status, count in Segment.objects.order_by("name", "id").values_list(
+            "pk", "name", "kind", "status", "member_count"
+        )[:limit]
+    ]
+
+
 def segment_joins_since(segment_id: int, since: datetime | None) -> QuerySet:
     """Members who joined at or after `since` (all members when None): rows of contact_id, joined_at."""
     members = SegmentMembership.objects.filter(segment_id=segment_id)

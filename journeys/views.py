@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from crm_core.models import ConsentLevel, InteractionKind, SubscriptionList
 
-from . import selectors, services
+from . import adapters, selectors, services
 from .api.serializers import step_representation
 from .models import EntryType, Journey, JourneyStatus, StepKind, TriggerKind
 
@@ -139,6 +139,7 @@ def _context(journey: Journey | None, **extra) -> dict:
         "consent_levels": ConsentLevel.choices,
         "interaction_kinds": InteractionKind.choices,
         "lists": SubscriptionList.objects.order_by("name")[:200],
+        "segment_choices": adapters.segment_choices(),
         **extra,
     }
     if journey is not None:

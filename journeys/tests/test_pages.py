@@ -72,3 +72,16 @@ def test_sales_reads_but_cannot_change(sales_rep, marketer):
     assert client.post(f"/journeys/{journey.pk}/", {"action": "go-live"}).status_code == 403
     assert client.post("/journeys/", {"name": "x"}).status_code == 403
     assert Client().get("/journeys/").status_code == 302  # to the login page
+
+
+def test_the_designer_picks_entry_and_suppression_segments_by_name(marketer):
+    from segments.models import Segment
+
+    entry = Segment.objects.create(name="Contoso decision makers", member_count=1234)
+    suppressed = Segment.objects.create(name="Competitors", kind="static")
+    journey = make_journey(
+        steps=[send_email_step()], entry_segment_id=entry.pk, suppression_segment_id=suppressed.pk
+    )
+    page = _client(marketer).get(f"/journeys/{journey.pk}/").content.decode()
+    assert f'<option value="{entry.pk}" selected>Contoso decision makers (dynamic, draft, 1,234 members)' in page
+    assert f'<option value="{suppressed.pk}" selected>Competitors (static, draft, 0 members)' in page
