@@ -16,8 +16,9 @@ How a score is made (one model, one lead, as of `now`):
 - score = sum of contributions; grade = the band the score falls in ('' if none);
   sales_ready = score >= the model's threshold.
 
-A recompute is a handful of SQL statements whatever the number of leads (all of them, or `lead_ids`),
-under a per-model advisory lock so a full and an incremental run never interleave.
+On PostgreSQL a recompute is a handful of SQL statements whatever the number of leads (all of them, or
+`lead_ids`), under a per-model advisory lock so a full and an incremental run never interleave. Other
+databases (the embedded SQLite default) take the portable ORM path (`_recompute_portable`), same results.
 """
 
 from __future__ import annotations
