@@ -16,8 +16,9 @@ How a score is made (one model, one lead, as of `now`):
 - score = sum of contributions; grade = the band the score falls in ('' if none);
   sales_ready = score >= the model's threshold.
 
-A recompute is a handful of SQL statements whatever the number of leads (all of them, or `lead_ids`),
-under a per-model advisory lock so a full and an incremental run never interleave.
+On PostgreSQL a recompute is a handful of SQL statements whatever the number of leads (all of them, or
+`lead_ids`), under a per-model advisory lock so a full and an incremental run never interleave. Other
+databases (the embedded SQLite default) take the portable ORM path (`_recompute_portable`), same results.
 """
 
 from __future__ import annotations
@@ -26,13 +27,18 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
+from django.db.models import Count, Func, Max, TextField, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce, StrIndex
+from django.db.models.lookups import Exact, GreaterThan
 from django.utils import timezone
 
 from crm_core.models import Account, Contact, Interaction, Lead, LeadStatus, LeadStatusChange
@@ -168,23 +174,44 @@ def _contributions_sql(
     return " UNION ALL ".join(parts), params
 
 
+def _band_ranges(bands: list[GradeBand]) -> list[tuple[str, int, int | None]]:
+    """(grade, min, max or None) in the order they are tried: the first band a score falls in wins.
+
+    The one definition of band -> grade: `_grade_sql` writes it as a CASE, `_grade_of` in Python.
+    """
+    return [(band.grade, band.min_score, band.max_score) for band in bands]
+
+
 def _grade_sql(bands: list[GradeBand]) -> tuple[str, list]:
-    if not bands:
+    ranges = _band_ranges(bands)
+    if not ranges:
         return "''", []
     cases, params = [], []
-    for band in bands:
-        if band.max_score is None:
+    for grade, low, high in ranges:
+        if high is None:
             cases.append("WHEN s.score >= %s THEN %s")
-            params.extend([band.min_score, band.grade])
+            params.extend([low, grade])
         else:
             cases.append("WHEN s.score BETWEEN %s AND %s THEN %s")
-            params.extend([band.min_score, band.max_score, band.grade])
+            params.extend([low, high, grade])
     return f"CASE {' '.join(cases)} ELSE '' END", params
+
+
+def _grade_of(score: int, bands: list[GradeBand]) -> str:
+    for grade, low, high in _band_ranges(bands):
+        if score >= low and (high is None or score <= high):
+            return grade
+    return ""
 
 
 def _lock_model(model: ScoringModel) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ADVISORY_NAMESPACE, model.pk])
+
+
+def _set_based_sql() -> bool:
+    """PostgreSQL runs the SQL above; other databases (the embedded SQLite default) the portable path."""
+    return connection.vendor == "postgresql"
 
 
 # --- Recompute ------------------------------------------------------------------------------------
@@ -197,17 +224,16 @@ def scoring_model_recompute(
     """Recompute the scores of all leads (or of `lead_ids`) under `model`, as of `now`.
 
     Upserts the score table; for the primary model also copies score, grade and sales_ready onto the
-    leads (only where they changed) and runs the sales-ready hand-off (see `_handoff`).
+    leads (only where they changed) and runs the sales-ready hand-off (see `_handoff`). PostgreSQL
+    runs the set-based SQL below; other databases (the embedded SQLite default) `_recompute_portable`.
     """
-    if connection.vendor != "postgresql":
-        raise NotImplementedError(
-            "Lead scoring computes in PostgreSQL; set DATABASE_URL to a PostgreSQL database."
-        )
     now = now or timezone.now()
     if lead_ids is not None:
         lead_ids = sorted(set(lead_ids))
         if not lead_ids:
             return RecomputeResult()
+    if not _set_based_sql():
+        return _recompute_portable(model=model, lead_ids=lead_ids, now=now)
     _lock_model(model)
     model = ScoringModel.objects.get(pk=model.pk)  # the state as of the lock
     rules = list(model.rules.order_by("pk"))
@@ -283,7 +309,8 @@ def lead_score_explain(
     """The rules that give `lead` points under `model` (default: the primary model) as of `now`.
 
     [{"rule_id", "rule", "points", "count"}], computed by the same SQL as the recompute restricted to
-    this lead, so the points add up to the score a recompute at `now` gives.
+    this lead, so the points add up to the score a recompute at `now` gives (on other databases by
+    the same code as `_recompute_portable`).
     """
     if model is None:
         model = ScoringModel.objects.filter(is_primary=True).first()
@@ -291,13 +318,19 @@ def lead_score_explain(
             return []
     now = now or timezone.now()
     rules = list(model.rules.order_by("pk"))
+    if not _set_based_sql():
+        return _explanation(rules, _explain_rows_portable(model, rules, now, lead.pk))
     sql, params = _contributions_sql(model, rules, now, [lead.pk])
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT c.rule_id, sum(c.n), sum(c.points) FROM ({sql}) c GROUP BY c.rule_id ORDER BY c.rule_id",
             params,
         )
-        rows = cursor.fetchall()
+        return _explanation(rules, cursor.fetchall())
+
+
+def _explanation(rules: list[ScoringRule], rows) -> list[dict]:
+    """The explanation from (rule_id, count, points) rows in rule order."""
     names = {rule.pk: rule.name for rule in rules}
     return [
         {"rule_id": rule_id, "rule": names[rule_id], "points": int(points), "count": int(count)}
@@ -356,7 +389,7 @@ def _handoff(cursor, *, model: ScoringModel, lead_ids, now: datetime) -> tuple[i
             mq,
             mq,
             nurture,
-            f"Score fell below the sales-ready threshold ({threshold}) of scoring model '{model.name}'.",
+            _reason_down(model),
             now,
         ],
     )
@@ -370,13 +403,7 @@ def _handoff(cursor, *, model: ScoringModel, lead_ids, now: datetime) -> tuple[i
     # 3. Armed leads at or over the threshold whose status allows it: hand off. Leads are locked in id
     #    order; the owner is the lead's own, else its account's, else its contact's account's, else the
     #    sales user assigned least recently (round-robin, ties by user id).
-    sales_users = list(
-        get_user_model()
-        .objects.filter(groups__name=SALES, is_active=True)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-        .distinct()
-    )
+    sales_users = _sales_user_ids()
     user_table = get_user_model()._meta.db_table
     cursor.execute(
         f"""
@@ -438,7 +465,7 @@ def _handoff(cursor, *, model: ScoringModel, lead_ids, now: datetime) -> tuple[i
             mq,
             now,
             mq,
-            f"Score reached the sales-ready threshold ({threshold}) of scoring model '{model.name}'.",
+            _reason_up(model),
             now,
             model.pk,
             now,
@@ -452,12 +479,374 @@ def _handoff(cursor, *, model: ScoringModel, lead_ids, now: datetime) -> tuple[i
         cursor.execute(
             "SELECT owner_id, lead_id FROM _leadscoring_handoff WHERE owner_id IS NOT NULL ORDER BY lead_id"
         )
-        by_owner: dict[int, list[int]] = defaultdict(list)
-        for owner_id, lead_id in cursor.fetchall():
-            by_owner[owner_id].append(lead_id)
-        model_name = model.name
-        transaction.on_commit(lambda: handoff_emails_send(by_owner=dict(by_owner), model_name=model_name))
+        _handoff_emails_on_commit(cursor.fetchall(), model=model)
     return returned, handed_off
+
+
+def _reason_down(model: ScoringModel) -> str:
+    return (
+        f"Score fell below the sales-ready threshold ({model.sales_ready_threshold}) "
+        f"of scoring model '{model.name}'."
+    )
+
+
+def _reason_up(model: ScoringModel) -> str:
+    return (
+        f"Score reached the sales-ready threshold ({model.sales_ready_threshold}) "
+        f"of scoring model '{model.name}'."
+    )
+
+
+def _sales_user_ids() -> list[int]:
+    """The round-robin pool: active users in the sales group, by id."""
+    return list(
+        get_user_model()
+        .objects.filter(groups__name=SALES, is_active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+
+
+def _handoff_emails_on_commit(owner_leads: Iterable[tuple[int, int]], *, model: ScoringModel) -> None:
+    """After commit, one email per owner with their leads; `owner_leads`: (owner_id, lead_id), lead order."""
+    by_owner: dict[int, list[int]] = defaultdict(list)
+    for owner_id, lead_id in owner_leads:
+        by_owner[owner_id].append(lead_id)
+    if not by_owner:
+        return
+    model_name = model.name
+    transaction.on_commit(lambda: handoff_emails_send(by_owner=dict(by_owner), model_name=model_name))
+
+
+# --- The portable path (SQLite, the embedded default) ---------------------------------------------
+# The same recompute, explanation and hand-off through the ORM, for databases other than PostgreSQL.
+# It is set-based where SQLite allows (per-contact counts with values().annotate(), upserts with
+# bulk_create(update_conflicts=True), bulk_update, bulk_create of crossings and history); only the
+# per-interaction weights of linear and half-life decay are computed in Python (see
+# `_decayed_points_in_python`). No advisory lock: SQLite serialises writers, and the recompute's
+# transaction starts IMMEDIATE (config/settings.py), so it holds the database's write lock from its
+# first statement and a full and an incremental run never interleave. The tests run this path on
+# PostgreSQL too and compare it with the SQL (test_portable.py).
+
+_CHUNK = 500  # ids per `IN (...)`: SQLite limits the parameters of one statement
+_LOWER_FUNCTION = "NURTURE_UNICODE_LOWER"
+# Who a handed-off lead goes to, before the round-robin: the first of these that is set.
+HANDOFF_OWNER_FALLBACK = ("owner", "parent_account__owner", "parent_contact__parent_account__owner")
+
+
+def _python_lower(value):
+    if value is None:
+        return None
+    return (value if isinstance(value, str) else str(value)).lower()
+
+
+def sqlite_functions_register(connection, **kwargs) -> None:
+    """`connection_created` receiver: PostgreSQL's lower() (full Unicode) on SQLite connections."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function(_LOWER_FUNCTION, 1, _python_lower, deterministic=True)
+
+
+class _Lower(Func):
+    """lower() as PostgreSQL has it: SQLite's built-in lower() folds ASCII letters only."""
+
+    function = "LOWER"
+    output_field = TextField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, function=_LOWER_FUNCTION, **extra_context)
+
+
+def _chunked(ids: list[int]):
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
+
+
+def _scoped(queryset, ids: list[int] | None, field: str = "lead_id") -> list:
+    """The queryset's rows, restricted to `field` in `ids` (None: all), read a chunk at a time.
+
+    `ids` are sorted, so a queryset ordered by `field` comes back in that order.
+    """
+    if ids is None:
+        return list(queryset)
+    return [row for chunk in _chunked(ids) for row in queryset.filter(**{f"{field}__in": chunk})]
+
+
+def _update_scoped(queryset, ids: list[int] | None, field: str = "lead_id", **values) -> int:
+    if ids is None:
+        return queryset.update(**values)
+    return sum(queryset.filter(**{f"{field}__in": chunk}).update(**values) for chunk in _chunked(ids))
+
+
+def _matching_interactions(rule: ScoringRule, model: ScoringModel, now: datetime, contact_ids):
+    """The interactions a rule scores as of `now`: kind, property filters, not after now, the window."""
+    interactions = Interaction.objects.filter(kind=rule.interaction_kind, occurred_at__lte=now)
+    if model.decay_mode == DecayMode.WINDOW:
+        interactions = interactions.filter(occurred_at__gte=now - timedelta(days=model.decay_days))
+    elif model.decay_mode == DecayMode.LINEAR:  # weight 0 from N days on
+        interactions = interactions.filter(occurred_at__gt=now - timedelta(days=model.decay_days))
+    if rule.url_contains:
+        url = _Lower(KeyTextTransform("url", "properties"))
+        interactions = interactions.filter(GreaterThan(StrIndex(url, _Lower(Value(rule.url_contains))), 0))
+    for name in ("email", "form", "event"):
+        value = getattr(rule, name)
+        if value:
+            interactions = interactions.filter(
+                Exact(_Lower(KeyTextTransform(name, "properties")), _Lower(Value(value)))
+            )
+    if contact_ids is not None:
+        interactions = interactions.filter(contact_id__in=contact_ids)
+    return interactions.order_by()
+
+
+def _counted_points(interactions, rule: ScoringRule):
+    """(contact_id, n, points) when every weight is 1 (no decay, window): counted in the database."""
+    for contact_id, n in (
+        interactions.values("contact_id").annotate(n=Count("id")).values_list("contact_id", "n")
+    ):
+        if rule.max_count is not None:
+            n = min(n, rule.max_count)
+        yield contact_id, n, n * rule.points
+
+
+_MICROSECONDS_PER_DAY = Decimal(86_400 * 10**6)
+
+
+def _decayed_points_in_python(interactions, rule: ScoringRule, model: ScoringModel, now: datetime):
+    """(contact_id, n, points) under linear or half-life decay, the weights computed in Python.
+
+    Only this portable path does this: SQLite has no exact numeric type and no guaranteed power(),
+    and the embedded default holds demo-sized data, so reading each matching interaction's time is
+    fine. PostgreSQL computes the same weights in SQL (`_decay`), in numeric; Decimal here, so the
+    rounding of round(points * sum of weights) agrees. The cap keeps the newest (occurred_at, id).
+    """
+    weights: dict[int, list[Decimal]] = defaultdict(list)
+    rows = interactions.order_by("contact_id", "-occurred_at", "-id").values_list("contact_id", "occurred_at")
+    with localcontext() as context:
+        context.prec = 40
+        days = Decimal(model.decay_days)
+        for contact_id, occurred_at in rows:
+            kept = weights[contact_id]
+            if rule.max_count is not None and len(kept) >= rule.max_count:
+                continue
+            age = now - occurred_at
+            microseconds = (age.days * 86_400 + age.seconds) * 10**6 + age.microseconds
+            age_days = max(Decimal(microseconds) / _MICROSECONDS_PER_DAY, Decimal(0))
+            if model.decay_mode == DecayMode.LINEAR:
+                kept.append(max(1 - age_days / days, Decimal(0)))
+            else:
+                kept.append(Decimal("0.5") ** (age_days / days))
+        for contact_id, kept in weights.items():
+            points = (sum(kept, Decimal(0)) * rule.points).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+            yield contact_id, len(kept), int(points)
+
+
+def _contributions_portable(
+    model: ScoringModel, rules: list[ScoringRule], now: datetime, lead_ids: list[int] | None
+) -> list[tuple[int, int, int, int]]:
+    """Rows (lead_id, rule_id, n, points), as `_contributions_sql` gives them."""
+    contact_leads: dict[int, list[int]] = defaultdict(list)
+    for lead_id, contact_id in _scoped(
+        Lead.objects.filter(parent_contact__isnull=False).values_list("pk", "parent_contact_id"),
+        lead_ids,
+        field="pk",
+    ):
+        contact_leads[contact_id].append(lead_id)
+    contact_ids = sorted(contact_leads) if lead_ids is not None else None
+    rows: list[tuple[int, int, int, int]] = []
+    for rule in rules:
+        if rule.is_condition_rule:
+            matched = Lead.objects.filter(condition_q(rule.condition)).values_list("pk", flat=True)
+            rows.extend((lead_id, rule.pk, 1, rule.points) for lead_id in _scoped(matched, lead_ids, "pk"))
+            continue
+        if not contact_leads:
+            continue
+        chunks = [None] if contact_ids is None else list(_chunked(contact_ids))
+        for chunk in chunks:
+            interactions = _matching_interactions(rule, model, now, chunk)
+            if model.decay_mode in (DecayMode.LINEAR, DecayMode.HALF_LIFE):
+                per_contact = _decayed_points_in_python(interactions, rule, model, now)
+            else:
+                per_contact = _counted_points(interactions, rule)
+            for contact_id, n, points in per_contact:
+                rows.extend((lead_id, rule.pk, n, points) for lead_id in contact_leads.get(contact_id, ()))
+    return rows
+
+
+def _explain_rows_portable(model: ScoringModel, rules: list[ScoringRule], now: datetime, lead_id: int):
+    """(rule_id, count, points) per rule that gives the lead anything, in rule order."""
+    by_rule: dict[int, list[int]] = {}
+    for _, rule_id, n, points in _contributions_portable(model, rules, now, [lead_id]):
+        total = by_rule.setdefault(rule_id, [0, 0])
+        total[0] += n
+        total[1] += points
+    return [(rule_id, n, points) for rule_id, (n, points) in sorted(by_rule.items())]
+
+
+@transaction.atomic
+def _recompute_portable(
+    *, model: ScoringModel, lead_ids: Iterable[int] | None, now: datetime
+) -> RecomputeResult:
+    """`scoring_model_recompute` through the ORM (the embedded SQLite default); same results."""
+    if lead_ids is not None:
+        lead_ids = sorted(set(lead_ids))
+    model = ScoringModel.objects.get(pk=model.pk)  # the state as of the write lock
+    rules = list(model.rules.order_by("pk"))
+    bands = list(model.grade_bands.order_by("-min_score"))
+    in_scope = _scoped(Lead.objects.values_list("pk", flat=True), lead_ids, "pk")
+    scores: dict[int, int] = dict.fromkeys(in_scope, 0)
+    for lead_id, _, _, points in _contributions_portable(model, rules, now, lead_ids):
+        scores[lead_id] += points
+    computed = {
+        lead_id: (score, _grade_of(score, bands), score >= model.sales_ready_threshold)
+        for lead_id, score in scores.items()
+    }
+    LeadScore.objects.bulk_create(
+        [
+            LeadScore(
+                lead_id=lead_id,
+                model=model,
+                score=score,
+                grade=grade,
+                sales_ready=ready,
+                computed_at=now,
+                handoff_state=HandoffState.ARMED,
+            )
+            for lead_id, (score, grade, ready) in computed.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["lead", "model"],
+        update_fields=["score", "grade", "sales_ready", "computed_at"],
+        batch_size=_CHUNK,
+    )
+    result = RecomputeResult(leads_scored=len(computed))
+    if model.is_primary and model.status == ScoringModelStatus.LIVE:
+        changed = [
+            Lead(pk=pk, score=computed[pk][0], grade=computed[pk][1], sales_ready=computed[pk][2])
+            for pk, *stored in _scoped(
+                Lead.objects.values_list("pk", "score", "grade", "sales_ready"), lead_ids, "pk"
+            )
+            if tuple(stored) != computed[pk]
+        ]
+        Lead.objects.bulk_update(changed, ["score", "grade", "sales_ready"], batch_size=_CHUNK)
+        result.returned, result.handed_off = _handoff_portable(model=model, lead_ids=lead_ids, now=now)
+    return result
+
+
+def _handoff_portable(*, model: ScoringModel, lead_ids: list[int] | None, now: datetime) -> tuple[int, int]:
+    """`_handoff` through the ORM: the same three steps, the same owners, history and crossings."""
+    threshold = model.sales_ready_threshold
+    rearm_below = threshold - model.handoff_rearm_margin
+    mq, nurture = LeadStatus.MARKETING_QUALIFIED.value, LeadStatus.NURTURE.value
+    scores = LeadScore.objects.filter(model=model)
+
+    # 1. Handed-off leads that fell below the threshold.
+    down = _scoped(
+        scores.filter(handoff_state=HandoffState.HANDED_OFF, score__lt=threshold).order_by("lead_id"),
+        lead_ids,
+    )
+    for row in down:
+        row.handoff_state = HandoffState.ARMED if row.score < rearm_below else HandoffState.RETURNED
+    LeadScore.objects.bulk_update(down, ["handoff_state"], batch_size=_CHUNK)
+    SalesReadyCrossing.objects.bulk_create(
+        [
+            SalesReadyCrossing(
+                lead_id=row.lead_id,
+                model=model,
+                crossed_at=now,
+                direction=CrossingDirection.DOWN,
+                score=row.score,
+            )
+            for row in down
+        ],
+        batch_size=_CHUNK,
+    )
+    back = _scoped(
+        Lead.objects.filter(status=mq).values_list("pk", flat=True), [row.lead_id for row in down], "pk"
+    )
+    _update_scoped(Lead.objects.all(), back, "pk", status=nurture, updated_at=now)
+    LeadStatusChange.objects.bulk_create(
+        [
+            LeadStatusChange(
+                lead_id=pk, from_status=mq, to_status=nurture, reason=_reason_down(model), changed_at=now
+            )
+            for pk in back
+        ],
+        batch_size=_CHUNK,
+    )
+    # 2. Returned leads that fell far enough: armed again.
+    _update_scoped(
+        scores.filter(handoff_state=HandoffState.RETURNED, score__lt=rearm_below),
+        lead_ids,
+        handoff_state=HandoffState.ARMED,
+    )
+    # 3. Armed leads at or over the threshold whose status allows it: hand off, in lead id order; the
+    #    owner by HANDOFF_OWNER_FALLBACK, else round-robin over the sales users assigned least recently.
+    candidates = _scoped(
+        scores.filter(
+            handoff_state=HandoffState.ARMED,
+            score__gte=threshold,
+            lead__status__in=[LeadStatus.NEW, LeadStatus.NURTURE],
+        )
+        .order_by("lead_id")
+        .values_list(
+            "lead_id",
+            "lead__status",
+            Coalesce(*(f"lead__{path}" for path in HANDOFF_OWNER_FALLBACK)),
+            "score",
+        ),
+        lead_ids,
+    )
+    if not candidates:
+        return len(back), 0
+    owners = {lead_id: owner_id for lead_id, _, owner_id, _ in candidates}
+    sales_users = _sales_user_ids()
+    unowned = [lead_id for lead_id, _, owner_id, _ in candidates if owner_id is None]
+    if sales_users and unowned:
+        last = dict(
+            SalesReadyCrossing.objects.filter(direction=CrossingDirection.UP, owner_id__in=sales_users)
+            .values("owner_id")
+            .annotate(at=Max("crossed_at"))
+            .values_list("owner_id", "at")
+        )
+        # Never assigned first, then the oldest last assignment; ties by user id.
+        ranked = sorted(sales_users, key=lambda user_id: (user_id in last, last.get(user_id, now), user_id))
+        for k, lead_id in enumerate(unowned):
+            owners[lead_id] = ranked[k % len(ranked)]
+    Lead.objects.bulk_update(
+        [Lead(pk=lead_id, status=mq, owner_id=owners[lead_id], updated_at=now) for lead_id, *_ in candidates],
+        ["status", "owner", "updated_at"],
+        batch_size=_CHUNK,
+    )
+    LeadStatusChange.objects.bulk_create(
+        [
+            LeadStatusChange(
+                lead_id=lead_id, from_status=status, to_status=mq, reason=_reason_up(model), changed_at=now
+            )
+            for lead_id, status, _, _ in candidates
+        ],
+        batch_size=_CHUNK,
+    )
+    SalesReadyCrossing.objects.bulk_create(
+        [
+            SalesReadyCrossing(
+                lead_id=lead_id,
+                model=model,
+                crossed_at=now,
+                direction=CrossingDirection.UP,
+                score=score,
+                owner_id=owners[lead_id],
+            )
+            for lead_id, _, _, score in candidates
+        ],
+        batch_size=_CHUNK,
+    )
+    handed = [lead_id for lead_id, *_ in candidates]
+    _update_scoped(scores, handed, handoff_state=HandoffState.HANDED_OFF)
+    _handoff_emails_on_commit(
+        [(owners[lead_id], lead_id) for lead_id in handed if owners[lead_id] is not None], model=model
+    )
+    return len(back), len(handed)
 
 
 HANDOFF_EMAIL_MAX_LEADS = 50

@@ -19,7 +19,7 @@ from leadscoring.services import scoring_model_recompute
 
 from .factories import PrimaryScoringModelFactory, ScoringModelFactory, ScoringRuleFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scoring_path")]
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ from leadscoring.services import lead_score_explain, scoring_model_recompute
 
 from .factories import PrimaryScoringModelFactory, ScoringModelFactory, ScoringRuleFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scoring_path")]
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 K = InteractionKind
