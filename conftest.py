@@ -141,3 +141,19 @@ def celery_worker_process(transactional_db, tmp_path):
             process.wait()
         with app.connection_for_write() as conn:
             conn.default_channel.queue_delete(queue)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """After the session, end connections that request threads of the live server (browser tests)
+    left open, so the test database can be dropped instead of warning that it is in use."""
+    yield
+    with django_db_blocker.unblock():
+        from django.db import connection
+
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
