@@ -7,9 +7,10 @@ from django.shortcuts import render
 
 from crm_core import selectors
 from crm_core.forms import ContactFilterForm
-from crm_core.keyset import InvalidCursor, cursor_decode, cursor_encode, keyset_page
 from crm_core.models import Contact
 from crm_core.roles import MARKETING, SALES
+
+from .paging import InvalidCursor, keyset_section
 
 PAGE_SIZE = 50
 
@@ -48,25 +49,12 @@ def contact_list_page(request):
         sales_ready=data.get("sales_ready", False),
         **form.owner_filter(viewer),
     )
-    ordering = form.ordering_key()
+    rows = selectors.contact_list_rows(contacts)
     try:
-        cursor = cursor_decode(data["cursor"], ordering=ordering) if data.get("cursor") else None
-        page = keyset_page(
-            selectors.contact_list_rows(contacts), ordering=ordering, cursor=cursor, size=PAGE_SIZE
-        )
+        page = keyset_section(request, rows, ordering=form.ordering_key(), size=PAGE_SIZE)
     except InvalidCursor:
         form.add_error("cursor", "This page link is out of date; start again from the first page.")
         return render(request, "crm_core/contact_list.html", {"form": form, "rows": []}, status=400)
-
-    def link(target):
-        if target is None:
-            return None
-        query = request.GET.copy()
-        query.pop("cursor", None)
-        if target.position is not None or target.reverse:
-            query["cursor"] = cursor_encode(target)
-        return f"?{query.urlencode()}"
-
     return render(
         request,
         "crm_core/contact_list.html",
@@ -75,8 +63,8 @@ def contact_list_page(request):
             "view": view,
             "rows": page.rows,
             "estimate": selectors.contact_estimated_count(contacts),
-            "next_link": link(page.next_cursor()),
-            "previous_link": link(page.previous_cursor()),
+            "next_link": page.next_link,
+            "previous_link": page.previous_link,
         },
     )
 
