@@ -1,6 +1,7 @@
 """Fixtures shared by every app's tests: users per role and API clients."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -77,6 +78,42 @@ def _database_url(settings_dict) -> str:
     host = settings_dict.get("HOST") or "127.0.0.1"
     port = settings_dict.get("PORT") or 5432
     return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
+
+
+def stop_process_group(process, *, timeout: float = 20) -> None:
+    """SIGTERM a process started with start_new_session=True and its children; SIGKILL if it lingers."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+# --- The embedded default (SQLite, no Redis) in subprocesses ----------------------------------
+SQLITE_FILE = "nurture.sqlite3"
+
+
+def sqlite_default_env(tmp_path, **extra: str) -> dict:
+    """The environment of the embedded default on a new SQLite file `tmp_path / SQLITE_FILE`:
+    this session's database and Redis settings removed, DEBUG on, `extra` added."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / SQLITE_FILE}", DEBUG="true", **extra)
+    return env
+
+
+def manage(env: dict, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`manage.py <args>` in a subprocess with `env`, output captured."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def wait_until(predicate, *, timeout: float = 10.0, interval: float = 0.1):

@@ -5,8 +5,6 @@ form submission recorded through the ORM rescoring its contact's lead, both done
 processes alone (nothing runs eagerly, nothing is called by hand after the setup script).
 """
 
-import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -15,7 +13,7 @@ import uuid
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, SQLITE_FILE, manage, sqlite_default_env, stop_process_group
 from journeys.tests.mailbackend import delivered
 
 SETUP = r"""
@@ -51,18 +49,15 @@ print("LEAD", hot.pk)
 
 
 def _env(tmp_path) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
     (tmp_path / "mail").mkdir()
-    env.update(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'embedded.sqlite3'}",
-        DEBUG="true",
+    return sqlite_default_env(
+        tmp_path,
         # Its own queue on the shared filesystem transport, so a developer's running worker takes none.
         CELERY_TASK_DEFAULT_QUEUE=f"embedded-test-{uuid.uuid4().hex[:8]}",
         EMAIL_BACKEND="journeys.tests.mailbackend.RecordingBackend",
         JOURNEYS_TEST_MAILBOX=str(tmp_path / "mail"),
         JOURNEYS_TICK_SECONDS="2",
     )
-    return env
 
 
 def _start(args, env, log_path):
@@ -80,23 +75,14 @@ def _start(args, env, log_path):
 
 
 def _stop(process) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    stop_process_group(process)
     process.log.close()
 
 
 @pytest.mark.worker
 def test_a_real_worker_on_the_embedded_default_sends_journey_email_and_rescores_leads(tmp_path):
     env = _env(tmp_path)
-    manage = [sys.executable, "manage.py"]
-    migrate = subprocess.run(
-        [*manage, "migrate", "--noinput"], cwd=ROOT, env=env, capture_output=True, text=True
-    )
+    migrate = manage(env, "migrate", "--noinput")
     assert migrate.returncode == 0, migrate.stderr
 
     queue = env["CELERY_TASK_DEFAULT_QUEUE"]
@@ -107,14 +93,12 @@ def test_a_real_worker_on_the_embedded_default_sends_journey_email_and_rescores_
     )
     beat = _start(["beat", "--schedule", str(tmp_path / "beat-schedule")], env, tmp_path / "beat.log")
     try:
-        setup = subprocess.run(
-            [*manage, "shell", "-c", SETUP], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-        )
+        setup = manage(env, "shell", "-c", SETUP, timeout=120)
         assert setup.returncode == 0, setup.stderr
         lead_id = int(setup.stdout.split("LEAD")[-1])
 
         def state():
-            with sqlite3.connect(tmp_path / "embedded.sqlite3", timeout=10) as db:
+            with sqlite3.connect(tmp_path / SQLITE_FILE, timeout=10) as db:
                 score = db.execute("SELECT score FROM crm_core_lead WHERE id = ?", [lead_id]).fetchone()[0]
                 sent = db.execute(
                     "SELECT count(*) FROM journeys_outboundemail WHERE status = 'sent'"

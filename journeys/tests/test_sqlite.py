@@ -3,11 +3,10 @@ separate process with its own SQLite file, migrated, running the tick through th
 (eagerly, as one worker would) on the portable ORM path."""
 
 import json
-import os
 import subprocess
 import sys
 
-from conftest import ROOT
+from conftest import ROOT, manage, sqlite_default_env
 
 SCRIPT = r"""
 import json
@@ -65,16 +64,14 @@ print(json.dumps({
 
 
 def test_journeys_run_on_the_embedded_sqlite_default(tmp_path):
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'nurture.sqlite3'}",
-        "CELERY_TASK_ALWAYS_EAGER": "true",
-        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    }
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--verbosity=0"], cwd=ROOT, env=env, check=True, timeout=300
+    env = sqlite_default_env(
+        tmp_path,
+        CELERY_TASK_ALWAYS_EAGER="true",
+        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+        DJANGO_SETTINGS_MODULE="config.settings",
     )
+    migrate = manage(env, "migrate", "--verbosity=0")
+    assert migrate.returncode == 0, migrate.stderr
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )

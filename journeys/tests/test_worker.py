@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from conftest import ROOT, _database_url, wait_until
+from conftest import ROOT, _database_url, stop_process_group, wait_until
 from crm_core.models import Contact, Interaction, Lead
 from crm_core.tests.factories import ContactFactory, InteractionFactory, LeadFactory
 
@@ -218,12 +218,6 @@ def test_worker_killed_mid_batch_every_enrollment_gets_its_email_exactly_once(tr
     finally:
         app.conf.task_default_queue = previous_queue
         for process in workers:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            stop_process_group(process)
         with app.connection_for_write() as conn:
             conn.default_channel.queue_delete(queue)

@@ -1,11 +1,6 @@
 """On the embedded default (a real SQLite file, no Redis) the worker's scoring really runs."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from conftest import manage, sqlite_default_env
 
 SCRIPT = r"""
 from datetime import timedelta
@@ -110,27 +105,14 @@ print("scoring ok")
 
 
 def test_scoring_runs_on_the_sqlite_default(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
-    env.update(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'scoring.sqlite3'}",
-        DEBUG="true",
+    env = sqlite_default_env(
+        tmp_path,
         # The task the no-Redis path enqueues runs in the process (no worker in this test).
         CELERY_TASK_ALWAYS_EAGER="true",
         EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
     )
-
-    def manage(*args):
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-
-    migrate = manage("migrate", "--noinput")
+    migrate = manage(env, "migrate", "--noinput")
     assert migrate.returncode == 0, migrate.stderr
-    shell = manage("shell", "-c", SCRIPT)
+    shell = manage(env, "shell", "-c", SCRIPT)
     assert shell.returncode == 0, shell.stderr
     assert "scoring ok" in shell.stdout
