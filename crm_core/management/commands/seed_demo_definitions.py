@@ -1,4 +1,4 @@
-"""Marketing definitions for the demo: a live segment, a live primary scoring model, a draft journey.
+"""Marketing definitions for the demo: two live segments, a live primary scoring model, a draft journey.
 
 `make run` calls it after `seed_demo`, so a newcomer's dashboard, segment list, scoring page and
 journey designer show something real. Idempotent: each definition is made only if its name is new.
@@ -11,8 +11,25 @@ from crm_core.demo import CONTOSO_TOPIC
 from crm_core.models import InteractionKind
 
 SEGMENT_NAME = "Contoso Ltd Conference decision makers"
+ENGAGED_SEGMENT_NAME = "Clicked an email in the last 30 days"
+ENGAGED = {
+    "entity": "contact",
+    "match": "all",
+    "conditions": [
+        {"field": "do_not_bulk_email", "op": "eq", "value": False},
+        {
+            "related": "interactions",
+            "quantifier": "exists",
+            "match": "all",
+            "conditions": [
+                {"field": "kind", "op": "eq", "value": "email_click"},
+                {"field": "occurred_at", "op": "in_last_days", "value": 30},
+            ],
+        },
+    ],
+}
 SCORING_MODEL_NAME = "Engagement"
-JOURNEY_NAME = "Contoso Ltd Conference follow-up"
+JOURNEY_NAME = "Contoso Ltd Conference invitation"
 
 SCORING_RULES = [
     {"name": "Opened an email", "interaction_kind": InteractionKind.EMAIL_OPEN, "points": 10, "max_count": 5},
@@ -54,16 +71,18 @@ class Command(BaseCommand):
 
         made = []
         with transaction.atomic():
-            segment = Segment.objects.filter(name=SEGMENT_NAME).first()
-            if segment is None:
-                segment = segment_create(
-                    name=SEGMENT_NAME,
-                    definition=CONTOSO_DECISION_MAKERS,
-                    description="The segment-query contract's example.",
-                )
-                made.append(f"segment '{SEGMENT_NAME}'")
-            if segment.status != SegmentStatus.LIVE:
-                segment_go_live(segment=segment)
+            segments = {}
+            for name, definition, description in (
+                (SEGMENT_NAME, CONTOSO_DECISION_MAKERS, "The segment-query contract's example."),
+                (ENGAGED_SEGMENT_NAME, ENGAGED, "Contacts who may get bulk email and clicked lately."),
+            ):
+                segment = Segment.objects.filter(name=name).first()
+                if segment is None:
+                    segment = segment_create(name=name, definition=definition, description=description)
+                    made.append(f"segment '{name}'")
+                if segment.status != SegmentStatus.LIVE:
+                    segment_go_live(segment=segment)
+                segments[name] = segment
             if not ScoringModel.objects.filter(name=SCORING_MODEL_NAME).exists():
                 scoring_model_save(
                     model=None,
@@ -81,7 +100,11 @@ class Command(BaseCommand):
                 made.append(f"scoring model '{SCORING_MODEL_NAME}'")
             if not Journey.objects.filter(name=JOURNEY_NAME).exists():
                 journey_create(
-                    data={"name": JOURNEY_NAME, "entry_type": "segment", "entry_segment_id": segment.pk},
+                    data={
+                        "name": JOURNEY_NAME,
+                        "entry_type": "segment",
+                        "entry_segment_id": segments[ENGAGED_SEGMENT_NAME].pk,
+                    },
                     steps=[
                         {
                             "key": "agenda",
