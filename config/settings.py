@@ -157,6 +157,8 @@ JOURNEYS_BATCH_SIZE = env.int("JOURNEYS_BATCH_SIZE", default=1000)
 JOURNEYS_DISPATCH_LEASE_SECONDS = env.int("JOURNEYS_DISPATCH_LEASE_SECONDS", default=600)
 JOURNEYS_OUTBOX_SWEEP_SECONDS = env.int("JOURNEYS_OUTBOX_SWEEP_SECONDS", default=120)
 JOURNEYS_CONDITION_RECHECK_SECONDS = env.int("JOURNEYS_CONDITION_RECHECK_SECONDS", default=300)
+# true: every per-email "sent" mark waits for the WAL flush (see docs/architecture.md, Journeys).
+JOURNEYS_DURABLE_SEND_MARKS = env.bool("JOURNEYS_DURABLE_SEND_MARKS", default=False)
 
 # --- Auth -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
