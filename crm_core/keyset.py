@@ -75,6 +75,8 @@ def cursor_decode(token: str, *, ordering: tuple[str, ...]) -> Cursor:
         raise InvalidCursor("Invalid cursor.") from exc
     if made_for != tuple(ordering) or (position is not None and len(position) != len(ordering)):
         raise InvalidCursor("Invalid cursor.")
+    if position is not None and any("\x00" in value for value in position):
+        raise InvalidCursor("Invalid cursor.")  # no database text holds a NUL; ours never made it
     return Cursor(reverse=reverse, position=position, ordering=made_for)
 
 

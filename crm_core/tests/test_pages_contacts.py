@@ -241,3 +241,25 @@ def test_a_sales_rep_may_open_a_contact_page(rep_client):
     contact = ContactFactory(marketing_only=True)
     response = rep_client.get(reverse("crm_core:contact-detail", args=[contact.pk]))
     assert response.status_code == 200 and b"marketing-only" in response.content
+
+
+@pytest.mark.parametrize(
+    "ordering, position, status, rows",
+    [
+        ("last_name", ("Smith\x00", "1"), 400, 0),  # no database text holds a NUL
+        ("-id", ("twelve",), 400, 0),
+        ("id", ("99999999999999999999999999",), 200, 0),  # after any id
+        ("-id", ("99999999999999999999999999",), 200, 1),  # before any id: every contact follows
+    ],
+)
+def test_forged_cursors_are_a_400_or_a_page_never_a_500(
+    marketer_page_client, ordering, position, status, rows
+):
+    from crm_core.forms import CONTACT_ORDERINGS
+    from crm_core.keyset import Cursor, cursor_encode
+
+    ContactFactory()
+    token = cursor_encode(Cursor(reverse=False, position=position, ordering=CONTACT_ORDERINGS[ordering][1]))
+    response = marketer_page_client.get(LIST, {"ordering": ordering, "cursor": token})
+    assert response.status_code == status
+    assert len(listed_ids(response)) == rows
