@@ -10,7 +10,7 @@ topic; and the same work in hand-written SQL. Everything runs in one transaction
 import argparse
 
 from bench.common import ensure_dataset, report, timer
-from segments.examples import CONTOSO_DECISION_MAKERS
+from segments.examples import BULK_EMAIL_ALLOWED, CLICKED_IN_LAST_30_DAYS, CONTOSO_DECISION_MAKERS
 
 ENGAGED = {
     "entity": "contact",
@@ -25,16 +25,8 @@ ENGAGED = {
                 {"field": "country", "op": "eq", "value": "Germany"},
             ],
         },
-        {"field": "do_not_bulk_email", "op": "eq", "value": False},
-        {
-            "related": "interactions",
-            "quantifier": "exists",
-            "match": "all",
-            "conditions": [
-                {"field": "kind", "op": "eq", "value": "email_click"},
-                {"field": "occurred_at", "op": "in_last_days", "value": 30},
-            ],
-        },
+        BULK_EMAIL_ALLOWED,
+        CLICKED_IN_LAST_30_DAYS,
     ],
 }
 HAND_SQL = {

@@ -12,7 +12,7 @@ from crm_core.forms import AccountFilterForm
 from crm_core.models import Account, Contact, Lead, Opportunity
 from crm_core.selectors import VIEWS
 
-from .paging import InvalidCursor, keyset_section
+from .paging import OUTDATED_CURSOR, InvalidCursor, keyset_section
 
 PAGE_SIZE = 50
 SECTION_SIZE = 20
@@ -36,7 +36,7 @@ def account_list_page(request):
     try:
         page = keyset_section(request, accounts, ordering=("name", "id"), size=PAGE_SIZE)
     except InvalidCursor:
-        form.add_error("cursor", "This page link is out of date; start again from the first page.")
+        form.add_error("cursor", OUTDATED_CURSOR)
         return render(request, "crm_core/account_list.html", {"form": form, "page": None}, status=400)
     return render(request, "crm_core/account_list.html", {"form": form, "page": page})
 
@@ -75,7 +75,7 @@ def account_detail_page(request, pk):
                 request, opportunities, ordering=NEWEST, size=SECTION_SIZE, param="ocursor"
             )
     except InvalidCursor:
-        messages.error(request, "This page link is out of date; start again from the first page.")
+        messages.error(request, OUTDATED_CURSOR)
         return render(
             request, "crm_core/account_detail.html", {"account": account, "invalid": True}, status=400
         )

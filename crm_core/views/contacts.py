@@ -10,7 +10,7 @@ from crm_core.forms import ContactFilterForm
 from crm_core.models import Contact
 from crm_core.roles import MARKETING, SALES
 
-from .paging import InvalidCursor, keyset_section
+from .paging import OUTDATED_CURSOR, InvalidCursor, keyset_section
 
 PAGE_SIZE = 50
 
@@ -53,7 +53,7 @@ def contact_list_page(request):
     try:
         page = keyset_section(request, rows, ordering=form.ordering_key(), size=PAGE_SIZE)
     except InvalidCursor:
-        form.add_error("cursor", "This page link is out of date; start again from the first page.")
+        form.add_error("cursor", OUTDATED_CURSOR)
         return render(request, "crm_core/contact_list.html", {"form": form, "rows": []}, status=400)
     return render(
         request,

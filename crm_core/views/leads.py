@@ -23,7 +23,7 @@ from crm_core.forms import LeadQualifyForm, LeadReasonForm
 from crm_core.models import Lead, LeadStatus
 from crm_core.roles import ADMIN, SALES, user_roles
 
-from .paging import InvalidCursor, keyset_section
+from .paging import OUTDATED_CURSOR, InvalidCursor, keyset_section
 
 PAGE_SIZE = 25
 QUEUE_STATUSES = (LeadStatus.NEW, LeadStatus.MARKETING_QUALIFIED)  # sales-ready, waiting for a rep
@@ -91,7 +91,7 @@ def lead_queue_page(request):
             request, _lead_rows(accepted), ordering=QUEUE_ORDERING, size=PAGE_SIZE, param="acursor"
         )
     except InvalidCursor:
-        messages.error(request, "This page link is out of date; start again from the first page.")
+        messages.error(request, OUTDATED_CURSOR)
         return render(request, "crm_core/lead_queue.html", {"invalid": True}, status=400)
     may_move = user_may_move_leads(user)
     for lead in (*queue_page.rows, *accepted_page.rows):

@@ -6,7 +6,7 @@ from django.shortcuts import render
 from crm_core.forms import OpportunityFilterForm
 from crm_core.models import Opportunity
 
-from .paging import InvalidCursor, keyset_section
+from .paging import OUTDATED_CURSOR, InvalidCursor, keyset_section
 
 PAGE_SIZE = 50
 
@@ -30,6 +30,6 @@ def opportunity_list_page(request):
     try:
         page = keyset_section(request, opportunities, ordering=("-created_at", "-id"), size=PAGE_SIZE)
     except InvalidCursor:
-        form.add_error("cursor", "This page link is out of date; start again from the first page.")
+        form.add_error("cursor", OUTDATED_CURSOR)
         return render(request, "crm_core/opportunity_list.html", {"form": form, "page": None}, status=400)
     return render(request, "crm_core/opportunity_list.html", {"form": form, "page": page})

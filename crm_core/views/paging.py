@@ -10,6 +10,8 @@ from django.db.models import QuerySet
 
 from crm_core.keyset import InvalidCursor, cursor_decode, cursor_encode, keyset_page
 
+OUTDATED_CURSOR = "This page link is out of date; start again from the first page."
+
 
 @dataclass
 class Section:
@@ -44,4 +46,4 @@ def keyset_section(
     )
 
 
-__all__ = ["InvalidCursor", "Section", "keyset_section"]
+__all__ = ["OUTDATED_CURSOR", "InvalidCursor", "Section", "keyset_section"]

@@ -12,22 +12,6 @@ from crm_core.models import InteractionKind
 
 SEGMENT_NAME = "Contoso Ltd Conference decision makers"
 ENGAGED_SEGMENT_NAME = "Clicked an email in the last 30 days"
-ENGAGED = {
-    "entity": "contact",
-    "match": "all",
-    "conditions": [
-        {"field": "do_not_bulk_email", "op": "eq", "value": False},
-        {
-            "related": "interactions",
-            "quantifier": "exists",
-            "match": "all",
-            "conditions": [
-                {"field": "kind", "op": "eq", "value": "email_click"},
-                {"field": "occurred_at", "op": "in_last_days", "value": 30},
-            ],
-        },
-    ],
-}
 SCORING_MODEL_NAME = "Engagement"
 JOURNEY_NAME = "Contoso Ltd Conference invitation"
 
@@ -65,7 +49,7 @@ class Command(BaseCommand):
         from journeys.services import journey_create
         from leadscoring.models import DecayMode, ScoringModel, ScoringModelStatus
         from leadscoring.services import scoring_model_save
-        from segments.examples import CONTOSO_DECISION_MAKERS
+        from segments.examples import CONTOSO_DECISION_MAKERS, RECENT_EMAIL_CLICKERS
         from segments.models import Segment, SegmentStatus
         from segments.services import segment_create, segment_go_live
 
@@ -74,7 +58,11 @@ class Command(BaseCommand):
             segments = {}
             for name, definition, description in (
                 (SEGMENT_NAME, CONTOSO_DECISION_MAKERS, "The segment-query contract's example."),
-                (ENGAGED_SEGMENT_NAME, ENGAGED, "Contacts who may get bulk email and clicked lately."),
+                (
+                    ENGAGED_SEGMENT_NAME,
+                    RECENT_EMAIL_CLICKERS,
+                    "Contacts who may get bulk email and clicked lately.",
+                ),
             ):
                 segment = Segment.objects.filter(name=name).first()
                 if segment is None:
