@@ -15,7 +15,6 @@ from .models import (
     Opportunity,
     WorkflowSettings,
 )
-from .pagination import queryset_estimated_count
 from .roles import MARKETING, SALES, user_roles
 
 VIEW_SALES = "sales"
@@ -129,11 +128,6 @@ def contact_list_rows(contacts: QuerySet[Contact]) -> QuerySet[Contact]:
         best_score=Subquery(per_contact.annotate(best=Max("score")).values("best")),
         has_sales_ready=Exists(Lead.objects.filter(parent_contact=OuterRef("pk"), sales_ready=True)),
     )
-
-
-def contact_estimated_count(contacts: QuerySet[Contact]) -> int | None:
-    """About how many contacts `contacts` holds, from the planner (no COUNT(*) at a million rows)."""
-    return queryset_estimated_count(contacts)
 
 
 @dataclass

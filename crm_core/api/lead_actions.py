@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from crm_core import services
 from crm_core.models import Lead, LeadStatusChange, Opportunity
-from crm_core.roles import ADMIN, MARKETING, SALES, user_roles
+from crm_core.roles import ADMIN, MARKETING, may_move_leads_through_sales, user_roles
 
 from .permissions import RoleModelPermissions
 
@@ -23,7 +23,7 @@ class CanMoveLeadsThroughSales(BasePermission):
     message = "Only sales and admin users can accept, qualify, disqualify or return leads."
 
     def has_permission(self, request, view):
-        return bool(user_roles(request.user) & {SALES, ADMIN})
+        return may_move_leads_through_sales(request.user)
 
 
 class CanImportLeads(BasePermission):

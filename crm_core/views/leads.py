@@ -6,6 +6,7 @@ owned by another rep is refused (403). Admins may act on any lead. Everyone who 
 open the lead page and its score explanation.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -21,7 +22,7 @@ from django.views.decorators.http import require_POST
 from crm_core import selectors, services
 from crm_core.forms import LeadQualifyForm, LeadReasonForm
 from crm_core.models import Lead, LeadStatus
-from crm_core.roles import ADMIN, SALES, user_roles
+from crm_core.roles import ADMIN, may_move_leads_through_sales, user_roles
 
 from .paging import OUTDATED_CURSOR, InvalidCursor, keyset_section
 
@@ -35,20 +36,31 @@ class LeadAction:
     key: str
     label: str
     transition: services._Transition
+    service: Callable
     form: type
-    done: str
+    done: str  # the message after it; qualify names the opportunity instead
 
 
 ACTIONS = {
     a.key: a
     for a in (
-        LeadAction("accept", "Accept", services.ACCEPT, LeadReasonForm, "Lead accepted."),
-        LeadAction("qualify", "Qualify", services.QUALIFY, LeadQualifyForm, "Lead qualified"),
-        LeadAction("disqualify", "Disqualify", services.DISQUALIFY, LeadReasonForm, "Lead disqualified."),
+        LeadAction(
+            "accept", "Accept", services.ACCEPT, services.lead_accept, LeadReasonForm, "Lead accepted."
+        ),
+        LeadAction("qualify", "Qualify", services.QUALIFY, services.lead_qualify, LeadQualifyForm, ""),
+        LeadAction(
+            "disqualify",
+            "Disqualify",
+            services.DISQUALIFY,
+            services.lead_disqualify,
+            LeadReasonForm,
+            "Lead disqualified.",
+        ),
         LeadAction(
             "return-to-marketing",
             "Return to marketing",
             services.RETURN_TO_MARKETING,
+            services.lead_return_to_marketing,
             LeadReasonForm,
             "Lead returned to marketing for more nurture.",
         ),
@@ -57,7 +69,7 @@ ACTIONS = {
 
 
 def user_may_move_leads(user) -> bool:
-    return bool(user_roles(user) & {SALES, ADMIN}) and user.has_perm("crm_core.change_lead")
+    return may_move_leads_through_sales(user) and user.has_perm("crm_core.change_lead")
 
 
 def user_may_act_on(user, lead: Lead) -> bool:
@@ -190,27 +202,15 @@ def lead_action(request, pk, action):
             messages.error(request, f"{name}: {' '.join(errors)}")
         return _render_detail(request, lead, status=400)
     data = form.cleaned_data
+    arguments = {name: value for name, value in data.items() if name != "next"}
     try:
-        if spec.key == "qualify":
-            lead, opportunity = services.lead_qualify(
-                lead=lead,
-                actor=request.user,
-                reason=data["reason"],
-                opportunity_name=data["opportunity_name"],
-                amount=data["amount"],
-                close_date=data["close_date"],
-            )
-            done = f"Lead qualified: opportunity “{opportunity.name}” created."
-        else:
-            service = {
-                "accept": services.lead_accept,
-                "disqualify": services.lead_disqualify,
-                "return-to-marketing": services.lead_return_to_marketing,
-            }[spec.key]
-            service(lead=lead, actor=request.user, reason=data["reason"])
-            done = spec.done
+        result = spec.service(lead=lead, actor=request.user, **arguments)
     except services.LeadTransitionError as error:
         messages.error(request, str(error))
         return _render_detail(request, _get_lead(pk), status=400)
-    messages.success(request, done)
+    if spec.key == "qualify":
+        _, opportunity = result
+        messages.success(request, f"Lead qualified: opportunity “{opportunity.name}” created.")
+    else:
+        messages.success(request, spec.done)
     return redirect(_safe_next(request, data.get("next", "")) or reverse("crm_core:lead-detail", args=[pk]))
