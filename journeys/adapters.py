@@ -17,13 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from django.conf import settings
 from django.db.models import F, Q, QuerySet
-from django.urls import reverse
 
 from crm_core import consent
 from crm_core.models import Contact, Interaction, InteractionKind
-from crm_core.tokens import PURPOSE_PREFERENCES, contact_token_make
 from segments.compiler import compile_definition, validate_definition
 from segments.models import Segment, SegmentKind, SegmentMembership
 from segments.services import segment_members_add, segment_members_remove
@@ -120,18 +117,10 @@ def subscription_center_url(contact: Contact) -> str:
 
 
 def subscription_center_url_builder() -> Callable[[Contact], str]:
-    """`subscription_center_url` for a batch of emails: the same URL, but the route is reversed once
-    (reversing is most of the cost of one URL) and only the contact's token is made per call. Takes
-    anything with the contact's `pk` and `email`."""
-    marker = "journeys-token-marker"
-    head, _, tail = (settings.SITE_URL.rstrip("/") + reverse("landing:preferences", args=[marker])).partition(
-        marker
-    )
+    """`subscription_center_url` for a batch of emails: the route is reversed once per builder."""
+    from landing.services import preferences_url_builder
 
-    def build(contact) -> str:
-        return f"{head}{contact_token_make(contact=contact, purpose=PURPOSE_PREFERENCES)}{tail}"
-
-    return build
+    return preferences_url_builder()
 
 
 # --- Landing-page form submissions ------------------------------------------------------------
