@@ -16,6 +16,33 @@ class TimestampedModel(models.Model):
         abstract = True
 
 
+class RecordModel(TimestampedModel):
+    """A CRM record people keep: timestamps and who made and last changed it."""
+
+    # Who made and who last changed the record through a service (NULL: the system or a workflow).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        editable=False,
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        editable=False,
+    )
+
+    class Meta:
+        abstract = True
+
+
 class Industry(models.TextChoices):
     SOFTWARE = "software", "Software"
     MANUFACTURING = "manufacturing", "Manufacturing"
@@ -64,7 +91,7 @@ class ConsentLevel(models.IntegerChoices):
     PROFILING = 5, "Profiling"
 
 
-class Account(TimestampedModel):
+class Account(RecordModel):
     """A company. Account-based marketing treats it as the set of its contacts."""
 
     name = models.CharField(max_length=200, db_index=True)
@@ -87,7 +114,7 @@ class Account(TimestampedModel):
         return self.name
 
 
-class Contact(TimestampedModel):
+class Contact(RecordModel):
     """One person: the only record segments and journeys target."""
 
     first_name = models.CharField(max_length=100, blank=True)
@@ -164,7 +191,17 @@ class LeadSource(models.TextChoices):
     OTHER = "other", "Other"
 
 
-class Lead(TimestampedModel):
+class IdentityStatus(models.TextChoices):
+    """Whether a lead's person is known. A landing page whose matching rule refused the contact with
+    the submitted email holds the lead as a conflict for a marketer to link or dismiss."""
+
+    NONE = "", "No conflict"
+    CONFLICT = "conflict", "Identity conflict"
+    LINKED = "linked", "Linked after review"
+    DISMISSED = "dismissed", "Dismissed after review"
+
+
+class Lead(RecordModel):
     """One person's expressed interest in one topic (product, offer or event)."""
 
     topic = models.CharField(max_length=200, db_index=True)
@@ -198,10 +235,33 @@ class Lead(TimestampedModel):
     grade = models.CharField(max_length=8, blank=True)
     sales_ready = models.BooleanField(default=False, db_index=True)
     estimated_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # Identity review: the orphan-lead workflow leaves a lead in conflict (or dismissed) alone.
+    identity_status = models.CharField(
+        max_length=16,
+        choices=IdentityStatus.choices,
+        default=IdentityStatus.NONE,
+        db_default=IdentityStatus.NONE,
+        blank=True,
+    )
+    identity_conflict_contact = models.ForeignKey(
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        help_text="the known contact whose email the submission gave but whose other details did not match",
+    )
 
     class Meta:
         ordering = ["id"]
         indexes = [
+            # The identity review list (few rows).
+            models.Index(
+                fields=["id"],
+                name="lead_identity_conflict_idx",
+                condition=models.Q(identity_status="conflict"),
+            ),
             # Segments compare topics case-insensitively (UPPER(topic) = UPPER(...)).
             models.Index(Upper("topic"), name="lead_topic_upper_idx"),
             # Orphan leads are found by this partial index, whatever the table size.
@@ -228,7 +288,7 @@ class OpportunityStatus(models.TextChoices):
     LOST = "lost", "Lost"
 
 
-class Opportunity(TimestampedModel):
+class Opportunity(RecordModel):
     name = models.CharField(max_length=200)
     account = models.ForeignKey(
         Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="opportunities"

@@ -89,8 +89,3 @@ def user_roles(user) -> set[str]:
         cached = frozenset(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
         user._nurture_roles = cached
     return set(cached)
-
-
-def may_move_leads_through_sales(user) -> bool:
-    """Accept, qualify, disqualify or return leads: the sales and admin roles (API and web UI)."""
-    return bool(user_roles(user) & {SALES, ADMIN})

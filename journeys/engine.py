@@ -663,19 +663,17 @@ def _create_lead(step, members, batch):
     for e in members:
         contact = contacts[e.contact_id]
         lead = lead_create(
-            data={
-                "topic": step.config["topic"],
-                "first_name": contact.first_name,
-                "last_name": contact.last_name,
-                "email": contact.email,
-                "company_name": contact.parent_account.name if contact.parent_account else "",
-                "job_title": contact.job_title,
-                "job_role": contact.job_role,
-                "parent_contact": contact,
-                "parent_account": contact.parent_account,
-                "owner_id": contact.owner_id,
-                "source": LeadSource.JOURNEY,
-            }
+            topic=step.config["topic"],
+            first_name=contact.first_name,
+            last_name=contact.last_name,
+            email=contact.email,
+            company_name=contact.parent_account.name if contact.parent_account else "",
+            job_title=contact.job_title,
+            job_role=contact.job_role,
+            parent_contact=contact,
+            parent_account=contact.parent_account,
+            owner_id=contact.owner_id,
+            source=LeadSource.JOURNEY,
         )
         results[e.pk] = advance(detail=f"lead {lead.pk}")
     return results

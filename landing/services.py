@@ -24,13 +24,18 @@ from crm_core.models import (
     ConsentSource,
     Contact,
     ContactOrigin,
-    Interaction,
     InteractionKind,
     Lead,
     LeadSource,
     LeadStatus,
 )
-from crm_core.services import contact_get_or_create_by_email, lead_create, lead_update
+from crm_core.services import (
+    contact_get_or_create_by_email,
+    contact_update,
+    interaction_record,
+    lead_create,
+    lead_update,
+)
 from crm_core.tokens import PURPOSE_PREFERENCES, contact_token_make
 
 from .forms import LandingForm, form_data, form_errors
@@ -233,16 +238,14 @@ def _process_locked(submission: FormSubmission) -> None:
     )
     if not created and not _names_match(contact, contact_values, page.contact_matching):
         # The email belongs to someone the strategy does not recognise: touch nobody's record.
-        lead = lead_create(data=_new_lead_data(page=page, contact=None, email=email, lead_values=lead_values))
+        lead = lead_create(**_new_lead_data(page=page, contact=None, email=email, lead_values=lead_values))
         submission.outcome = SubmissionOutcome.UNMATCHED
         submission.lead = lead
         return
 
-    changed = [name for name, value in contact_values.items() if getattr(contact, name) != value]
+    changed = {name: value for name, value in contact_values.items() if getattr(contact, name) != value}
     if changed:
-        for name in changed:
-            setattr(contact, name, contact_values[name])
-        contact.save(update_fields=[*changed, "updated_at"])
+        contact = contact_update(contact=contact, consent_source=ConsentSource.LANDING_PAGE, **changed)
     if form.consent_given and contact.consent_level < page.consent_level:
         consent.contact_preferences_update(
             contact=contact,
@@ -253,16 +256,14 @@ def _process_locked(submission: FormSubmission) -> None:
 
     lead = _find_open_lead(contact=contact, page=page)
     if lead is None:
-        lead = lead_create(
-            data=_new_lead_data(page=page, contact=contact, email=email, lead_values=lead_values)
-        )
+        lead = lead_create(**_new_lead_data(page=page, contact=contact, email=email, lead_values=lead_values))
     else:
         updates = {name: value for name, value in lead_values.items() if getattr(lead, name) != value}
         if updates:
-            lead_update(lead=lead, data=updates)
+            lead_update(lead=lead, **updates)
 
-    submission.interaction = Interaction.objects.create(
-        contact=contact,
+    submission.interaction = interaction_record(
+        contact_id=contact.pk,
         kind=InteractionKind.FORM_SUBMIT,
         occurred_at=submission.received_at,
         properties={

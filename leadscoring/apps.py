@@ -7,11 +7,16 @@ class LeadscoringConfig(AppConfig):
 
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
+
+        from crm_core.events import records_changed
+
+        from .services import sqlite_functions_register
+
+        records_changed.connect(_records_changed, dispatch_uid="leadscoring.records_changed")
+        # Transitional: interactions saved outside crm_core's services.
         from django.db.models.signals import post_save
 
         from crm_core.models import Interaction
-
-        from .services import sqlite_functions_register
 
         post_save.connect(
             _interaction_saved, sender=Interaction, dispatch_uid="leadscoring.interaction_saved"
@@ -20,8 +25,17 @@ class LeadscoringConfig(AppConfig):
         connection_created.connect(sqlite_functions_register, dispatch_uid="leadscoring.sqlite_functions")
 
 
+def _records_changed(sender, *, change, **kwargs) -> None:
+    """New interactions (form submissions, email opens and clicks, ...) rescore their contacts' leads soon."""
+    from crm_core import events
+
+    if change.entity == events.INTERACTION and change.action == events.CREATED and change.contact_ids:
+        from .services import interactions_recorded
+
+        interactions_recorded(contact_ids=change.contact_ids)
+
+
 def _interaction_saved(sender, instance, created, **kwargs) -> None:
-    """A new interaction (form submission, email open or click, ...) rescoring its contact's leads soon."""
     if created:
         from .services import interactions_recorded
 

@@ -9,3 +9,4 @@ class SegmentsConfig(AppConfig):
         from . import signals
 
         signals.connect()
+        signals.connect_model_signals()

@@ -12,9 +12,9 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from crm_core import services
+from crm_core import access, services
 from crm_core.models import Lead, LeadStatusChange, Opportunity
-from crm_core.roles import ADMIN, MARKETING, may_move_leads_through_sales, user_roles
+from crm_core.roles import ADMIN, MARKETING, user_roles
 
 from .permissions import RoleModelPermissions
 
@@ -23,7 +23,7 @@ class CanMoveLeadsThroughSales(BasePermission):
     message = "Only sales and admin users can accept, qualify, disqualify or return leads."
 
     def has_permission(self, request, view):
-        return may_move_leads_through_sales(request.user)
+        return access.may_move_leads_through_sales(request.user)
 
 
 class CanImportLeads(BasePermission):
@@ -124,7 +124,7 @@ class LeadLifecycleActionsMixin:
     """accept, qualify, disqualify, return-to-marketing and bulk, for a viewset over Lead."""
 
     def _transition(self, request, service, serializer_class=LeadTransitionSerializer):
-        lead = self.get_object()
+        lead = access.check_lead_action(request.user, self.get_object())
         params = serializer_class(data=request.data)
         params.is_valid(raise_exception=True)
         try:

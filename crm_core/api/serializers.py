@@ -138,8 +138,21 @@ class ContactSerializer(StrictModelSerializer):
 
 
 class LeadSerializer(StrictModelSerializer):
+    """A lead's details. Its status, score, grade, sales_ready and owner are read-only here: they
+    change through the lifecycle actions, lead scoring and `POST /api/leads/{id}/assign/`."""
+
     email = NormalizedEmailField(max_length=254)
-    owner = serializers.PrimaryKeyRelatedField(queryset=_user_queryset(), allow_null=True, required=False)
+    # Where each state field changes instead (a 400 names it when a request tries to set one).
+    STATE_FIELD_OWNERS = {
+        "status": "the lifecycle actions (POST /api/leads/{id}/accept/, /qualify/, /disqualify/, "
+        "/return-to-marketing/)",
+        "owner": "POST /api/leads/{id}/assign/",
+        "score": "lead scoring",
+        "grade": "lead scoring",
+        "sales_ready": "lead scoring",
+        "identity_status": "the identity review (POST /api/leads/{id}/identity-link/ or /identity-dismiss/)",
+        "identity_conflict_contact": "the identity review",
+    }
     parent_contact = serializers.PrimaryKeyRelatedField(
         queryset=models.Contact.objects.all(),
         allow_null=True,
@@ -167,10 +180,49 @@ class LeadSerializer(StrictModelSerializer):
             "grade",
             "sales_ready",
             "estimated_value",
+            "identity_status",
+            "identity_conflict_contact",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "created_at", "updated_at"]
+        read_only_fields = [
+            "id",
+            "status",
+            "owner",
+            "score",
+            "grade",
+            "sales_ready",
+            "identity_status",
+            "identity_conflict_contact",
+            "created_at",
+            "updated_at",
+        ]
+
+    def _state_field_errors(self, data) -> dict:
+        """Read-only state fields sent with a value other than the stored one: one error each."""
+        errors = {}
+        if not isinstance(data, dict):
+            return errors
+        for name, where in self.STATE_FIELD_OWNERS.items():
+            if name not in data:
+                continue
+            stored = getattr(self.instance, name, None) if self.instance is not None else None
+            current = None if stored is None else self.fields[name].to_representation(stored)
+            if self.instance is None or data[name] != current:
+                errors[name] = [f"Read-only: {name} changes only through {where}."]
+        return errors
+
+    def to_internal_value(self, data):
+        errors = self._state_field_errors(data)
+        try:
+            values = super().to_internal_value(data)
+        except serializers.ValidationError as invalid:
+            if isinstance(invalid.detail, dict):
+                errors = {**invalid.detail, **errors}
+            raise serializers.ValidationError(errors or invalid.detail) from invalid
+        if errors:
+            raise serializers.ValidationError(errors)
+        return values
 
 
 class OpportunitySerializer(StrictModelSerializer):
@@ -204,6 +256,7 @@ class InteractionSerializer(StrictModelSerializer):
         model = models.Interaction
         fields = ["id", "contact", "kind", "occurred_at", "properties", "created_at"]
         read_only_fields = ["id", "created_at"]
+        # An interaction is a fact that happened: recorded, never rewritten.
 
     def validate_properties(self, value):
         if not isinstance(value, dict):
@@ -227,3 +280,18 @@ class AuthTokenRequestSerializer(serializers.Serializer):
 
 class AuthTokenSerializer(serializers.Serializer):
     token = serializers.CharField(read_only=True)
+
+
+class LeadAssignSerializer(serializers.Serializer):
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=_user_queryset(), allow_null=True, help_text="The new owner's user id; null to unassign."
+    )
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+    def validate(self, attrs):
+        unknown = (
+            sorted(set(self.initial_data) - set(self.fields)) if hasattr(self.initial_data, "keys") else []
+        )
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return attrs

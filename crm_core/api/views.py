@@ -17,13 +17,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm_core import models, selectors
-from crm_core.services import lead_create, lead_update
+from crm_core import access, models, selectors, services
 
 from . import filters, serializers
 from .keyset import KeysetPagination
@@ -54,22 +54,46 @@ def conflicts_as_400():
 
 
 class CRMModelViewSet(viewsets.ModelViewSet):
+    """Writes go through the owning services (`create_service`, `update_service`, `delete_service`,
+    called with the validated fields and the acting user); a viewset without them saves plainly."""
+
     permission_classes = [RoleModelPermissions]
     filter_backends = [DjangoFilterBackend, filters.StrictSearchFilter, KeysetOrderingFilter]
     pagination_class = StandardPagination
     ordering_fields = ["id", "created_at"]
+    create_service = None
+    update_service = None  # called as update_service(<model name>=instance, actor=..., **fields)
+    delete_service = None
+
+    def _instance_kw(self) -> str:
+        return self.queryset.model._meta.model_name
 
     def perform_create(self, serializer):
         with conflicts_as_400():
-            serializer.save()
+            if self.create_service is None:
+                serializer.save()
+            else:
+                serializer.instance = type(self).create_service(
+                    actor=self.request.user, **serializer.validated_data
+                )
 
     def perform_update(self, serializer):
         with conflicts_as_400():
-            serializer.save()
+            if self.update_service is None:
+                serializer.save()
+            else:
+                serializer.instance = type(self).update_service(
+                    **{self._instance_kw(): serializer.instance},
+                    actor=self.request.user,
+                    **serializer.validated_data,
+                )
 
     def perform_destroy(self, instance):
         with transaction.atomic():
-            instance.delete()
+            if self.delete_service is None:
+                instance.delete()
+            else:
+                type(self).delete_service(**{self._instance_kw(): instance}, actor=self.request.user)
 
 
 class AccountViewSet(CRMModelViewSet):
@@ -81,6 +105,9 @@ class AccountViewSet(CRMModelViewSet):
     search_fields = ["name", "country"]
     ordering_fields = ["id", "name", "created_at"]
     ordering = ["name"]
+    create_service = staticmethod(services.account_create)
+    update_service = staticmethod(services.account_update)
+    delete_service = staticmethod(services.account_delete)
 
 
 CONTACT_VIEW_PARAMETER = OpenApiParameter(
@@ -106,6 +133,9 @@ class ContactViewSet(CRMModelViewSet):
     pagination_class = KeysetPagination
     search_fields = ["first_name", "last_name", "email"]
     ordering_fields = ["id", "created_at", "last_name"]
+    create_service = staticmethod(services.contact_create)
+    update_service = staticmethod(services.contact_update)
+    delete_service = staticmethod(services.contact_delete)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # authentication, role, throttling first
@@ -133,15 +163,28 @@ class LeadViewSet(LeadLifecycleActionsMixin, CRMModelViewSet):
     search_fields = ["topic", "last_name", "email", "company_name"]
     ordering_fields = ["id", "created_at", "score", "topic"]
 
-    def perform_create(self, serializer):
-        with conflicts_as_400():
-            serializer.instance = lead_create(data=serializer.validated_data, created_by=self.request.user)
+    create_service = staticmethod(services.lead_create)
+    update_service = staticmethod(services.lead_update)
+    delete_service = staticmethod(services.lead_delete)
 
     def perform_update(self, serializer):
-        with conflicts_as_400():
-            serializer.instance = lead_update(
-                lead=serializer.instance, data=serializer.validated_data, updated_by=self.request.user
-            )
+        access.check_lead_edit(self.request.user, serializer.instance)
+        super().perform_update(serializer)
+
+    def perform_destroy(self, instance):
+        access.check_lead_edit(self.request.user, instance)
+        super().perform_destroy(instance)
+
+    @extend_schema(request=serializers.LeadAssignSerializer, responses={200: serializers.LeadSerializer})
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        """Give the lead to another owner (marketers and admins; a rep may take an unowned lead)."""
+        lead = self.get_object()
+        params = serializers.LeadAssignSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        access.check_lead_assign(request.user, lead, params.validated_data["owner"])
+        lead = services.lead_assign(lead=lead, actor=request.user, **params.validated_data)
+        return Response(serializers.LeadSerializer(lead).data)
 
 
 class OpportunityViewSet(CRMModelViewSet):
@@ -152,6 +195,9 @@ class OpportunityViewSet(CRMModelViewSet):
     filterset_class = filters.OpportunityFilter
     search_fields = ["name"]
     ordering_fields = ["id", "created_at", "name"]
+    create_service = staticmethod(services.opportunity_create)
+    update_service = staticmethod(services.opportunity_update)
+    delete_service = staticmethod(services.opportunity_delete)
 
 
 class InteractionViewSet(CRMModelViewSet):
@@ -163,6 +209,13 @@ class InteractionViewSet(CRMModelViewSet):
     pagination_class = KeysetPagination
     filter_backends = [DjangoFilterBackend, KeysetOrderingFilter]
     ordering_fields = ["id"]
+    delete_service = staticmethod(services.interaction_delete)
+
+    @staticmethod
+    def create_service(*, actor, contact, **fields):
+        return services.interaction_record(contact_id=contact.pk, actor=actor, **fields)
+
+    update_service = staticmethod(services.interaction_update)
 
 
 class SubscriptionListViewSet(CRMModelViewSet):

@@ -213,27 +213,16 @@ def test_lead_crud(sales_client, sales_rep):
     assert sales_client.delete(f"/api/leads/{lead.pk}/").status_code == 403
 
 
-def test_lead_writes_go_through_the_services(marketer_client, monkeypatch):
-    from crm_core import services
-    from crm_core.api import views
-
-    calls = []
-    real_create, real_update = services.lead_create, services.lead_update
-
-    def spy_create(*, data, created_by=None):
-        calls.append(("create", created_by.username))
-        return real_create(data=data, created_by=created_by)
-
-    def spy_update(*, lead, data, updated_by=None):
-        calls.append(("update", updated_by.username))
-        return real_update(lead=lead, data=data, updated_by=updated_by)
-
-    monkeypatch.setattr(views, "lead_create", spy_create)
-    monkeypatch.setattr(views, "lead_update", spy_update)
+def test_lead_writes_go_through_the_services_and_record_the_actor(marketer_client, django_user_model):
+    marketer = django_user_model.objects.get(username="marketer")
     created = marketer_client.post("/api/leads/", {"topic": "Webinar"}, format="json")
     assert created.status_code == 201
-    marketer_client.patch(f"/api/leads/{created.json()['id']}/", {"score": 10}, format="json")
-    assert calls == [("create", "marketer"), ("update", "marketer")]
+    lead = Lead.objects.get(pk=created.json()["id"])
+    assert (lead.created_by_id, lead.updated_by_id) == (marketer.pk, marketer.pk)
+    changed = marketer_client.patch(f"/api/leads/{lead.pk}/", {"topic": "Webinar II"}, format="json")
+    assert changed.status_code == 200
+    lead.refresh_from_db()
+    assert (lead.topic, lead.updated_by_id) == ("Webinar II", marketer.pk)
 
 
 def test_lead_validation(sales_client):

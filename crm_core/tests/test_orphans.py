@@ -11,9 +11,8 @@ from django.urls import reverse
 
 from config.celery_app import app as celery_app
 from conftest import wait_until
-from crm_core import services
 from crm_core.models import Contact, ContactOrigin, Lead, WorkflowSettings
-from crm_core.services import lead_create, lead_link_orphans, lead_update
+from crm_core.services import lead_create, lead_link_orphans, lead_update, orphans
 from crm_core.tests.factories import AccountFactory, ContactFactory, LeadFactory, OrphanLeadFactory
 
 
@@ -40,7 +39,7 @@ def _set_raw_email(lead: Lead, email: str) -> None:
 def link_path(request, monkeypatch):
     """Run a test on the PostgreSQL statements and on the ORM path the SQLite default uses."""
     if request.param == "portable":
-        monkeypatch.setattr(services, "_link_locked_batch", services._link_locked_batch_portable)
+        monkeypatch.setattr(orphans, "_link_locked_batch_sql", orphans._link_locked_batch_portable)
     return request.param
 
 
@@ -193,7 +192,7 @@ class TestAutomaticRuns:
         self, eager_tasks, django_capture_on_commit_callbacks
     ):
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            lead = lead_create(data={"topic": "Demo", "email": "new@example.com"})
+            lead = lead_create(topic="Demo", email="new@example.com")
             assert Lead.objects.get(pk=lead.pk).parent_contact_id is None  # not before commit
         assert len(orphan_links(callbacks)) == 1
         contact = Lead.objects.get(pk=lead.pk).parent_contact
@@ -201,7 +200,7 @@ class TestAutomaticRuns:
 
     def test_a_lead_with_a_parent_contact_enqueues_nothing(self, django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks() as callbacks:
-            lead_create(data={"topic": "Demo", "parent_contact": ContactFactory()})
+            lead_create(topic="Demo", parent_contact=ContactFactory())
         assert orphan_links(callbacks) == []
 
     def test_saving_a_lead_without_its_contact_links_it_again(
@@ -209,14 +208,14 @@ class TestAutomaticRuns:
     ):
         lead = LeadFactory(email="again@example.com")
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            lead_update(lead=lead, data={"parent_contact": None})
+            lead_update(lead=lead, parent_contact=None)
         assert len(orphan_links(callbacks)) == 1
         assert Lead.objects.get(pk=lead.pk).parent_contact.email == "again@example.com"
 
     def test_nothing_runs_when_the_workflow_is_switched_off(self, django_capture_on_commit_callbacks):
         _switch_workflow(False)
         with django_capture_on_commit_callbacks() as callbacks:
-            lead_create(data={"topic": "Demo", "email": "off@example.com"})
+            lead_create(topic="Demo", email="off@example.com")
         assert orphan_links(callbacks) == []
 
     def test_the_task_skips_when_the_workflow_was_switched_off_after_enqueueing(self):
@@ -355,7 +354,7 @@ def test_many_workers_at_once_make_one_contact_per_email_without_deadlocks():
 
 @pytest.mark.worker
 def test_the_worker_links_an_orphan_lead_created_through_the_service(celery_worker_process):
-    lead = lead_create(data={"topic": "Contoso Ltd Conference", "email": "Worker@Example.com"})
+    lead = lead_create(topic="Contoso Ltd Conference", email="Worker@Example.com")
 
     def linked_contact():
         return Lead.objects.filter(pk=lead.pk).values_list("parent_contact_id", flat=True).first()

@@ -1,6 +1,7 @@
 """The sales rep's lead queue, the lead page, the lifecycle actions (POST forms) and the score fragment.
 
-Who may move a lead: sales and admin users holding `crm_core.change_lead`. A rep may act on leads
+Who may move a lead is decided by `crm_core.access` (shared with the API): sales and admin users
+holding `crm_core.change_lead`. A rep may act on leads
 they own and on unowned leads (accepting one makes it theirs, as `services.lead_accept` does); a lead
 owned by another rep is refused (403). Admins may act on any lead. Everyone who may view leads may
 open the lead page and its score explanation.
@@ -11,7 +12,6 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -19,10 +19,10 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from crm_core import selectors, services
+from crm_core import access, selectors, services
 from crm_core.forms import LeadQualifyForm, LeadReasonForm
 from crm_core.models import Lead, LeadStatus
-from crm_core.roles import ADMIN, may_move_leads_through_sales, user_roles
+from crm_core.services import lifecycle
 
 from .paging import OUTDATED_CURSOR, InvalidCursor, keyset_section
 
@@ -35,7 +35,7 @@ QUEUE_ORDERING = ("-created_at", "-id")
 class LeadAction:
     key: str
     label: str
-    transition: services._Transition
+    transition: lifecycle.Transition
     service: Callable
     form: type
     done: str  # the message after it; qualify names the opportunity instead
@@ -45,13 +45,13 @@ ACTIONS = {
     a.key: a
     for a in (
         LeadAction(
-            "accept", "Accept", services.ACCEPT, services.lead_accept, LeadReasonForm, "Lead accepted."
+            "accept", "Accept", lifecycle.ACCEPT, services.lead_accept, LeadReasonForm, "Lead accepted."
         ),
-        LeadAction("qualify", "Qualify", services.QUALIFY, services.lead_qualify, LeadQualifyForm, ""),
+        LeadAction("qualify", "Qualify", lifecycle.QUALIFY, services.lead_qualify, LeadQualifyForm, ""),
         LeadAction(
             "disqualify",
             "Disqualify",
-            services.DISQUALIFY,
+            lifecycle.DISQUALIFY,
             services.lead_disqualify,
             LeadReasonForm,
             "Lead disqualified.",
@@ -59,25 +59,13 @@ ACTIONS = {
         LeadAction(
             "return-to-marketing",
             "Return to marketing",
-            services.RETURN_TO_MARKETING,
+            lifecycle.RETURN_TO_MARKETING,
             services.lead_return_to_marketing,
             LeadReasonForm,
             "Lead returned to marketing for more nurture.",
         ),
     )
 }
-
-
-def user_may_move_leads(user) -> bool:
-    return may_move_leads_through_sales(user) and user.has_perm("crm_core.change_lead")
-
-
-def user_may_act_on(user, lead: Lead) -> bool:
-    if not user_may_move_leads(user):
-        return False
-    if ADMIN in user_roles(user):
-        return True
-    return lead.owner_id is None or lead.owner_id == user.pk
 
 
 def actions_for(lead: Lead) -> list[LeadAction]:
@@ -105,7 +93,7 @@ def lead_queue_page(request):
     except InvalidCursor:
         messages.error(request, OUTDATED_CURSOR)
         return render(request, "crm_core/lead_queue.html", {"invalid": True}, status=400)
-    may_move = user_may_move_leads(user)
+    may_move = access.may_move_leads_through_sales(user)
     for lead in (*queue_page.rows, *accepted_page.rows):
         lead.ui_actions = actions_for(lead) if may_move else []
     return render(
@@ -146,7 +134,7 @@ def score_explanation(lead: Lead) -> dict:
 
 
 def _render_detail(request, lead: Lead, *, status: int = 200):
-    may_act = user_may_act_on(request.user, lead)
+    may_act = access.user_may_act_on(request.user, lead)
     lead.ui_actions = actions_for(lead) if may_act else []
     return render(
         request,
@@ -191,11 +179,7 @@ def lead_action(request, pk, action):
     spec = ACTIONS.get(action)
     if spec is None:
         raise Http404("No such action.")
-    if not user_may_move_leads(request.user):
-        raise PermissionDenied("Only sales and admin users can move leads.")
-    lead = _get_lead(pk)
-    if not user_may_act_on(request.user, lead):
-        raise PermissionDenied("This lead belongs to another rep.")
+    lead = access.check_lead_action(request.user, _get_lead(pk))
     form = spec.form(request.POST)
     if not form.is_valid():
         for name, errors in form.errors.items():

@@ -1,0 +1,80 @@
+"""Who may do what to which record: the one place the API, the web UI and the admin ask.
+
+Each check raises `AccessDenied` (a `PermissionDenied`, so Django and DRF answer 403) with a
+reason a person can read, or `Http404` when the record does not exist.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from .models import Lead
+from .roles import ADMIN, MARKETING, SALES, user_roles
+
+
+class AccessDenied(PermissionDenied):
+    """A 403 with its reason."""
+
+
+def may_move_leads_through_sales(user) -> bool:
+    """Accept, qualify, disqualify or return leads: the sales and admin roles."""
+    return bool(user_roles(user) & {SALES, ADMIN}) and user.has_perm("crm_core.change_lead")
+
+
+def _is_admin(user) -> bool:
+    return ADMIN in user_roles(user)
+
+
+def lead_owned_by_another(user, lead: Lead) -> bool:
+    """A rep may act only on their own or unowned leads; admins on every lead."""
+    return not _is_admin(user) and lead.owner_id is not None and lead.owner_id != user.pk
+
+
+def user_may_act_on(user, lead: Lead) -> bool:
+    return may_move_leads_through_sales(user) and not lead_owned_by_another(user, lead)
+
+
+def _get(lead_id, queryset=None) -> Lead:
+    try:
+        return (queryset if queryset is not None else Lead.objects.all()).get(pk=lead_id)
+    except (Lead.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such lead.") from exc
+
+
+def check_lead_action(user, lead: Lead) -> Lead:
+    """`lead` if `user` may move it through the sales lifecycle, else AccessDenied."""
+    if not may_move_leads_through_sales(user):
+        raise AccessDenied("Only sales and admin users can accept, qualify, disqualify or return leads.")
+    if lead_owned_by_another(user, lead):
+        raise AccessDenied("This lead belongs to another rep; only its owner or an admin can act on it.")
+    return lead
+
+
+def lead_for_action(user, lead_id, *, queryset=None) -> Lead:
+    """The lead `user` wants to accept, qualify, disqualify or return (404 / 403 otherwise)."""
+    return check_lead_action(user, _get(lead_id, queryset))
+
+
+def check_lead_edit(user, lead: Lead) -> Lead:
+    """Editing a lead's details: marketers and admins any lead, a rep their own or unowned leads."""
+    if not user.has_perm("crm_core.change_lead"):
+        raise AccessDenied("You may not change leads.")
+    roles = user_roles(user)
+    if MARKETING not in roles and lead_owned_by_another(user, lead):
+        raise AccessDenied("This lead belongs to another rep; only its owner or an admin can change it.")
+    return lead
+
+
+def check_lead_assign(user, lead: Lead, owner) -> Lead:
+    """Marketers and admins assign any lead to anyone; a rep may take an unowned lead for themselves."""
+    if not user.has_perm("crm_core.change_lead"):
+        raise AccessDenied("You may not change leads.")
+    roles = user_roles(user)
+    if roles & {MARKETING, ADMIN}:
+        return lead
+    if lead.owner_id is None and owner is not None and owner.pk == user.pk:
+        return lead
+    raise AccessDenied(
+        "A rep can only take an unowned lead for themselves; ask an admin or marketer to reassign it."
+    )

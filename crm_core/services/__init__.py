@@ -1,0 +1,94 @@
+"""Writes to CRM records: every writer of crm_core's tables calls a function of this package.
+
+- `records`: create, change and delete contacts, accounts, leads, opportunities and interactions.
+- `lifecycle`: lead status moves (accept, qualify, ...) recorded in `LeadStatusChange`.
+- `orphans`: the orphan-lead workflow (a parent contact for every lead without one, set-based).
+- `imports`: bulk lead import.
+Consent preferences and list memberships are written by `crm_core.consent`.
+"""
+
+from .imports import (
+    LEAD_IMPORT_FIELDS,
+    LEAD_IMPORT_MAX_ROWS,
+    LeadImportInvalid,
+    LeadImportResult,
+    lead_bulk_import,
+    lead_import_clean,
+)
+from .lifecycle import (
+    LEAD_TRANSITIONS,
+    LeadTransitionError,
+    lead_accept,
+    lead_assign,
+    lead_disqualify,
+    lead_mark_marketing_qualified,
+    lead_qualify,
+    lead_return_to_marketing,
+)
+from .orphans import (
+    ORPHAN_LINK_BATCH_SIZE,
+    OrphanLinkResult,
+    lead_link_orphans,
+    lead_schedule_orphan_link,
+)
+from .records import (
+    LEAD_EDITABLE_FIELDS,
+    LEAD_STATE_FIELDS,
+    account_create,
+    account_delete,
+    account_update,
+    contact_create,
+    contact_delete,
+    contact_get_or_create_by_email,
+    contact_update,
+    interaction_delete,
+    interaction_record,
+    interaction_update,
+    interactions_record,
+    lead_create,
+    lead_delete,
+    lead_update,
+    opportunity_create,
+    opportunity_delete,
+    opportunity_update,
+)
+
+__all__ = [
+    "LEAD_EDITABLE_FIELDS",
+    "LEAD_IMPORT_FIELDS",
+    "LEAD_IMPORT_MAX_ROWS",
+    "LEAD_STATE_FIELDS",
+    "LEAD_TRANSITIONS",
+    "ORPHAN_LINK_BATCH_SIZE",
+    "LeadImportInvalid",
+    "LeadImportResult",
+    "LeadTransitionError",
+    "OrphanLinkResult",
+    "account_create",
+    "account_delete",
+    "account_update",
+    "contact_create",
+    "contact_delete",
+    "contact_get_or_create_by_email",
+    "contact_update",
+    "interaction_delete",
+    "interaction_record",
+    "interaction_update",
+    "interactions_record",
+    "lead_accept",
+    "lead_assign",
+    "lead_bulk_import",
+    "lead_create",
+    "lead_delete",
+    "lead_disqualify",
+    "lead_import_clean",
+    "lead_link_orphans",
+    "lead_mark_marketing_qualified",
+    "lead_qualify",
+    "lead_return_to_marketing",
+    "lead_schedule_orphan_link",
+    "lead_update",
+    "opportunity_create",
+    "opportunity_delete",
+    "opportunity_update",
+]

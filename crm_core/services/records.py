@@ -1,0 +1,409 @@
+"""Create, change and delete CRM records (contacts, accounts, leads, opportunities, interactions).
+
+Every writer of these tables (API, admin, web UI, landing pages, journeys, imports) comes here.
+Each function takes keyword arguments only, the acting user (`actor`, None for the system), and
+field values by name; names outside the entity's editable fields are refused, so a caller cannot
+set what another service owns (a lead's status, score, grade, sales_ready and owner belong to the
+lifecycle, scoring and assignment services). Consent preferences of a contact are written through
+`crm_core.consent`, which records each change. Every write announces itself with
+`crm_core.events.records_changed_on_commit`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from .. import events
+from ..emails import normalize_email
+from ..models import Account, ConsentSource, Contact, Interaction, Lead, Opportunity
+from .orphans import lead_schedule_orphan_link
+
+# Lead fields the lifecycle, scoring and assignment services own: no generic update may set them.
+LEAD_STATE_FIELDS = frozenset({"status", "score", "grade", "sales_ready", "owner", "identity_status"})
+LEAD_EDITABLE_FIELDS = frozenset(
+    {
+        "topic",
+        "first_name",
+        "last_name",
+        "email",
+        "company_name",
+        "job_title",
+        "job_role",
+        "source",
+        "parent_contact",
+        "parent_account",
+        "estimated_value",
+    }
+)
+# On create a lead may be given its first owner (an import, a rep creating their own lead).
+LEAD_CREATE_FIELDS = LEAD_EDITABLE_FIELDS | {"owner"}
+CONTACT_PROFILE_FIELDS = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "job_title",
+        "job_role",
+        "country",
+        "city",
+        "parent_account",
+        "owner",
+        "origin",
+        "is_minor",
+        "guardian",
+    }
+)
+ACCOUNT_FIELDS = frozenset(
+    {"name", "industry", "country", "website", "employees", "annual_revenue", "owner", "parent_account"}
+)
+OPPORTUNITY_FIELDS = frozenset(
+    {"name", "account", "contact", "originating_lead", "owner", "stage", "status", "amount", "close_date"}
+)
+
+
+# Services join the caller's transaction without a savepoint of their own (a savepoint costs two
+# round trips per call; a failure inside still rolls the caller's whole transaction back).
+_atomic = transaction.atomic(savepoint=False)
+
+
+def _actor_id(actor) -> int | None:
+    return actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
+
+
+def _checked(values: Mapping[str, Any], allowed: frozenset[str], entity: str) -> dict:
+    """`values` if every name is settable (a foreign key by name or as `<name>_id`), else TypeError."""
+    unknown = sorted(n for n in values if n not in allowed and not (n.endswith("_id") and n[:-3] in allowed))
+    if unknown:
+        raise TypeError(f"{entity} fields not settable here: {', '.join(unknown)}")
+    return dict(values)
+
+
+def _changed_fields(instance, values: Mapping[str, Any]) -> list[str]:
+    changed = []
+    for name, value in values.items():
+        field = instance._meta.get_field(name[:-3] if name.endswith("_id") else name)
+        current = getattr(instance, field.attname)
+        new = value.pk if field.is_relation and hasattr(value, "pk") else value
+        if current != new:
+            changed.append(name)
+    return changed
+
+
+def _apply(instance, values: Mapping[str, Any], actor) -> None:
+    for name, value in values.items():
+        setattr(instance, name, value)
+    instance.updated_by_id = _actor_id(actor)
+
+
+# --- Contacts ----------------------------------------------------------------------------------
+
+
+def _consent_split(values: Mapping[str, Any]) -> tuple[dict, dict]:
+    from ..consent import PREFERENCE_FIELDS
+
+    profile = {k: v for k, v in values.items() if k not in PREFERENCE_FIELDS}
+    preferences = {k: v for k, v in values.items() if k in PREFERENCE_FIELDS}
+    return profile, preferences
+
+
+@_atomic
+def contact_create(*, actor=None, consent_source: str = ConsentSource.API, **values) -> Contact:
+    """Create a contact. Consent preferences given are recorded as changes from their defaults."""
+    from ..consent import PREFERENCE_FIELDS, contact_preferences_update
+
+    profile, preferences = _consent_split(values)
+    _checked(profile, CONTACT_PROFILE_FIELDS | {"marketing_only"}, "contact")
+    _checked(preferences, frozenset(PREFERENCE_FIELDS), "contact")
+    contact = Contact(**profile)
+    contact.created_by_id = contact.updated_by_id = _actor_id(actor)
+    contact.save()
+    if preferences:
+        contact_preferences_update(
+            contact=contact, changes=preferences, source=consent_source, actor=_actor_or_none(actor)
+        )
+    events.records_changed_on_commit(
+        entity=events.CONTACT, action=events.CREATED, ids=[contact.pk], contact_ids=[contact.pk]
+    )
+    return contact
+
+
+def _actor_or_none(actor):
+    return actor if _actor_id(actor) is not None else None
+
+
+@_atomic
+def contact_update(
+    *,
+    contact: Contact,
+    actor=None,
+    consent_source: str = ConsentSource.API,
+    ip_address: str | None = None,
+    **values,
+) -> Contact:
+    """Change a contact's fields; consent preferences that change leave a `ConsentChange` each."""
+    from ..consent import PREFERENCE_FIELDS, contact_preferences_update
+
+    profile, preferences = _consent_split(values)
+    _checked(profile, CONTACT_PROFILE_FIELDS | {"marketing_only"}, "contact")
+    _checked(preferences, frozenset(PREFERENCE_FIELDS), "contact")
+    locked = Contact.objects.select_for_update().get(pk=contact.pk)
+    changed = _changed_fields(locked, profile)
+    if changed:
+        _apply(locked, {k: profile[k] for k in changed}, actor)
+        locked.save(update_fields=[*changed, "updated_at", "updated_by"])
+    if preferences:
+        records = contact_preferences_update(
+            contact=locked,
+            changes=preferences,
+            source=consent_source,
+            actor=_actor_or_none(actor),
+            ip_address=ip_address,
+        )
+        changed += [r.field for r in records]
+    for name in changed:
+        setattr(contact, name, getattr(locked, name))
+    if changed:
+        events.records_changed_on_commit(
+            entity=events.CONTACT,
+            action=events.UPDATED,
+            ids=[contact.pk],
+            contact_ids=[contact.pk],
+            fields=changed,
+        )
+    return contact
+
+
+def contact_get_or_create_by_email(
+    *, email: str, defaults: dict | None = None, actor=None
+) -> tuple[Contact, bool]:
+    """The contact with this (normalised) email, created from `defaults` if there is none.
+
+    Safe under concurrency: the database's unique index on lower(email) lets one of two racing
+    creators win; the other reads the winner's row.
+    """
+    email = normalize_email(email)
+    if email is None:
+        raise ValueError("an email is required to match a contact")
+    found = Contact.objects.filter(email=email).first()
+    if found is not None:
+        return found, False
+    try:
+        with transaction.atomic():
+            return contact_create(actor=actor, email=email, **(defaults or {})), True
+    except IntegrityError:  # lost a race to another creator
+        return Contact.objects.get(email=email), False
+
+
+@_atomic
+def contact_delete(*, contact: Contact, actor=None) -> None:
+    pk = contact.pk
+    contact.delete()
+    events.records_changed_on_commit(entity=events.CONTACT, action=events.DELETED, ids=[pk], contact_ids=[pk])
+
+
+# --- Accounts and opportunities ---------------------------------------------------------------------
+
+
+def _contacts_of_account(account_id: int) -> list[int]:
+    return list(Contact.objects.filter(parent_account_id=account_id).values_list("pk", flat=True))
+
+
+@_atomic
+def account_create(*, actor=None, **values) -> Account:
+    account = Account(**_checked(values, ACCOUNT_FIELDS, "account"))
+    account.created_by_id = account.updated_by_id = _actor_id(actor)
+    account.save()
+    events.records_changed_on_commit(entity=events.ACCOUNT, action=events.CREATED, ids=[account.pk])
+    return account
+
+
+@_atomic
+def account_update(*, account: Account, actor=None, **values) -> Account:
+    values = _checked(values, ACCOUNT_FIELDS, "account")
+    changed = _changed_fields(account, values)
+    _apply(account, values, actor)
+    account.save()
+    if changed:
+        events.records_changed_on_commit(
+            entity=events.ACCOUNT, action=events.UPDATED, ids=[account.pk], fields=changed
+        )
+    return account
+
+
+@_atomic
+def account_delete(*, account: Account, actor=None) -> None:
+    pk = account.pk
+    account.delete()
+    events.records_changed_on_commit(entity=events.ACCOUNT, action=events.DELETED, ids=[pk])
+
+
+@_atomic
+def opportunity_create(*, actor=None, **values) -> Opportunity:
+    opportunity = Opportunity(**_checked(values, OPPORTUNITY_FIELDS, "opportunity"))
+    opportunity.created_by_id = opportunity.updated_by_id = _actor_id(actor)
+    opportunity.save()
+    events.records_changed_on_commit(
+        entity=events.OPPORTUNITY,
+        action=events.CREATED,
+        ids=[opportunity.pk],
+        contact_ids=[opportunity.contact_id],
+    )
+    return opportunity
+
+
+@_atomic
+def opportunity_update(*, opportunity: Opportunity, actor=None, **values) -> Opportunity:
+    values = _checked(values, OPPORTUNITY_FIELDS, "opportunity")
+    before = opportunity.contact_id
+    changed = _changed_fields(opportunity, values)
+    _apply(opportunity, values, actor)
+    opportunity.save()
+    if changed:
+        events.records_changed_on_commit(
+            entity=events.OPPORTUNITY,
+            action=events.UPDATED,
+            ids=[opportunity.pk],
+            contact_ids=[before, opportunity.contact_id],
+            fields=changed,
+        )
+    return opportunity
+
+
+@_atomic
+def opportunity_delete(*, opportunity: Opportunity, actor=None) -> None:
+    pk, contact_id = opportunity.pk, opportunity.contact_id
+    opportunity.delete()
+    events.records_changed_on_commit(
+        entity=events.OPPORTUNITY, action=events.DELETED, ids=[pk], contact_ids=[contact_id]
+    )
+
+
+# --- Interactions ------------------------------------------------------------------------------------
+
+
+@_atomic
+def interaction_record(
+    *, contact_id: int, kind: str, occurred_at: datetime, properties: dict | None = None, actor=None
+) -> Interaction:
+    """Record one thing a contact did (opened, clicked, submitted, visited, ...)."""
+    return interactions_record(
+        rows=[
+            {
+                "contact_id": contact_id,
+                "kind": kind,
+                "occurred_at": occurred_at,
+                "properties": properties or {},
+            }
+        ],
+        actor=actor,
+    )[0]
+
+
+@_atomic
+def interactions_record(*, rows: Iterable[Mapping[str, Any]], actor=None) -> list[Interaction]:
+    """Record many interactions in one statement (`contact_id`, `kind`, `occurred_at`, `properties`)."""
+    made = Interaction.objects.bulk_create(
+        [
+            Interaction(
+                contact_id=row["contact_id"],
+                kind=row["kind"],
+                occurred_at=row["occurred_at"],
+                properties=row.get("properties") or {},
+            )
+            for row in rows
+        ]
+    )
+    announce_interactions_created(ids=[i.pk for i in made], contact_ids=[i.contact_id for i in made])
+    return made
+
+
+def announce_interactions_created(*, ids: Iterable[int] | None, contact_ids: Iterable[int]) -> None:
+    """For a set-based insert of interactions written by SQL in this app's statements."""
+    events.records_changed_on_commit(
+        entity=events.INTERACTION, action=events.CREATED, ids=ids, contact_ids=contact_ids
+    )
+
+
+INTERACTION_FIELDS = frozenset({"contact", "kind", "occurred_at", "properties"})
+
+
+@_atomic
+def interaction_update(*, interaction: Interaction, actor=None, **values) -> Interaction:
+    """Correct a recorded interaction (an integrator fixing what it sent)."""
+    values = _checked(values, INTERACTION_FIELDS, "interaction")
+    before = interaction.contact_id
+    changed = _changed_fields(interaction, values)
+    for name, value in values.items():
+        setattr(interaction, name, value)
+    interaction.save()
+    if changed:
+        events.records_changed_on_commit(
+            entity=events.INTERACTION,
+            action=events.UPDATED,
+            ids=[interaction.pk],
+            contact_ids=[before, interaction.contact_id],
+            fields=changed,
+        )
+    return interaction
+
+
+@_atomic
+def interaction_delete(*, interaction: Interaction, actor=None) -> None:
+    pk, contact_id = interaction.pk, interaction.contact_id
+    interaction.delete()
+    events.records_changed_on_commit(
+        entity=events.INTERACTION, action=events.DELETED, ids=[pk], contact_ids=[contact_id]
+    )
+
+
+# --- Leads -----------------------------------------------------------------------------------------
+
+
+@_atomic
+def lead_create(*, actor=None, **values) -> Lead:
+    """Create a lead; an orphan lead gets its contact after commit (the orphan-lead workflow).
+
+    Its status starts as new, its score, grade and sales_ready come from scoring.
+    """
+    lead = Lead(**_checked(values, LEAD_CREATE_FIELDS, "lead"))
+    lead.created_by_id = lead.updated_by_id = _actor_id(actor)
+    lead.save()
+    lead_schedule_orphan_link(lead=lead)
+    events.records_changed_on_commit(
+        entity=events.LEAD, action=events.CREATED, ids=[lead.pk], contact_ids=[lead.parent_contact_id]
+    )
+    return lead
+
+
+@_atomic
+def lead_update(*, lead: Lead, actor=None, **values) -> Lead:
+    """Change a lead's editable fields; if it is (still) an orphan, link it after commit."""
+    values = _checked(values, LEAD_EDITABLE_FIELDS, "lead")
+    before = lead.parent_contact_id
+    changed = _changed_fields(lead, values)
+    _apply(lead, values, actor)
+    lead.save()
+    lead_schedule_orphan_link(lead=lead)
+    if changed:
+        events.records_changed_on_commit(
+            entity=events.LEAD,
+            action=events.UPDATED,
+            ids=[lead.pk],
+            contact_ids=[before, lead.parent_contact_id],
+            fields=changed,
+        )
+    return lead
+
+
+@_atomic
+def lead_delete(*, lead: Lead, actor=None) -> None:
+    pk, contact_id = lead.pk, lead.parent_contact_id
+    lead.delete()
+    events.records_changed_on_commit(
+        entity=events.LEAD, action=events.DELETED, ids=[pk], contact_ids=[contact_id]
+    )
