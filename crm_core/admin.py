@@ -6,10 +6,12 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 
+from . import consent, services
 from .models import (
     Account,
     AuditLog,
     ConsentChange,
+    ConsentSource,
     Contact,
     Event,
     EventRegistration,
@@ -19,13 +21,14 @@ from .models import (
     ListMembership,
     Opportunity,
     SubscriptionList,
+    SubscriptionStatus,
     WorkflowSettings,
 )
 from .pagination import EstimatedCountPaginator
 from .privacy import contact_erase, contact_export
 from .roles import ADMIN, user_roles
 from .selectors import VIEW_MARKETING, VIEW_SALES, contact_default_view, contacts_in_view
-from .services import lead_link_orphans, lead_schedule_orphan_link
+from .services import lead_link_orphans
 
 # The admin links up to this many selected leads in the request; more go to the worker.
 ADMIN_LINK_IN_REQUEST_MAX = 10_000
@@ -38,6 +41,43 @@ class LargeTableAdmin(admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     list_per_page = 50
+
+
+class ServiceWriteAdmin(LargeTableAdmin):
+    """Saves and deletes through crm_core's services, so admin edits follow the same rules, leave the
+    same trail (actor, consent changes) and raise the same change notices as every other writer."""
+
+    entity: str = ""
+
+    def create_record(self, request, values: dict):
+        raise NotImplementedError
+
+    def update_record(self, request, obj, values: dict):
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change):
+        names = form.changed_data if change else [n for n in form.cleaned_data if n in form.fields]
+        values = {
+            name: form.cleaned_data[name]
+            for name in names
+            if name not in self.get_readonly_fields(request, obj)
+        }
+        with transaction.atomic():
+            if change:
+                saved = self.update_record(request, type(obj).objects.get(pk=obj.pk), values)
+            else:
+                saved = self.create_record(request, values)
+        obj.pk = saved.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
+
+    def delete_model(self, request, obj):
+        services.records_delete(entity=self.entity, ids=[obj.pk], actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        services.records_delete(
+            entity=self.entity, ids=queryset.values_list("pk", flat=True), actor=request.user
+        )
 
 
 class OrphanLeadFilter(admin.SimpleListFilter):
@@ -90,16 +130,33 @@ class ContactViewFilter(admin.SimpleListFilter):
 
 
 @admin.register(Account)
-class AccountAdmin(LargeTableAdmin):
+class AccountAdmin(ServiceWriteAdmin):
+    entity = "account"
     list_display = ("name", "industry", "country", "employees", "owner", "created_at")
     list_filter = ("industry", "country")
     search_fields = ("name", "website")
     autocomplete_fields = ("owner", "parent_account")
     list_select_related = ("owner",)
 
+    def create_record(self, request, values):
+        return services.account_create(actor=request.user, **values)
+
+    def update_record(self, request, obj, values):
+        return services.account_update(account=obj, actor=request.user, **values)
+
 
 @admin.register(Contact)
-class ContactAdmin(LargeTableAdmin):
+class ContactAdmin(ServiceWriteAdmin):
+    entity = "contact"
+
+    def create_record(self, request, values):
+        return services.contact_create(actor=request.user, consent_source=ConsentSource.ADMIN, **values)
+
+    def update_record(self, request, obj, values):
+        return services.contact_update(
+            contact=obj, actor=request.user, consent_source=ConsentSource.ADMIN, **values
+        )
+
     list_display = (
         "__str__",
         "email",
@@ -187,7 +244,19 @@ class ContactAdmin(LargeTableAdmin):
 
 
 @admin.register(Lead)
-class LeadAdmin(LargeTableAdmin):
+class LeadAdmin(ServiceWriteAdmin):
+    """Status, score, grade and sales-ready are read-only: they move through the lead lifecycle and
+    lead scoring. A changed owner goes through the assignment service."""
+
+    entity = "lead"
+    readonly_fields = (
+        "status",
+        "score",
+        "grade",
+        "sales_ready",
+        "identity_status",
+        "identity_conflict_contact",
+    )
     list_display = (
         "topic",
         "email",
@@ -206,10 +275,16 @@ class LeadAdmin(LargeTableAdmin):
     date_hierarchy = "created_at"
     actions = ["link_orphan_leads"]
 
-    def save_model(self, request, obj, form, change):
-        with transaction.atomic():
-            super().save_model(request, obj, form, change)
-            lead_schedule_orphan_link(lead=obj)
+    def create_record(self, request, values):
+        return services.lead_create(actor=request.user, **values)
+
+    def update_record(self, request, obj, values):
+        owner_changed = "owner" in values
+        owner = values.pop("owner", None)
+        lead = services.lead_update(lead=obj, actor=request.user, **values)
+        if owner_changed:
+            lead = services.lead_assign(lead=lead, owner=owner, actor=request.user)
+        return lead
 
     @admin.action(description="Link orphan leads to contacts (orphan-lead workflow)", permissions=["change"])
     def link_orphan_leads(self, request, queryset):
@@ -263,7 +338,15 @@ class WorkflowSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(Opportunity)
-class OpportunityAdmin(LargeTableAdmin):
+class OpportunityAdmin(ServiceWriteAdmin):
+    entity = "opportunity"
+
+    def create_record(self, request, values):
+        return services.opportunity_create(actor=request.user, **values)
+
+    def update_record(self, request, obj, values):
+        return services.opportunity_update(opportunity=obj, actor=request.user, **values)
+
     list_display = ("name", "account", "contact", "stage", "status", "amount", "close_date")
     list_filter = ("status", "stage")
     search_fields = ("name",)
@@ -274,7 +357,16 @@ class OpportunityAdmin(LargeTableAdmin):
 
 
 @admin.register(Interaction)
-class InteractionAdmin(LargeTableAdmin):
+class InteractionAdmin(ServiceWriteAdmin):
+    entity = "interaction"
+
+    def create_record(self, request, values):
+        contact = values.pop("contact")
+        return services.interaction_record(contact_id=contact.pk, actor=request.user, **values)
+
+    def update_record(self, request, obj, values):
+        return services.interaction_update(interaction=obj, actor=request.user, **values)
+
     list_display = ("kind", "contact", "occurred_at")
     list_filter = ("kind",)
     raw_id_fields = ("contact",)
@@ -290,10 +382,36 @@ class SubscriptionListAdmin(admin.ModelAdmin):
 
 @admin.register(ListMembership)
 class ListMembershipAdmin(LargeTableAdmin):
+    """Subscribing and leaving go through `consent.list_subscription_set`, which records each change;
+    a membership is never deleted (leaving marks it unsubscribed, which blocks later email)."""
+
     list_display = ("contact", "subscription_list", "status", "subscribed_at", "unsubscribed_at")
     list_filter = ("status", "subscription_list")
     raw_id_fields = ("contact",)
     list_select_related = ("contact", "subscription_list")
+    readonly_fields = ("subscribed_at", "unsubscribed_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "contact", "subscription_list") if obj is not None else fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        contact = obj.contact
+        subscription_list = obj.subscription_list
+        consent.list_subscription_set(
+            contact=contact,
+            subscription_list=subscription_list,
+            subscribed=form.cleaned_data["status"] == SubscriptionStatus.SUBSCRIBED,
+            source=ConsentSource.ADMIN,
+            actor=request.user,
+        )
+        saved = ListMembership.objects.get(contact=contact, subscription_list=subscription_list)
+        obj.pk = saved.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
 
 
 @admin.register(Event)
@@ -304,7 +422,15 @@ class EventAdmin(admin.ModelAdmin):
 
 
 @admin.register(EventRegistration)
-class EventRegistrationAdmin(LargeTableAdmin):
+class EventRegistrationAdmin(ServiceWriteAdmin):
+    entity = "registration"
+
+    def create_record(self, request, values):
+        return services.registration_save(actor=request.user, **values)
+
+    def update_record(self, request, obj, values):
+        return services.registration_save(registration=obj, actor=request.user, **values)
+
     list_display = ("event", "contact", "registered_at", "attended")
     list_filter = ("attended", "event")
     raw_id_fields = ("contact",)

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Case, CharField, Exists, OuterRef, Q, Value, When
 from django.utils import timezone
 
+from . import events
 from .models import (
     ConsentChange,
     ConsentLevel,
@@ -236,6 +237,13 @@ def contact_preferences_update(
     if records:
         locked.save(update_fields=[r.field for r in records] + ["updated_at"])
         ConsentChange.objects.bulk_create(records)
+        events.records_changed_on_commit(
+            entity=events.CONTACT,
+            action=events.UPDATED,
+            ids=[locked.pk],
+            contact_ids=[locked.pk],
+            fields=[r.field for r in records],
+        )
     return records
 
 
@@ -272,6 +280,13 @@ def list_subscription_set(
         else:
             membership.unsubscribed_at = now
         membership.save(update_fields=["status", "subscribed_at", "unsubscribed_at"])
+    events.records_changed_on_commit(
+        entity=events.SUBSCRIPTION,
+        action=events.CREATED if created else events.UPDATED,
+        ids=[membership.pk],
+        contact_ids=[contact.pk],
+        fields=["status"],
+    )
     return ConsentChange.objects.create(
         contact=contact,
         field="list",

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from config.app_modules import app_modules
 
-from . import consent
+from . import consent, events
 from .models import (
     AuditLog,
     ConsentChange,
@@ -134,13 +134,17 @@ def contact_erase(*, contact: Contact, actor=None) -> dict:
     done["list_memberships_deleted"] = ListMembership.objects.filter(contact=contact).delete()[0]
     done["event_registrations_deleted"] = EventRegistration.objects.filter(contact=contact).delete()[0]
     leads = Lead.objects.filter(Q(parent_contact=contact) | Q(pk__in=_orphan_leads(email).values("pk")))
-    done["leads_anonymised"] = leads.update(**LEAD_PERSONAL_FIELDS, updated_at=now)
+    lead_ids = list(leads.values_list("pk", flat=True))
+    done["leads_anonymised"] = Lead.objects.filter(pk__in=lead_ids).update(
+        **LEAD_PERSONAL_FIELDS, updated_at=now
+    )
     done["consent_changes_ip_cleared"] = ConsentChange.objects.filter(
         contact=contact, ip_address__isnull=False
     ).update(ip_address=None)
 
     # A guardian's consent cannot outlive the guardian's record: the wards lose it, on the record.
     wards = Contact.objects.filter(guardian=contact).order_by("pk").select_for_update()
+    ward_ids = list(wards.values_list("pk", flat=True))
     ConsentChange.objects.bulk_create(
         ConsentChange(
             contact_id=ward_id,
@@ -165,4 +169,15 @@ def contact_erase(*, contact: Contact, actor=None) -> dict:
     AuditLog.objects.create(
         actor=actor, action=ACTION_ERASE, object_type="contact", object_id=str(contact.pk), details=done
     )
+    _announce_erasure(contact_ids=[contact.pk, *ward_ids], lead_ids=lead_ids)
     return done
+
+
+def _announce_erasure(*, contact_ids: list[int], lead_ids: list[int]) -> None:
+    touched = {"contact_ids": contact_ids[:1]}
+    events.records_changed_on_commit(
+        entity=events.CONTACT, action=events.UPDATED, ids=contact_ids, contact_ids=contact_ids
+    )
+    events.records_changed_on_commit(entity=events.LEAD, action=events.UPDATED, ids=lead_ids, **touched)
+    for entity in (events.INTERACTION, events.SUBSCRIPTION, events.REGISTRATION):
+        events.records_changed_on_commit(entity=entity, action=events.DELETED, ids=None, **touched)

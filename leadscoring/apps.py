@@ -13,14 +13,6 @@ class LeadscoringConfig(AppConfig):
         from .services import sqlite_functions_register
 
         records_changed.connect(_records_changed, dispatch_uid="leadscoring.records_changed")
-        # Transitional: interactions saved outside crm_core's services.
-        from django.db.models.signals import post_save
-
-        from crm_core.models import Interaction
-
-        post_save.connect(
-            _interaction_saved, sender=Interaction, dispatch_uid="leadscoring.interaction_saved"
-        )
         # The portable recompute's lower() on SQLite (see services._Lower).
         connection_created.connect(sqlite_functions_register, dispatch_uid="leadscoring.sqlite_functions")
 
@@ -33,10 +25,3 @@ def _records_changed(sender, *, change, **kwargs) -> None:
         from .services import interactions_recorded
 
         interactions_recorded(contact_ids=change.contact_ids)
-
-
-def _interaction_saved(sender, instance, created, **kwargs) -> None:
-    if created:
-        from .services import interactions_recorded
-
-        interactions_recorded(contact_ids=[instance.contact_id])

@@ -9,4 +9,3 @@ class SegmentsConfig(AppConfig):
         from . import signals
 
         signals.connect()
-        signals.connect_model_signals()

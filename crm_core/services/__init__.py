@@ -51,6 +51,8 @@ from .records import (
     opportunity_create,
     opportunity_delete,
     opportunity_update,
+    records_delete,
+    registration_save,
 )
 
 __all__ = [
@@ -91,4 +93,6 @@ __all__ = [
     "opportunity_create",
     "opportunity_delete",
     "opportunity_update",
+    "records_delete",
+    "registration_save",
 ]

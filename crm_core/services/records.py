@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 
 from .. import events
 from ..emails import normalize_email
-from ..models import Account, ConsentSource, Contact, Interaction, Lead, Opportunity
+from ..models import Account, ConsentSource, Contact, EventRegistration, Interaction, Lead, Opportunity
 from .orphans import lead_schedule_orphan_link
 
 # Lead fields the lifecycle, scoring and assignment services own: no generic update may set them.
@@ -407,3 +407,56 @@ def lead_delete(*, lead: Lead, actor=None) -> None:
     events.records_changed_on_commit(
         entity=events.LEAD, action=events.DELETED, ids=[pk], contact_ids=[contact_id]
     )
+
+
+# --- Event registrations --------------------------------------------------------------------------
+
+REGISTRATION_FIELDS = frozenset({"event", "contact", "registered_at", "attended"})
+
+
+@_atomic
+def registration_save(
+    *, registration: EventRegistration | None = None, actor=None, **values
+) -> EventRegistration:
+    """Register a contact for an event, or change a registration (attended)."""
+    values = _checked(values, REGISTRATION_FIELDS, "registration")
+    created = registration is None
+    registration = registration or EventRegistration()
+    before = registration.contact_id
+    for name, value in values.items():
+        setattr(registration, name, value)
+    registration.save()
+    events.records_changed_on_commit(
+        entity=events.REGISTRATION,
+        action=events.CREATED if created else events.UPDATED,
+        ids=[registration.pk],
+        contact_ids=[before, registration.contact_id],
+        fields=None if created else list(values),
+    )
+    return registration
+
+
+# --- Deleting many records at once (admin bulk actions) --------------------------------------------
+
+_ENTITY_MODELS = {
+    events.CONTACT: (Contact, "pk"),
+    events.ACCOUNT: (Account, None),
+    events.LEAD: (Lead, "parent_contact_id"),
+    events.OPPORTUNITY: (Opportunity, "contact_id"),
+    events.INTERACTION: (Interaction, "contact_id"),
+    events.REGISTRATION: (EventRegistration, "contact_id"),
+}
+
+
+@_atomic
+def records_delete(*, entity: str, ids: Iterable[int], actor=None) -> int:
+    """Delete these records of `entity` in one statement (with their cascades); returns rows deleted."""
+    model, contact_field = _ENTITY_MODELS[entity]
+    rows = model._default_manager.filter(pk__in=list(ids))
+    contact_ids = list(rows.values_list(contact_field, flat=True)) if contact_field else None
+    deleted_ids = list(rows.values_list("pk", flat=True))
+    deleted = rows.delete()[0]
+    events.records_changed_on_commit(
+        entity=entity, action=events.DELETED, ids=deleted_ids, contact_ids=contact_ids
+    )
+    return deleted

@@ -12,6 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from crm_core.models import Contact, Interaction, InteractionKind, JobRole, Lead, LeadStatus, LeadStatusChange
+from crm_core.services import interaction_record
 from leadscoring.models import DecayMode, GradeBand, LeadScore, SalesReadyCrossing, ScoringModel, ScoringRule
 from leadscoring.services import lead_score_explain, scoring_model_recompute
 
@@ -90,8 +91,8 @@ expected = round(100 * (1 + 0.5 ** (1 / 7) + 0.5 ** (2 / 7) + 0.5))
 assert half == {hot.pk: expected, cold.pk: 50, orphan.pk: 0}, half
 
 # Incremental, without Redis: a new interaction rescores its contact's leads through the task.
-Interaction.objects.create(contact=bob, kind="form_submit", occurred_at=timezone.now() - timedelta(minutes=1),
-                           properties={"form": "DÉMO"})
+interaction_record(contact_id=bob.pk, kind="form_submit", occurred_at=timezone.now() - timedelta(minutes=1),
+                   properties={"form": "DÉMO"})
 cold.refresh_from_db()
 assert (cold.score, cold.grade) == (30, "B"), (cold.score, cold.grade)
 # Falling below the threshold: back to nurture.

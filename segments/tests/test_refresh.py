@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from conftest import wait_until
+from crm_core.services import lead_create
 from crm_core.tests.factories import ContactFactory, LeadFactory
 from segments.examples import CONTOSO_DECISION_MAKERS as CONTOSO
 from segments.models import Segment, SegmentKind, SegmentMembership, SegmentMembershipEvent, SegmentStatus
@@ -102,7 +103,7 @@ def test_a_new_matching_lead_joins_a_live_segment_within_seconds(celery_worker_p
 
     # An earlier test in this process may have scheduled a run on a queue no worker reads.
     cache.delete(SCHEDULED_KEY)
-    LeadFactory(parent_contact=ada, topic="Contoso Ltd Conference")  # nobody presses refresh
+    lead_create(parent_contact=ada, topic="Contoso Ltd Conference")  # nobody presses refresh
     wait_until(lambda: members(segment) == {ada.pk}, timeout=10)
 
 
@@ -149,7 +150,7 @@ def test_a_burst_of_lead_changes_schedules_one_refresh_run():
         cache.delete(SCHEDULED_KEY)
         contact = ContactFactory()
         for index in range(300):  # each save commits on its own and marks "lead" changed
-            LeadFactory(parent_contact=contact, topic=f"topic {index}")
+            lead_create(parent_contact=contact, topic=f"topic {index}")
         assert broker.llen(queue) == 1
     finally:
         app.conf.task_default_queue = previous
