@@ -288,10 +288,18 @@ class LeadAssignSerializer(serializers.Serializer):
     )
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
-    def validate(self, attrs):
+    def to_internal_value(self, data):
         unknown = (
-            sorted(set(self.initial_data) - set(self.fields)) if hasattr(self.initial_data, "keys") else []
+            {str(n): ["Unknown field."] for n in data if n not in self.fields}
+            if isinstance(data, dict)
+            else {}
         )
+        try:
+            values = super().to_internal_value(data)
+        except serializers.ValidationError as invalid:
+            if isinstance(invalid.detail, dict):
+                raise serializers.ValidationError({**invalid.detail, **unknown}) from invalid
+            raise
         if unknown:
-            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return attrs
+            raise serializers.ValidationError(unknown)
+        return values
