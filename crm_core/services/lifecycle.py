@@ -55,7 +55,7 @@ def _status_label(status: str) -> str:
     return LeadStatus(status).label.lower()
 
 
-def _lead_transition(*, lead: Lead, transition: Transition) -> tuple[Lead, str]:
+def _lead_transition(*, lead: Lead, transition: Transition, actor=None) -> tuple[Lead, str]:
     """Lock the lead, check the transition and set the new status (unsaved); return it and the old one.
 
     Call inside a transaction.
@@ -69,6 +69,7 @@ def _lead_transition(*, lead: Lead, transition: Transition) -> tuple[Lead, str]:
         )
     from_status = locked.status
     locked.status = transition.to_status
+    locked.updated_by_id = actor.pk if actor is not None and actor.is_authenticated else None
     return locked, from_status
 
 
@@ -96,8 +97,8 @@ def _record_transition(
 @transaction.atomic
 def lead_mark_marketing_qualified(*, lead: Lead, actor=None, reason: str = "") -> Lead:
     """Hand a lead to sales by hand (scoring does the same when a lead becomes sales-ready)."""
-    lead, from_status = _lead_transition(lead=lead, transition=MARK_MARKETING_QUALIFIED)
-    lead.save(update_fields=["status", "updated_at"])
+    lead, from_status = _lead_transition(lead=lead, transition=MARK_MARKETING_QUALIFIED, actor=actor)
+    lead.save(update_fields=["status", "updated_at", "updated_by"])
     _record_transition(lead=lead, from_status=from_status, actor=actor, reason=reason)
     return lead
 
@@ -105,8 +106,8 @@ def lead_mark_marketing_qualified(*, lead: Lead, actor=None, reason: str = "") -
 @transaction.atomic
 def lead_accept(*, lead: Lead, actor=None, reason: str = "") -> Lead:
     """Sales accepts the lead; an unowned lead becomes the accepting user's."""
-    lead, from_status = _lead_transition(lead=lead, transition=ACCEPT)
-    fields = ["status", "updated_at"]
+    lead, from_status = _lead_transition(lead=lead, transition=ACCEPT, actor=actor)
+    fields = ["status", "updated_at", "updated_by"]
     if lead.owner_id is None and actor is not None and actor.is_authenticated:
         lead.owner = actor
         fields.append("owner")
@@ -130,7 +131,7 @@ def lead_qualify(
     An orphan lead gets its contact first (the orphan-lead workflow, run now for this lead).
     The contact stops being marketing-only: it is a sales contact from now on.
     """
-    lead, from_status = _lead_transition(lead=lead, transition=QUALIFY)
+    lead, from_status = _lead_transition(lead=lead, transition=QUALIFY, actor=actor)
     if lead.parent_contact_id is None:
         _link_orphan_batch(ids=[lead.pk], run_started=timezone.now())
         lead.parent_contact_id = Lead.objects.values_list("parent_contact_id", flat=True).get(pk=lead.pk)
@@ -161,7 +162,7 @@ def lead_qualify(
     events.records_changed_on_commit(
         entity=events.OPPORTUNITY, action=events.CREATED, ids=[opportunity.pk], contact_ids=[contact.pk]
     )
-    lead.save(update_fields=["status", "parent_contact", "updated_at"])
+    lead.save(update_fields=["status", "parent_contact", "updated_at", "updated_by"])
     _record_transition(
         lead=lead, from_status=from_status, actor=actor, reason=reason, opportunity=opportunity
     )
@@ -170,8 +171,8 @@ def lead_qualify(
 
 @transaction.atomic
 def lead_disqualify(*, lead: Lead, actor=None, reason: str = "") -> Lead:
-    lead, from_status = _lead_transition(lead=lead, transition=DISQUALIFY)
-    lead.save(update_fields=["status", "updated_at"])
+    lead, from_status = _lead_transition(lead=lead, transition=DISQUALIFY, actor=actor)
+    lead.save(update_fields=["status", "updated_at", "updated_by"])
     _record_transition(lead=lead, from_status=from_status, actor=actor, reason=reason)
     return lead
 
@@ -179,8 +180,8 @@ def lead_disqualify(*, lead: Lead, actor=None, reason: str = "") -> Lead:
 @transaction.atomic
 def lead_return_to_marketing(*, lead: Lead, actor=None, reason: str = "") -> Lead:
     """Sales sends the lead back to marketing for more nurture."""
-    lead, from_status = _lead_transition(lead=lead, transition=RETURN_TO_MARKETING)
-    lead.save(update_fields=["status", "updated_at"])
+    lead, from_status = _lead_transition(lead=lead, transition=RETURN_TO_MARKETING, actor=actor)
+    lead.save(update_fields=["status", "updated_at", "updated_by"])
     _record_transition(lead=lead, from_status=from_status, actor=actor, reason=reason)
     return lead
 
