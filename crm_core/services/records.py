@@ -97,7 +97,50 @@ def _changed_fields(instance, values: Mapping[str, Any]) -> list[str]:
 def _apply(instance, values: Mapping[str, Any], actor) -> None:
     for name, value in values.items():
         setattr(instance, name, value)
-    instance.updated_by_id = _actor_id(actor)
+    if hasattr(instance, "updated_by_id"):
+        instance.updated_by_id = _actor_id(actor)
+
+
+def _contact_ids(instance, contact_field: str | None) -> list[int | None] | None:
+    return [getattr(instance, contact_field)] if contact_field else None
+
+
+def _create(model, *, entity: str, allowed: frozenset[str], actor, contact_field: str | None, values):
+    instance = model(**_checked(values, allowed, entity))
+    instance.created_by_id = instance.updated_by_id = _actor_id(actor)
+    instance.save()
+    events.records_changed_on_commit(
+        entity=entity,
+        action=events.CREATED,
+        ids=[instance.pk],
+        contact_ids=_contact_ids(instance, contact_field),
+    )
+    return instance
+
+
+def _update(instance, *, entity: str, allowed: frozenset[str], actor, contact_field: str | None, values):
+    """Set the given fields, save, and announce the fields that really changed (old and new contact)."""
+    values = _checked(values, allowed, entity)
+    before = _contact_ids(instance, contact_field)
+    changed = _changed_fields(instance, values)
+    _apply(instance, values, actor)
+    instance.save()
+    if changed:
+        after = _contact_ids(instance, contact_field)
+        events.records_changed_on_commit(
+            entity=entity,
+            action=events.UPDATED,
+            ids=[instance.pk],
+            contact_ids=None if after is None else [*before, *after],
+            fields=changed,
+        )
+    return instance
+
+
+def _delete(instance, *, entity: str, contact_field: str | None) -> None:
+    pk, contact_ids = instance.pk, _contact_ids(instance, contact_field)
+    instance.delete()
+    events.records_changed_on_commit(entity=entity, action=events.DELETED, ids=[pk], contact_ids=contact_ids)
 
 
 # --- Contacts ----------------------------------------------------------------------------------
@@ -201,86 +244,58 @@ def contact_get_or_create_by_email(
 
 @_atomic
 def contact_delete(*, contact: Contact, actor=None) -> None:
-    pk = contact.pk
-    contact.delete()
-    events.records_changed_on_commit(entity=events.CONTACT, action=events.DELETED, ids=[pk], contact_ids=[pk])
+    _delete(contact, entity=events.CONTACT, contact_field="pk")
 
 
 # --- Accounts and opportunities ---------------------------------------------------------------------
 
 
-def _contacts_of_account(account_id: int) -> list[int]:
-    return list(Contact.objects.filter(parent_account_id=account_id).values_list("pk", flat=True))
-
-
 @_atomic
 def account_create(*, actor=None, **values) -> Account:
-    account = Account(**_checked(values, ACCOUNT_FIELDS, "account"))
-    account.created_by_id = account.updated_by_id = _actor_id(actor)
-    account.save()
-    events.records_changed_on_commit(entity=events.ACCOUNT, action=events.CREATED, ids=[account.pk])
-    return account
+    return _create(
+        Account, entity=events.ACCOUNT, allowed=ACCOUNT_FIELDS, actor=actor, contact_field=None, values=values
+    )
 
 
 @_atomic
 def account_update(*, account: Account, actor=None, **values) -> Account:
-    values = _checked(values, ACCOUNT_FIELDS, "account")
-    changed = _changed_fields(account, values)
-    _apply(account, values, actor)
-    account.save()
-    if changed:
-        events.records_changed_on_commit(
-            entity=events.ACCOUNT, action=events.UPDATED, ids=[account.pk], fields=changed
-        )
-    return account
+    return _update(
+        account, entity=events.ACCOUNT, allowed=ACCOUNT_FIELDS, actor=actor, contact_field=None, values=values
+    )
 
 
 @_atomic
 def account_delete(*, account: Account, actor=None) -> None:
-    pk = account.pk
-    account.delete()
-    events.records_changed_on_commit(entity=events.ACCOUNT, action=events.DELETED, ids=[pk])
+    _delete(account, entity=events.ACCOUNT, contact_field=None)
 
 
 @_atomic
 def opportunity_create(*, actor=None, **values) -> Opportunity:
-    opportunity = Opportunity(**_checked(values, OPPORTUNITY_FIELDS, "opportunity"))
-    opportunity.created_by_id = opportunity.updated_by_id = _actor_id(actor)
-    opportunity.save()
-    events.records_changed_on_commit(
+    return _create(
+        Opportunity,
         entity=events.OPPORTUNITY,
-        action=events.CREATED,
-        ids=[opportunity.pk],
-        contact_ids=[opportunity.contact_id],
+        allowed=OPPORTUNITY_FIELDS,
+        actor=actor,
+        contact_field="contact_id",
+        values=values,
     )
-    return opportunity
 
 
 @_atomic
 def opportunity_update(*, opportunity: Opportunity, actor=None, **values) -> Opportunity:
-    values = _checked(values, OPPORTUNITY_FIELDS, "opportunity")
-    before = opportunity.contact_id
-    changed = _changed_fields(opportunity, values)
-    _apply(opportunity, values, actor)
-    opportunity.save()
-    if changed:
-        events.records_changed_on_commit(
-            entity=events.OPPORTUNITY,
-            action=events.UPDATED,
-            ids=[opportunity.pk],
-            contact_ids=[before, opportunity.contact_id],
-            fields=changed,
-        )
-    return opportunity
+    return _update(
+        opportunity,
+        entity=events.OPPORTUNITY,
+        allowed=OPPORTUNITY_FIELDS,
+        actor=actor,
+        contact_field="contact_id",
+        values=values,
+    )
 
 
 @_atomic
 def opportunity_delete(*, opportunity: Opportunity, actor=None) -> None:
-    pk, contact_id = opportunity.pk, opportunity.contact_id
-    opportunity.delete()
-    events.records_changed_on_commit(
-        entity=events.OPPORTUNITY, action=events.DELETED, ids=[pk], contact_ids=[contact_id]
-    )
+    _delete(opportunity, entity=events.OPPORTUNITY, contact_field="contact_id")
 
 
 # --- Interactions ------------------------------------------------------------------------------------
@@ -335,30 +350,19 @@ INTERACTION_FIELDS = frozenset({"contact", "kind", "occurred_at", "properties"})
 @_atomic
 def interaction_update(*, interaction: Interaction, actor=None, **values) -> Interaction:
     """Correct a recorded interaction (an integrator fixing what it sent)."""
-    values = _checked(values, INTERACTION_FIELDS, "interaction")
-    before = interaction.contact_id
-    changed = _changed_fields(interaction, values)
-    for name, value in values.items():
-        setattr(interaction, name, value)
-    interaction.save()
-    if changed:
-        events.records_changed_on_commit(
-            entity=events.INTERACTION,
-            action=events.UPDATED,
-            ids=[interaction.pk],
-            contact_ids=[before, interaction.contact_id],
-            fields=changed,
-        )
-    return interaction
+    return _update(
+        interaction,
+        entity=events.INTERACTION,
+        allowed=INTERACTION_FIELDS,
+        actor=actor,
+        contact_field="contact_id",
+        values=values,
+    )
 
 
 @_atomic
 def interaction_delete(*, interaction: Interaction, actor=None) -> None:
-    pk, contact_id = interaction.pk, interaction.contact_id
-    interaction.delete()
-    events.records_changed_on_commit(
-        entity=events.INTERACTION, action=events.DELETED, ids=[pk], contact_ids=[contact_id]
-    )
+    _delete(interaction, entity=events.INTERACTION, contact_field="contact_id")
 
 
 # --- Leads -----------------------------------------------------------------------------------------
@@ -370,43 +374,36 @@ def lead_create(*, actor=None, **values) -> Lead:
 
     Its status starts as new, its score, grade and sales_ready come from scoring.
     """
-    lead = Lead(**_checked(values, LEAD_CREATE_FIELDS, "lead"))
-    lead.created_by_id = lead.updated_by_id = _actor_id(actor)
-    lead.save()
-    lead_schedule_orphan_link(lead=lead)
-    events.records_changed_on_commit(
-        entity=events.LEAD, action=events.CREATED, ids=[lead.pk], contact_ids=[lead.parent_contact_id]
+    lead = _create(
+        Lead,
+        entity=events.LEAD,
+        allowed=LEAD_CREATE_FIELDS,
+        actor=actor,
+        contact_field="parent_contact_id",
+        values=values,
     )
+    lead_schedule_orphan_link(lead=lead)
     return lead
 
 
 @_atomic
 def lead_update(*, lead: Lead, actor=None, **values) -> Lead:
     """Change a lead's editable fields; if it is (still) an orphan, link it after commit."""
-    values = _checked(values, LEAD_EDITABLE_FIELDS, "lead")
-    before = lead.parent_contact_id
-    changed = _changed_fields(lead, values)
-    _apply(lead, values, actor)
-    lead.save()
+    lead = _update(
+        lead,
+        entity=events.LEAD,
+        allowed=LEAD_EDITABLE_FIELDS,
+        actor=actor,
+        contact_field="parent_contact_id",
+        values=values,
+    )
     lead_schedule_orphan_link(lead=lead)
-    if changed:
-        events.records_changed_on_commit(
-            entity=events.LEAD,
-            action=events.UPDATED,
-            ids=[lead.pk],
-            contact_ids=[before, lead.parent_contact_id],
-            fields=changed,
-        )
     return lead
 
 
 @_atomic
 def lead_delete(*, lead: Lead, actor=None) -> None:
-    pk, contact_id = lead.pk, lead.parent_contact_id
-    lead.delete()
-    events.records_changed_on_commit(
-        entity=events.LEAD, action=events.DELETED, ids=[pk], contact_ids=[contact_id]
-    )
+    _delete(lead, entity=events.LEAD, contact_field="parent_contact_id")
 
 
 # --- Event registrations --------------------------------------------------------------------------
