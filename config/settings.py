@@ -242,6 +242,8 @@ LANDING_NUM_PROXIES = env.int("LANDING_NUM_PROXIES", default=0)
 LANDING_LOCK_TIMEOUT_MS = env.int("LANDING_LOCK_TIMEOUT_MS", default=5000)
 LANDING_RETRY_DELAY_SECONDS = env.int("LANDING_RETRY_DELAY_SECONDS", default=10)
 LANDING_SWEEP_AFTER_SECONDS = env.int("LANDING_SWEEP_AFTER_SECONDS", default=600)
+# Tries before a submission whose processing keeps failing is marked failed (and no longer retried).
+LANDING_MAX_ATTEMPTS = env.int("LANDING_MAX_ATTEMPTS", default=5)
 # Lifetime of signed contact links (subscription center, prefill), in seconds.
 CONTACT_TOKEN_MAX_AGE = env.int("CONTACT_TOKEN_MAX_AGE", default=90 * 86400)
 
