@@ -167,6 +167,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Proxies in front of the app that append to X-Forwarded-For (0: the header is ignored and the
+# client is REMOTE_ADDR). Throttles, rate limits and recorded addresses use crm_core.net.client_address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=env.int("LANDING_NUM_PROXIES", default=0))
+# Failed logins per username (web, admin, API token) before it is locked until the window ends.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -238,10 +244,11 @@ LANDING_RATE_LIMIT = env("LANDING_RATE_LIMIT", default="20/minute")
 # Largest form submission accepted (bytes); larger gets 413.
 LANDING_MAX_BODY_BYTES = env.int("LANDING_MAX_BODY_BYTES", default=64 * 1024)
 LANDING_FORM_TOKEN_MAX_AGE = env.int("LANDING_FORM_TOKEN_MAX_AGE", default=7 * 86400)
-LANDING_NUM_PROXIES = env.int("LANDING_NUM_PROXIES", default=0)
 LANDING_LOCK_TIMEOUT_MS = env.int("LANDING_LOCK_TIMEOUT_MS", default=5000)
 LANDING_RETRY_DELAY_SECONDS = env.int("LANDING_RETRY_DELAY_SECONDS", default=10)
 LANDING_SWEEP_AFTER_SECONDS = env.int("LANDING_SWEEP_AFTER_SECONDS", default=600)
+# Tries before a submission whose processing keeps failing is marked failed (and no longer retried).
+LANDING_MAX_ATTEMPTS = env.int("LANDING_MAX_ATTEMPTS", default=5)
 # Lifetime of signed contact links (subscription center, prefill), in seconds.
 CONTACT_TOKEN_MAX_AGE = env.int("CONTACT_TOKEN_MAX_AGE", default=90 * 86400)
 

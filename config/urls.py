@@ -1,11 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from crm_core.views.auth import LimitedAdminAuthenticationForm, LimitedLoginView
+
 from .api_router import extra_urlpatterns, router
 from .app_modules import LOCAL_APPS, module_exists
 
+# Both logins refuse a username locked by too many failed attempts (crm_core.login_limits).
+admin.site.login_form = LimitedAdminAuthenticationForm
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("accounts/login/", LimitedLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     # Paths an app serves under /api/ besides its router viewsets (e.g. auth, schema).
     path("api/", include(extra_urlpatterns)),

@@ -78,3 +78,15 @@ def check_lead_assign(user, lead: Lead, owner) -> Lead:
     raise AccessDenied(
         "A rep can only take an unowned lead for themselves; ask an admin or marketer to reassign it."
     )
+
+
+def may_review_identities(user) -> bool:
+    """Link or dismiss leads in identity conflict: the marketing and admin roles."""
+    return bool(user_roles(user) & {MARKETING, ADMIN}) and user.has_perm("crm_core.change_lead")
+
+
+def check_identity_review(user, lead: Lead | None = None) -> Lead | None:
+    """`lead` if `user` may link or dismiss leads in identity conflict, else AccessDenied."""
+    if not may_review_identities(user):
+        raise AccessDenied("Only marketing and admin users can link or dismiss leads in identity conflict.")
+    return lead

@@ -7,6 +7,7 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 
 from . import consent, services
+from .admin_identity import identity_dismiss_leads, identity_link_leads
 from .models import (
     Account,
     AuditLog,
@@ -267,13 +268,13 @@ class LeadAdmin(ServiceWriteAdmin):
         "parent_contact",
         "created_at",
     )
-    list_filter = ("status", "sales_ready", OrphanLeadFilter, "source")
+    list_filter = ("status", "sales_ready", OrphanLeadFilter, "source", "identity_status")
     search_fields = ("email", "topic", "last_name", "company_name")
     raw_id_fields = ("parent_contact",)
     autocomplete_fields = ("parent_account", "owner")
     list_select_related = ("parent_contact",)
     date_hierarchy = "created_at"
-    actions = ["link_orphan_leads"]
+    actions = ["link_orphan_leads", identity_link_leads, identity_dismiss_leads]
 
     def create_record(self, request, values):
         return services.lead_create(actor=request.user, **values)

@@ -12,6 +12,7 @@ MARKETING_NAV = (
     ("Journeys", "journeys:list", "journeys.view_journey"),
     ("Scoring", "leadscoring:model-list", "leadscoring.view_scoringmodel"),
     ("Landing pages", "landing:editor-list", "landing.view_landingpage"),
+    ("Identity review", "crm_core:identity-review", "crm_core.change_lead"),
 )
 SALES_NAV = (
     ("My leads", "crm_core:lead-queue", "crm_core.view_lead"),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import accounts, contacts, dashboard, leads, opportunities
+from .views import accounts, contacts, dashboard, identity, leads, opportunities
 
 app_name = "crm_core"
 
@@ -13,6 +13,9 @@ urlpatterns = [
     path("accounts/", accounts.account_list_page, name="account-list"),
     path("accounts/<int:pk>/", accounts.account_detail_page, name="account-detail"),
     path("leads/queue/", leads.lead_queue_page, name="lead-queue"),
+    path("leads/identity-review/", identity.identity_review_page, name="identity-review"),
+    path("leads/identity-review/<int:pk>/link/", identity.identity_link, name="identity-link"),
+    path("leads/identity-review/<int:pk>/dismiss/", identity.identity_dismiss, name="identity-dismiss"),
     path("leads/<int:pk>/", leads.lead_detail_page, name="lead-detail"),
     path("leads/<int:pk>/score/", leads.lead_score_partial, name="lead-score"),
     path("leads/<int:pk>/<str:action>/", leads.lead_action, name="lead-action"),

@@ -1,4 +1,5 @@
-"""Defences of the public forms: signed form tokens, per-IP rate limits, the client's address.
+"""Defences of the public forms: signed form tokens and per-address rate limits (the address is
+`crm_core.net.client_address`, the rule the API's throttles use too).
 
 None of them may lose a valid submission: a refused request re-renders the form
 with what the person typed, and the rate limiter lets requests through when the
@@ -7,7 +8,6 @@ cache is down rather than refuse them.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import math
 import time
@@ -43,26 +43,6 @@ def parse_rate(rate: str) -> tuple[int, int]:
     """'20/minute' -> (20, 60)."""
     count, _, period = rate.partition("/")
     return int(count), PERIODS[period.strip()[0].lower()]
-
-
-def client_ip(request) -> str | None:
-    """REMOTE_ADDR, or the address LANDING_NUM_PROXIES trusted proxies put into X-Forwarded-For."""
-    proxies = settings.LANDING_NUM_PROXIES
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if proxies and forwarded:
-        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-        if hops and _valid_ip(hops[-min(proxies, len(hops))]):
-            return hops[-min(proxies, len(hops))]
-    remote = request.META.get("REMOTE_ADDR") or ""
-    return remote if _valid_ip(remote) else None
-
-
-def _valid_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
 
 
 def rate_limit_retry_after(*, ip: str | None) -> int | None:

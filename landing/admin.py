@@ -1,31 +1,34 @@
-from django import forms
 from django.contrib import admin, messages
 
+from .editor import PageFieldsFormSet
 from .models import FormField, FormSubmission, LandingPage, SubmissionStatus
-from .services import MATCHING_FIELDS, content_sanitize, submission_failure_record, submission_process
+from .selectors import landing_pages_with_failures
+from .services import (
+    content_sanitize,
+    submission_failure_record,
+    submission_process,
+    submissions_requeue,
+)
 
 
-class FormFieldFormSet(forms.BaseInlineFormSet):
-    def clean(self):
-        super().clean()
-        if any(self.errors):
-            return
-        kept = [f.cleaned_data for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
-        email = [d for d in kept if d.get("contact_field") == "email"]
-        if len(email) != 1 or not email[0].get("required") or email[0].get("field_type") != "email":
-            raise forms.ValidationError("Exactly one required email field must map to the contact's email.")
-        strategy = self.instance.contact_matching
-        mapped = {d.get("contact_field") for d in kept}
-        missing = [name for name in MATCHING_FIELDS.get(strategy, ()) if name not in mapped]
-        if missing:
-            raise forms.ValidationError(
-                f"The contact matching strategy needs a field mapped to {', '.join(missing)}."
-            )
+class FailedSubmissionsFilter(admin.SimpleListFilter):
+    title = "failed submissions"
+    parameter_name = "failed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Has failed submissions"), ("no", "No failed submissions")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(failed_submissions__gt=0)
+        if self.value() == "no":
+            return queryset.filter(failed_submissions=0)
+        return queryset
 
 
 class FormFieldInline(admin.TabularInline):
     model = FormField
-    formset = FormFieldFormSet
+    formset = PageFieldsFormSet
     extra = 1
     fields = ("position", "name", "label", "field_type", "required", "max_length", "choices", "contact_field",
               "lead_field")  # fmt: skip
@@ -40,9 +43,10 @@ class LandingPageAdmin(admin.ModelAdmin):
         "lead_topic",
         "contact_matching",
         "lead_matching",
+        "failed_submissions",
         "updated_at",
     )
-    list_filter = ("status", "contact_matching", "lead_matching")
+    list_filter = ("status", FailedSubmissionsFilter, "contact_matching", "lead_matching")
     search_fields = ("title", "slug", "lead_topic")
     prepopulated_fields = {"slug": ("title",)}
     inlines = [FormFieldInline]
@@ -53,6 +57,13 @@ class LandingPageAdmin(admin.ModelAdmin):
         ("After submission", {"fields": ("thank_you_message", "redirect_url")}),
     )
 
+    def get_queryset(self, request):
+        return landing_pages_with_failures(super().get_queryset(request))
+
+    @admin.display(description="failed submissions", ordering="failed_submissions")
+    def failed_submissions(self, page):
+        return page.failed_submissions
+
     def save_model(self, request, obj, form, change):
         obj.content = content_sanitize(obj.content)
         if not change:
@@ -62,27 +73,52 @@ class LandingPageAdmin(admin.ModelAdmin):
 
 @admin.register(FormSubmission)
 class FormSubmissionAdmin(admin.ModelAdmin):
-    list_display = ("id", "page", "status", "outcome", "received_at", "attempts", "contact", "lead")
+    list_display = (
+        "id",
+        "page",
+        "status",
+        "outcome",
+        "received_at",
+        "attempts",
+        "error_summary",
+        "contact",
+        "lead",
+    )
     list_filter = ("status", "outcome", "page")
     raw_id_fields = ("contact", "lead", "interaction")
     list_select_related = ("page", "contact", "lead")
     date_hierarchy = "received_at"
     show_full_result_count = False
     readonly_fields = [f.name for f in FormSubmission._meta.fields]
-    actions = ["process_now"]
+    actions = ["process_now", "requeue_failed"]
 
     def has_add_permission(self, request):
         return False
 
+    @admin.display(description="error")
+    def error_summary(self, submission):
+        return submission.error[:120]
+
     @admin.action(
-        description="Process the selected submissions now (held spam included)", permissions=["change"]
+        description="Re-queue the selected failed submissions (after fixing their page)",
+        permissions=["change"],
+    )
+    def requeue_failed(self, request, queryset):
+        count = submissions_requeue(submissions=queryset)
+        self.message_user(
+            request, f"{count} failed submission(s) queued for processing again.", messages.INFO
+        )
+
+    @admin.action(
+        description="Process the selected submissions now (held spam and failed ones included)",
+        permissions=["change"],
     )
     def process_now(self, request, queryset):
         results = {"processed": 0, "invalid": 0, "failed": 0}
         for submission_id in queryset.order_by("pk").values_list("pk", flat=True)[:500]:
-            FormSubmission.objects.filter(pk=submission_id, status=SubmissionStatus.SPAM).update(
-                status=SubmissionStatus.PENDING
-            )
+            FormSubmission.objects.filter(
+                pk=submission_id, status__in=[SubmissionStatus.SPAM, SubmissionStatus.FAILED]
+            ).update(status=SubmissionStatus.PENDING, attempts=0)
             try:
                 submission = submission_process(submission_id=submission_id)
             except Exception as exc:

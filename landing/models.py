@@ -119,7 +119,8 @@ class FormField(models.Model):
 class SubmissionStatus(models.TextChoices):
     PENDING = "pending", "Stored, not processed yet"
     PROCESSED = "processed", "Processed"
-    FAILED = "failed", "Processing failed (will be retried)"
+    RETRYING = "retrying", "Processing failed; will be retried"
+    FAILED = "failed", "Processing failed; not retried (fix the cause, then re-queue)"
     INVALID = "invalid", "Invalid (field errors)"
     SPAM = "spam", "Held as spam (honeypot)"
 
@@ -127,7 +128,7 @@ class SubmissionStatus(models.TextChoices):
 class SubmissionOutcome(models.TextChoices):
     NEW_CONTACT = "new_contact", "Made a new contact"
     MATCHED_CONTACT = "matched_contact", "Matched an existing contact"
-    UNMATCHED = "unmatched", "Email taken by a contact the strategy did not match: orphan lead only"
+    UNMATCHED = "unmatched", "Email taken by a contact the strategy did not match: lead held for review"
 
 
 class FormSubmission(models.Model):
@@ -161,7 +162,7 @@ class FormSubmission(models.Model):
             models.Index(
                 fields=["received_at"],
                 name="submission_unfinished_idx",
-                condition=models.Q(status__in=["pending", "failed"]),
+                condition=models.Q(status__in=["pending", "retrying"]),
             ),
         ]
 

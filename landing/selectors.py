@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from crm_core.models import Contact, ListMembership, SubscriptionList, SubscriptionStatus
 
-from .models import LandingPage, PageStatus
+from .models import LandingPage, PageStatus, SubmissionStatus
+
+FAILED = Q(submissions__status=SubmissionStatus.FAILED)
+
+
+def landing_pages_with_failures(queryset: QuerySet[LandingPage] | None = None) -> QuerySet[LandingPage]:
+    """Pages with `failed_submissions`: how many of their submissions failed for good (marketers fix
+    the page and re-queue them)."""
+    queryset = LandingPage.objects.all() if queryset is None else queryset
+    return queryset.annotate(failed_submissions=Count("submissions", filter=FAILED))
+
+
+def failed_submission_count(page: LandingPage) -> int:
+    return page.submissions.filter(status=SubmissionStatus.FAILED).count()
 
 
 def landing_page_for_visitor(*, slug: str, user) -> LandingPage:

@@ -10,12 +10,15 @@ Running it twice is harmless: a processed submission is left alone.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from typing import NamedTuple
 
 import nh3
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -34,13 +37,17 @@ from crm_core.services import (
     contact_update,
     interaction_record,
     lead_create,
+    lead_create_identity_conflict,
     lead_update,
 )
 from crm_core.tokens import PURPOSE_PREFERENCES, contact_token_make
 
 from .forms import LandingForm, form_data, form_errors
 from .models import (
+    CONTACT_TARGETS,
+    LEAD_TARGETS,
     ContactMatching,
+    FieldType,
     FormField,
     FormSubmission,
     LandingPage,
@@ -51,6 +58,9 @@ from .models import (
 from .selectors import subscription_lists_for_contact
 
 logger = logging.getLogger(__name__)
+
+# Submissions processing may still take (the retry task and the periodic sweep look for these).
+UNFINISHED_STATUSES = (SubmissionStatus.PENDING, SubmissionStatus.RETRYING)
 
 OPEN_LEAD_STATUSES = (
     LeadStatus.NEW,
@@ -91,6 +101,113 @@ def content_sanitize(html: str) -> str:
     )
 
 
+# --- Page definitions ------------------------------------------------------------------------------
+
+
+class DefinitionProblem(NamedTuple):
+    """One reason a page's form could not turn submissions into a contact and a lead.
+
+    `row`: index of the form field at fault (None: the form as a whole); `attribute`: the form
+    field's attribute at fault, or, with no row, the page's (None: the form's fields together).
+    """
+
+    message: str
+    row: int | None = None
+    attribute: str | None = None
+
+
+class LandingPageInvalid(ValidationError):
+    """A page definition refused by `landing_form_problems`; `problems` says where and why."""
+
+    def __init__(self, problems: list[DefinitionProblem]):
+        super().__init__([p.message for p in problems])
+        self.problems = problems
+
+
+EMAIL_FIELD_MISSING = (
+    "The form needs a required email field mapped to the contact's email: "
+    "without it no submission can become a contact."
+)
+
+
+def _row_problems(index: int, field: Mapping, seen: dict[str, set]) -> list[DefinitionProblem]:
+    problems = []
+    name = field.get("name")
+    if name in seen["name"]:
+        problems.append(DefinitionProblem("Another form field already has this name.", index, "name"))
+    seen["name"].add(name)
+    for attribute, targets, what in (
+        ("contact_field", CONTACT_TARGETS, "contact"),
+        ("lead_field", LEAD_TARGETS, "lead"),
+    ):
+        target = field.get(attribute) or ""
+        if not target:
+            continue
+        if target not in targets:
+            problems.append(DefinitionProblem(f"A {what} has no field “{target}”.", index, attribute))
+        elif target in seen[attribute]:
+            message = f"Another form field already sets the {what}'s {target}."
+            problems.append(DefinitionProblem(message, index, attribute))
+        elif field.get("field_type") == FieldType.CHECKBOX:
+            message = f"A checkbox gives only yes or no; it cannot set the {what}'s {target}."
+            problems.append(DefinitionProblem(message, index, attribute))
+        seen[attribute].add(target)
+    if field.get("field_type") == FieldType.CHOICE and not field.get("choices"):
+        problems.append(DefinitionProblem("A choice field needs at least one choice.", index, "choices"))
+    return problems
+
+
+def _email_problems(fields: Sequence[Mapping]) -> list[DefinitionProblem]:
+    rows = [index for index, field in enumerate(fields) if field.get("contact_field") == "email"]
+    if not rows:
+        return [DefinitionProblem(EMAIL_FIELD_MISSING)]
+    field, problems = fields[rows[0]], []
+    if not field.get("required"):
+        message = "The field mapped to the contact's email must be required: it identifies the contact."
+        problems.append(DefinitionProblem(message, rows[0], "required"))
+    if field.get("field_type") != FieldType.EMAIL:
+        message = "The field mapped to the contact's email must be of type Email."
+        problems.append(DefinitionProblem(message, rows[0], "field_type"))
+    return problems
+
+
+def _matching_problems(fields: Sequence[Mapping], contact_matching: str) -> list[DefinitionProblem]:
+    if contact_matching not in MATCHING_FIELDS:
+        return [DefinitionProblem("Unknown contact matching.", None, "contact_matching")]
+    mapped = {field.get("contact_field") for field in fields}
+    missing = [name for name in MATCHING_FIELDS[contact_matching] if name not in mapped]
+    if not missing:
+        return []
+    message = f"This contact matching needs a form field mapped to the contact's {' and '.join(missing)}."
+    return [DefinitionProblem(message, None, "contact_matching")]
+
+
+def landing_form_problems(*, fields: Sequence[Mapping], contact_matching: str) -> list[DefinitionProblem]:
+    """Why a form with these fields (dicts of FormField attributes) could not identify a contact
+    or would write to fields that do not exist; empty when it is sound.
+
+    The one check of a page definition: the editor, the API, the admin and the services use it,
+    and processing refuses a stored page that fails it (a permanent failure, not retried).
+    """
+    seen: dict[str, set] = {"name": set(), "contact_field": set(), "lead_field": set()}
+    problems = [p for index, field in enumerate(fields) for p in _row_problems(index, field, seen)]
+    return problems + _email_problems(fields) + _matching_problems(fields, contact_matching)
+
+
+FIELD_ATTRIBUTES = ("name", "field_type", "required", "choices", "contact_field", "lead_field")
+
+
+def page_field_rows(page_fields: Sequence[FormField]) -> list[dict]:
+    """Stored form fields as the dicts `landing_form_problems` reads."""
+    return [{name: getattr(field, name) for name in FIELD_ATTRIBUTES} for field in page_fields]
+
+
+def _check_definition(*, page: LandingPage, fields: Sequence[Mapping]) -> None:
+    problems = landing_form_problems(fields=fields, contact_matching=page.contact_matching)
+    if problems:
+        raise LandingPageInvalid(problems)
+
+
 # --- Pages -----------------------------------------------------------------------------------------------
 
 
@@ -103,7 +220,9 @@ def _fields_replace(*, page: LandingPage, fields: list[dict]) -> None:
 
 @transaction.atomic
 def landing_page_create(*, data: dict, fields: list[dict], created_by=None) -> LandingPage:
+    """Create a page and its form; LandingPageInvalid (nothing saved) if the form is unsound."""
     page = LandingPage(**data, created_by=created_by)
+    _check_definition(page=page, fields=fields)
     page.content = content_sanitize(page.content)
     page.save()
     _fields_replace(page=page, fields=fields)
@@ -112,8 +231,11 @@ def landing_page_create(*, data: dict, fields: list[dict], created_by=None) -> L
 
 @transaction.atomic
 def landing_page_update(*, page: LandingPage, data: dict, fields: list[dict] | None = None) -> LandingPage:
+    """Change a page (and replace its form when `fields` is given); LandingPageInvalid (nothing
+    saved) if the result is unsound, so a live page always identifies its contacts."""
     for name, value in data.items():
         setattr(page, name, value)
+    _check_definition(page=page, fields=fields if fields is not None else page_field_rows(page.fields.all()))
     page.content = content_sanitize(page.content)
     page.save()
     if fields is not None:
@@ -218,9 +340,23 @@ def _set_lock_timeout() -> None:
             )
 
 
+class SubmissionPermanentError(Exception):
+    """Processing cannot succeed until someone changes something (the page's form): not retried."""
+
+
+def _check_page_processable(page: LandingPage, page_fields: Sequence[FormField]) -> None:
+    problems = landing_form_problems(
+        fields=page_field_rows(page_fields), contact_matching=page.contact_matching
+    )
+    if problems:
+        details = " ".join(p.message for p in problems)
+        raise SubmissionPermanentError(f"The form of page “{page.slug}” cannot identify a contact: {details}")
+
+
 def _process_locked(submission: FormSubmission) -> None:
     page = submission.page
     form = LandingForm(form_data(submission.payload), page=page)
+    _check_page_processable(page, form.page_fields)
     if not form.is_valid():
         submission.status = SubmissionStatus.INVALID
         submission.errors = form_errors(form)
@@ -237,10 +373,13 @@ def _process_locked(submission: FormSubmission) -> None:
         Contact.objects.select_for_update(of=("self",)).select_related("parent_account").get(pk=contact.pk)
     )
     if not created and not _names_match(contact, contact_values, page.contact_matching):
-        # The email belongs to someone the strategy does not recognise: touch nobody's record.
-        lead = lead_create(**_new_lead_data(page=page, contact=None, email=email, lead_values=lead_values))
+        # The email belongs to someone the rule does not recognise: touch nobody's record, and hold
+        # the lead for a marketer to link or dismiss (the orphan-lead workflow leaves it alone).
+        submission.lead = lead_create_identity_conflict(
+            conflict_contact=contact,
+            **_new_lead_data(page=page, contact=None, email=email, lead_values=lead_values),
+        )
         submission.outcome = SubmissionOutcome.UNMATCHED
-        submission.lead = lead
         return
 
     changed = {name: value for name, value in contact_values.items() if getattr(contact, name) != value}
@@ -282,7 +421,7 @@ def _process_locked(submission: FormSubmission) -> None:
 
 
 def submission_process(*, submission_id: int) -> FormSubmission:
-    """Process a stored submission; all or nothing, and a no-op once it is processed, invalid or spam.
+    """Process a stored submission; all or nothing, and a no-op unless it is pending or retrying.
 
     Raises whatever went wrong (the caller records it with `submission_failure_record`).
     """
@@ -292,7 +431,7 @@ def submission_process(*, submission_id: int) -> FormSubmission:
             .select_related("page")
             .get(pk=submission_id)
         )
-        if submission.status not in (SubmissionStatus.PENDING, SubmissionStatus.FAILED):
+        if submission.status not in UNFINISHED_STATUSES:
             return submission
         _set_lock_timeout()
         _process_locked(submission)
@@ -305,27 +444,68 @@ def submission_process(*, submission_id: int) -> FormSubmission:
     return submission
 
 
-def submission_failure_record(*, submission_id: int, error: BaseException, schedule_retry: bool) -> None:
-    """Mark the submission failed with its error (it stays stored) and, if asked, queue the retry task."""
+def submission_failure_record(
+    *, submission_id: int, error: BaseException, schedule_retry: bool
+) -> str | None:
+    """Record a failed attempt; the submission stays stored with its error.
+
+    While attempts are left (LANDING_MAX_ATTEMPTS) and the error may pass, it is `retrying` (and
+    the retry task is queued if asked); a permanent error or the last attempt makes it `failed`,
+    which nothing retries until a marketer re-queues it. Returns the new status (None when the
+    submission was no longer unfinished).
+    """
     from .tasks import submission_process_task
 
     with transaction.atomic():
-        FormSubmission.objects.filter(
-            pk=submission_id, status__in=[SubmissionStatus.PENDING, SubmissionStatus.FAILED]
-        ).update(
-            status=SubmissionStatus.FAILED,
-            error=f"{type(error).__name__}: {error}"[:5000],
-            attempts=F("attempts") + 1,
+        submission = (
+            FormSubmission.objects.select_for_update()
+            .filter(pk=submission_id, status__in=UNFINISHED_STATUSES)
+            .first()
         )
-        if schedule_retry:
-            transaction.on_commit(lambda: _enqueue_retry(submission_process_task, submission_id))
+        if submission is None:
+            return None
+        submission.attempts += 1
+        submission.error = f"{type(error).__name__}: {error}"[:5000]
+        permanent = isinstance(error, SubmissionPermanentError)
+        if permanent or submission.attempts >= settings.LANDING_MAX_ATTEMPTS:
+            submission.status = SubmissionStatus.FAILED
+            logger.error("submission %s failed for good: %s", submission_id, submission.error)
+        else:
+            submission.status = SubmissionStatus.RETRYING
+            if schedule_retry:
+                transaction.on_commit(lambda: _enqueue_retry(submission_process_task, submission_id))
+        submission.save(update_fields=["attempts", "error", "status"])
+    return submission.status
 
 
-def _enqueue_retry(task, submission_id: int) -> None:
+def _enqueue_retry(task, submission_id: int, countdown: int | None = None) -> None:
     try:
-        task.apply_async(args=[submission_id], countdown=settings.LANDING_RETRY_DELAY_SECONDS)
+        task.apply_async(
+            args=[submission_id],
+            countdown=settings.LANDING_RETRY_DELAY_SECONDS if countdown is None else countdown,
+        )
     except Exception:  # broker down: the periodic sweep (submissions_retry_unfinished) will find it
-        logger.exception("could not queue the retry of submission %s", submission_id)
+        logger.exception("could not queue the processing of submission %s", submission_id)
+
+
+REQUEUE_AT_ONCE = 1000
+
+
+def submissions_requeue(*, submissions: QuerySet[FormSubmission]) -> int:
+    """Send the failed ones among `submissions` through processing again (after their page was
+    fixed, say): back to pending with a fresh count of attempts, queued after commit. Processing
+    is idempotent, so queueing one twice is harmless; past REQUEUE_AT_ONCE the sweep takes the rest.
+    Returns how many were re-queued."""
+    from .tasks import submission_process_task
+
+    with transaction.atomic():
+        ids = list(submissions.filter(status=SubmissionStatus.FAILED).order_by().values_list("pk", flat=True))
+        FormSubmission.objects.filter(pk__in=ids, status=SubmissionStatus.FAILED).update(
+            status=SubmissionStatus.PENDING, attempts=0
+        )
+        first = sorted(ids)[:REQUEUE_AT_ONCE]
+        transaction.on_commit(lambda: [_enqueue_retry(submission_process_task, pk, 0) for pk in first])
+    return len(ids)
 
 
 def submission_receive(*, submission: FormSubmission) -> FormSubmission:
@@ -344,9 +524,7 @@ def submission_receive(*, submission: FormSubmission) -> FormSubmission:
 def submissions_unfinished_ids(*, older_than_seconds: int, limit: int = 1000) -> list[int]:
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     return list(
-        FormSubmission.objects.filter(
-            status__in=[SubmissionStatus.PENDING, SubmissionStatus.FAILED], received_at__lt=cutoff
-        )
+        FormSubmission.objects.filter(status__in=UNFINISHED_STATUSES, received_at__lt=cutoff)
         .order_by("received_at")
         .values_list("pk", flat=True)[:limit]
     )

@@ -11,4 +11,9 @@ urlpatterns = [
     path("landing-pages/", editor.landing_page_list, name="editor-list"),
     path("landing-pages/new/", editor.landing_page_edit, name="editor-new"),
     path("landing-pages/<int:pk>/", editor.landing_page_edit, name="editor-edit"),
+    path(
+        "landing-pages/<int:pk>/requeue-failed/",
+        editor.landing_page_requeue_failed,
+        name="editor-requeue-failed",
+    ),
 ]

@@ -13,6 +13,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from crm_core.models import ConsentSource
+from crm_core.net import client_address
 from crm_core.tokens import PURPOSE_PREFERENCES, PURPOSE_PREFILL, ContactTokenError, contact_token_read
 
 from . import abuse, selectors, services
@@ -101,7 +102,7 @@ class LandingPageView(View):
                 request, title="Bad submission", message=f"The form data is malformed: {exc}", status=400
             )
 
-        retry_after = abuse.rate_limit_retry_after(ip=abuse.client_ip(request))
+        retry_after = abuse.rate_limit_retry_after(ip=client_address(request))
         if retry_after is not None:
             form = _retyped_form(page, post)
             notice = (
@@ -123,7 +124,7 @@ class LandingPageView(View):
         submission = services.submission_store(
             page=page,
             payload=payload_from_post(post),
-            ip_address=abuse.client_ip(request),
+            ip_address=client_address(request),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
             spam=bool(post.get(HONEYPOT_FIELD)),
         )
@@ -181,6 +182,6 @@ class PreferencesView(View):
                 int(key[5:]) for key in request.POST if key.startswith("list_") and key[5:].isdigit()
             },
             source=ConsentSource.SUBSCRIPTION_CENTER,
-            ip_address=abuse.client_ip(request),
+            ip_address=client_address(request),
         )
         return self._render(request, contact, saved=True)

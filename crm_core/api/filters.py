@@ -127,6 +127,7 @@ class LeadFilter(StrictFilterSet):
             "sales_ready": ["exact"],
             "score": ["gte", "lte"],
             "grade": ["exact"],
+            "identity_status": ["exact"],
             "created_at": DATE_RANGE,
             "updated_at": DATE_RANGE,
         }

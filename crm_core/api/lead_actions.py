@@ -1,11 +1,13 @@
 """Lead lifecycle actions and the bulk import, mixed into the lead viewset.
 
 POST /api/leads/{id}/accept/, /qualify/, /disqualify/, /return-to-marketing/ move a lead through
-its lifecycle (sales and admin users); POST /api/leads/bulk/ imports up to 10,000 leads in one
-request (marketing and admin users). The viewset in views.py inherits this mixin; everything
-these actions need lives in this module.
+its lifecycle (sales and admin users); POST /api/leads/{id}/identity-link/ and /identity-dismiss/
+review a lead in identity conflict (marketing and admin users); POST /api/leads/bulk/ imports up
+to 10,000 leads in one request (marketing and admin users). The viewset in views.py inherits this
+mixin; everything these actions need lives in this module.
 """
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ValidationError
@@ -13,7 +15,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from crm_core import access, services
-from crm_core.models import Lead, LeadStatusChange, Opportunity
+from crm_core.models import Contact, Lead, LeadStatusChange, Opportunity
 from crm_core.roles import ADMIN, MARKETING, user_roles
 
 from .permissions import RoleModelPermissions
@@ -109,6 +111,28 @@ class LeadLifecycleSerializer(serializers.ModelSerializer):
         )
 
 
+class LeadIdentitySerializer(LeadLifecycleSerializer):
+    """The lead after an identity review step."""
+
+    class Meta(LeadLifecycleSerializer.Meta):
+        fields = (*LeadLifecycleSerializer.Meta.fields, "identity_status", "identity_conflict_contact")
+
+
+class LeadIdentityLinkSerializer(StrictSerializer):
+    contact = serializers.PrimaryKeyRelatedField(
+        queryset=Contact.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The contact to link the lead to; default: the known contact it conflicted with.",
+    )
+
+
+class LeadIdentityDismissSerializer(StrictSerializer):
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, help_text="Recorded with the disqualification."
+    )
+
+
 class LeadBulkImportResultSerializer(serializers.Serializer):
     leads_created = serializers.IntegerField()
     contacts_created = serializers.IntegerField()
@@ -162,6 +186,28 @@ class LeadLifecycleActionsMixin:
     def return_to_marketing(self, request, pk=None):
         """Send the lead back to marketing for nurture."""
         return self._transition(request, services.lead_return_to_marketing)
+
+    def _identity_review(self, request, service, serializer_class):
+        lead = access.check_identity_review(request.user, self.get_object())
+        params = serializer_class(data=request.data)
+        params.is_valid(raise_exception=True)
+        try:
+            lead = service(lead=lead, actor=request.user, **params.validated_data)
+        except services.IdentityReviewError as error:
+            raise ValidationError({"identity_status": [str(error)]}) from error
+        return Response(LeadIdentitySerializer(lead).data)
+
+    @extend_schema(request=LeadIdentityLinkSerializer, responses=LeadIdentitySerializer)
+    @action(detail=True, methods=["post"], url_path="identity-link", url_name="identity-link")
+    def identity_link(self, request, pk=None):
+        """Link a lead in identity conflict to the known contact (or the `contact` given)."""
+        return self._identity_review(request, services.lead_identity_link, LeadIdentityLinkSerializer)
+
+    @extend_schema(request=LeadIdentityDismissSerializer, responses=LeadIdentitySerializer)
+    @action(detail=True, methods=["post"], url_path="identity-dismiss", url_name="identity-dismiss")
+    def identity_dismiss(self, request, pk=None):
+        """Dismiss a lead in identity conflict: it keeps no contact and is disqualified."""
+        return self._identity_review(request, services.lead_identity_dismiss, LeadIdentityDismissSerializer)
 
     @action(detail=False, methods=["post"], permission_classes=[RoleModelPermissions, CanImportLeads])
     def bulk(self, request):

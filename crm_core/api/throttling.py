@@ -3,15 +3,23 @@
 DRF's own throttles copy the rates when their module is imported; these read
 them on each request, so a changed setting (an override in tests included)
 takes effect at once. Rates come from API_THROTTLE_ANON / API_THROTTLE_USER.
+
+Requests are told apart by `crm_core.net.client_address` (TRUSTED_PROXY_COUNT), never by the
+X-Forwarded-For a client writes itself.
 """
 
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
+from crm_core.net import client_address
+
 
 class _SettingsRate:
     def get_rate(self):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def get_ident(self, request):
+        return client_address(request) or "unknown"
 
 
 class AnonRateThrottle(_SettingsRate, throttling.AnonRateThrottle):

@@ -18,12 +18,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm_core import access, models, selectors, services
+from crm_core import access, login_limits, models, selectors, services
 
 from . import filters, serializers
 from .keyset import KeysetPagination
@@ -229,6 +229,12 @@ class SubscriptionListViewSet(CRMModelViewSet):
     ordering = ["name"]
 
 
+class LoginLocked(Throttled):
+    """429 for a username locked by too many failed logins (crm_core.login_limits)."""
+
+    default_detail = "Too many failed log-in attempts for this username; it is locked from every address."
+
+
 class AuthTokenView(APIView):
     """POST a username and password, get the API token to send as `Authorization: Token <token>`."""
 
@@ -245,6 +251,10 @@ class AuthTokenView(APIView):
     def post(self, request):
         credentials = serializers.AuthTokenRequestSerializer(data=request.data)
         credentials.is_valid(raise_exception=True)
+        username = credentials.validated_data["username"]
+        seconds = login_limits.login_locked_for(username)
+        if seconds is not None:  # locked whatever the address and the password
+            raise LoginLocked(wait=seconds)
         user = authenticate(
             request=request,
             username=credentials.validated_data["username"],
@@ -252,6 +262,7 @@ class AuthTokenView(APIView):
         )
         if user is None:
             raise ValidationError({"non_field_errors": ["Unable to log in with the given credentials."]})
+        login_limits.login_failures_clear(username)
         try:
             with transaction.atomic():
                 token, _ = Token.objects.get_or_create(user=user)

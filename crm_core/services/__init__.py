@@ -4,9 +4,16 @@
 - `lifecycle`: lead status moves (accept, qualify, ...) recorded in `LeadStatusChange`.
 - `orphans`: the orphan-lead workflow (a parent contact for every lead without one, set-based).
 - `imports`: bulk lead import.
+- `identity`: the identity review of leads a landing page could not tie to their known contact.
 Consent preferences and list memberships are written by `crm_core.consent`.
 """
 
+from .identity import (
+    IdentityReviewError,
+    lead_create_identity_conflict,
+    lead_identity_dismiss,
+    lead_identity_link,
+)
 from .imports import (
     LEAD_IMPORT_FIELDS,
     LEAD_IMPORT_MAX_ROWS,
@@ -62,6 +69,7 @@ __all__ = [
     "LEAD_STATE_FIELDS",
     "LEAD_TRANSITIONS",
     "ORPHAN_LINK_BATCH_SIZE",
+    "IdentityReviewError",
     "LeadImportInvalid",
     "LeadImportResult",
     "LeadTransitionError",
@@ -81,8 +89,11 @@ __all__ = [
     "lead_assign",
     "lead_bulk_import",
     "lead_create",
+    "lead_create_identity_conflict",
     "lead_delete",
     "lead_disqualify",
+    "lead_identity_dismiss",
+    "lead_identity_link",
     "lead_import_clean",
     "lead_link_orphans",
     "lead_mark_marketing_qualified",

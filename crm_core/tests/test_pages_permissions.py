@@ -42,6 +42,9 @@ EXPECTED = {
     "crm_core:lead-detail": (OK, OK, OK),
     "crm_core:lead-score": (OK, OK, OK),
     "crm_core:lead-action": (405, 405, 405),  # POST only; POSTs are checked below
+    "crm_core:identity-review": (OK, FORBIDDEN, OK),
+    "crm_core:identity-link": (405, 405, 405),  # POST only (crm_core/tests/test_identity_review.py)
+    "crm_core:identity-dismiss": (405, 405, 405),
     "crm_core:opportunity-list": (OK, OK, OK),
     "leadscoring:model-list": (OK, OK, OK),
     "segments:list": (OK, OK, OK),
@@ -52,6 +55,7 @@ EXPECTED = {
     "landing:editor-list": (OK, OK, OK),
     "landing:editor-new": (OK, FORBIDDEN, OK),
     "landing:editor-edit": (OK, OK, OK),
+    "landing:editor-requeue-failed": (405, 405, 405),  # POST only (landing/tests/test_page_definitions.py)
 }
 
 
@@ -91,6 +95,9 @@ def url_of(name: str, records) -> str:
         "crm_core:lead-detail": [records["lead"]],
         "crm_core:lead-score": [records["lead"]],
         "crm_core:lead-action": [records["lead"], "accept"],
+        "crm_core:identity-link": [records["lead"]],
+        "crm_core:identity-dismiss": [records["lead"]],
+        "landing:editor-requeue-failed": [records["landing"]],
         "segments:builder": [records["segment"]],
         "journeys:detail": [records["journey"]],
         "landing:editor-edit": [records["landing"]],

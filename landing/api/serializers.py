@@ -1,8 +1,30 @@
 from rest_framework import serializers
 
 from ..forms import MAX_FIELD_LENGTH
-from ..models import ContactMatching, FieldType, FormField, FormSubmission, LandingPage
-from ..services import MATCHING_FIELDS, landing_page_create, landing_page_update
+from ..models import FormField, FormSubmission, LandingPage
+from ..selectors import failed_submission_count
+from ..services import landing_form_problems, landing_page_create, landing_page_update, page_field_rows
+
+
+def problems_as_errors(problems, *, rows: int) -> dict:
+    """Definition problems in DRF's error shape: a form field's under `fields` (a list aligned with
+    the fields sent), a page attribute's under its name, the form's as a whole under `fields`
+    (or `non_field_errors` next to errors of single fields)."""
+    errors: dict = {}
+    by_row = [{} for _ in range(rows)]
+    whole = []
+    for problem in problems:
+        if problem.row is not None:
+            by_row[problem.row].setdefault(problem.attribute, []).append(problem.message)
+        elif problem.attribute:
+            errors.setdefault(problem.attribute, []).append(problem.message)
+        else:
+            whole.append(problem.message)
+    if any(by_row):
+        errors["fields"] = by_row
+    if whole:
+        errors["non_field_errors" if any(by_row) else "fields"] = whole
+    return errors
 
 
 class StrictSerializerMixin:
@@ -35,15 +57,16 @@ class FormFieldSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "lead_field",
         )
 
-    def validate(self, attrs):
-        if attrs.get("field_type") == FieldType.CHOICE and not attrs.get("choices"):
-            raise serializers.ValidationError({"choices": ["A choice field needs at least one choice."]})
-        return attrs
-
 
 class LandingPageSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     fields = FormFieldSerializer(many=True)
     public_url = serializers.SerializerMethodField()
+    failed_submissions = serializers.IntegerField(
+        read_only=True,
+        default=0,
+        help_text="Submissions whose processing failed and is not retried: fix the cause, then "
+        "POST .../requeue-failed/ (list them with .../submissions/?status=failed).",
+    )
 
     class Meta:
         model = LandingPage
@@ -64,46 +87,32 @@ class LandingPageSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "redirect_url",
             "fields",
             "public_url",
+            "failed_submissions",
             "created_by",
             "created_at",
             "updated_at",
         )
-        read_only_fields = ("id", "public_url", "created_by", "created_at", "updated_at")
+        read_only_fields = (
+            "id",
+            "public_url",
+            "failed_submissions",
+            "created_by",
+            "created_at",
+            "updated_at",
+        )
 
     def get_public_url(self, page) -> str:
         return page.get_absolute_url()
 
-    def validate_fields(self, fields):
-        errors = []
-        names = [f["name"] for f in fields]
-        if len(names) != len(set(names)):
-            errors.append("Field names must be unique.")
-        for target in ("contact_field", "lead_field"):
-            mapped = [f[target] for f in fields if f.get(target)]
-            if len(mapped) != len(set(mapped)):
-                errors.append(f"Each {target.replace('_', ' ')} may be mapped by one form field only.")
-        email_fields = [f for f in fields if f.get("contact_field") == "email"]
-        if len(email_fields) != 1:
-            errors.append("Exactly one field must map to the contact's email.")
-        elif not email_fields[0].get("required") or email_fields[0].get("field_type") != FieldType.EMAIL:
-            errors.append("The field mapped to the contact's email must be a required email field.")
-        if errors:
-            raise serializers.ValidationError(errors)
-        return fields
-
     def validate(self, attrs):
-        strategy = attrs.get(
-            "contact_matching", getattr(self.instance, "contact_matching", ContactMatching.EMAIL)
-        )
+        """The page definition check shared with the editor and the admin (landing.services)."""
+        matching = attrs.get("contact_matching", getattr(self.instance, "contact_matching", None))
         fields = attrs.get("fields")
-        if fields is None and self.instance is not None:
-            fields = list(self.instance.fields.values("contact_field"))
-        mapped = {f.get("contact_field") for f in fields or []}
-        missing = [name for name in MATCHING_FIELDS[strategy] if name not in mapped]
-        if missing:
-            raise serializers.ValidationError(
-                {"contact_matching": [f"This strategy needs a form field mapped to {', '.join(missing)}."]}
-            )
+        if fields is None:
+            fields = page_field_rows(self.instance.fields.all()) if self.instance is not None else []
+        problems = landing_form_problems(fields=fields, contact_matching=matching or "email")
+        if problems:
+            raise serializers.ValidationError(problems_as_errors(problems, rows=len(fields)))
         return attrs
 
     def create(self, validated_data):
@@ -115,6 +124,16 @@ class LandingPageSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     def update(self, instance, validated_data):
         fields = validated_data.pop("fields", None)
         return landing_page_update(page=instance, data=validated_data, fields=fields)
+
+    def to_representation(self, page):
+        body = super().to_representation(page)
+        if not hasattr(page, "failed_submissions"):  # a page just saved: not from the annotated list
+            body["failed_submissions"] = failed_submission_count(page)
+        return body
+
+
+class RequeueResultSerializer(serializers.Serializer):
+    requeued = serializers.IntegerField(help_text="failed submissions sent through processing again")
 
 
 class FormSubmissionSerializer(serializers.ModelSerializer):

@@ -50,7 +50,7 @@ def test_the_rate_limit_answers_429_with_the_typed_values_and_does_not_touch_oth
 
 def test_the_rate_limit_counts_the_forwarded_address_only_behind_a_trusted_proxy(web, page, settings):
     settings.LANDING_RATE_LIMIT = "1/minute"
-    settings.LANDING_NUM_PROXIES = 1
+    settings.TRUSTED_PROXY_COUNT = 1
     proxy = _fresh_ip()
     for n in range(2):
         response = web.post(
@@ -99,7 +99,7 @@ def test_the_form_works_without_a_csrf_cookie_so_it_can_be_embedded(page):
 
 
 def test_nul_characters_and_a_forged_forwarded_address_do_not_break_storage(web, page, settings):
-    settings.LANDING_NUM_PROXIES = 1
+    settings.TRUSTED_PROXY_COUNT = 1
     response = web.post(
         f"/l/{page.slug}/",
         {

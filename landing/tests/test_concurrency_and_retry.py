@@ -94,7 +94,7 @@ def test_a_submission_whose_processing_fails_is_kept_and_processed_by_the_retry(
         response = submit(Client(), page, email="busy@example.com", first_name="New", last_name="Busy")
         submission = FormSubmission.objects.get()
         assert response.status_code == 200  # the person is told it arrived: it is stored and will be retried
-        assert submission.status == SubmissionStatus.FAILED
+        assert submission.status == SubmissionStatus.RETRYING
         assert "lock" in submission.error.lower()
         assert not Lead.objects.exists()  # the failed attempt left nothing half-done
     finally:
