@@ -276,6 +276,11 @@ class LeadAdmin(ServiceWriteAdmin):
     date_hierarchy = "created_at"
     actions = ["link_orphan_leads", identity_link_leads, identity_dismiss_leads]
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        held = obj is not None and obj.identity_status == "conflict"
+        return (*fields, "parent_contact") if held else fields
+
     def create_record(self, request, values):
         return services.lead_create(actor=request.user, **values)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent, ValidationError
 from django.db.models import ProtectedError, RestrictedError
 from rest_framework import status
 from rest_framework.response import Response
@@ -26,4 +26,7 @@ def exception_handler(exc, context):
             {"detail": f"Cannot delete: still referenced by {', '.join(blocking) or 'other records'}."},
             status=status.HTTP_409_CONFLICT,
         )
+    if isinstance(exc, ValidationError):  # a service refusing a change its rules do not allow
+        body = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)

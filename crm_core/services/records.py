@@ -15,11 +15,21 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from .. import events
 from ..emails import normalize_email
-from ..models import Account, ConsentSource, Contact, EventRegistration, Interaction, Lead, Opportunity
+from ..models import (
+    Account,
+    ConsentSource,
+    Contact,
+    EventRegistration,
+    IdentityStatus,
+    Interaction,
+    Lead,
+    Opportunity,
+)
 from .orphans import lead_schedule_orphan_link
 
 # Lead fields the lifecycle, scoring and assignment services own: no generic update may set them.
@@ -388,7 +398,14 @@ def lead_create(*, actor=None, **values) -> Lead:
 
 @_atomic
 def lead_update(*, lead: Lead, actor=None, **values) -> Lead:
-    """Change a lead's editable fields; if it is (still) an orphan, link it after commit."""
+    """Change a lead's editable fields; if it is (still) an orphan, link it after commit.
+
+    A lead held for identity review gets its contact only through the review (`services.identity`).
+    """
+    if lead.identity_status == IdentityStatus.CONFLICT and values.get("parent_contact") is not None:
+        raise ValidationError(
+            {"parent_contact": ["This lead is held for identity review: link or dismiss it there."]}
+        )
     lead = _update(
         lead,
         entity=events.LEAD,
