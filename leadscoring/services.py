@@ -19,6 +19,13 @@ How a score is made (one model, one lead, as of `now`):
 On PostgreSQL a recompute is a handful of SQL statements whatever the number of leads (all of them, or
 `lead_ids`), under a per-model advisory lock so a full and an incremental run never interleave. Other
 databases (the embedded SQLite default) take the portable ORM path (`_recompute_portable`), same results.
+
+Lead scoring writes its own tables (scores, crossings) and nothing of crm_core's: the lead's copy of
+score / grade / sales_ready, the hand-off's status and owner, the return to nurture and their
+LeadStatusChange rows are written by `crm_core.services.scores`, which announces the changed leads
+(`crm_core.events`) so live segments hear of them. On PostgreSQL it is handed SQL over the score
+table or this module's temp tables (`SqlRows`), so the statements stay set-based; the portable path
+hands it the rows.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ from django.utils import timezone
 
 from crm_core.models import Account, Contact, Interaction, Lead, LeadStatus
 from crm_core.roles import SALES
-from crm_core.services.scores import SqlRows, leads_hand_off, leads_return_to_nurture, leads_scores_apply
+from crm_core.services import SqlRows, leads_hand_off, leads_return_to_nurture, leads_scores_apply
 
 from .conditions import condition_q
 from .models import (
@@ -223,8 +230,8 @@ def scoring_model_recompute(
 ) -> RecomputeResult:
     """Recompute the scores of all leads (or of `lead_ids`) under `model`, as of `now`.
 
-    Upserts the score table; for the primary model also copies score, grade and sales_ready onto the
-    leads (only where they changed) and runs the sales-ready hand-off (see `_handoff`). PostgreSQL
+    Upserts the score table; for the primary model also has crm_core copy score, grade and sales_ready
+    onto the leads (only where they changed) and runs the sales-ready hand-off (see `_handoff`). PostgreSQL
     runs the set-based SQL below; other databases (the embedded SQLite default) `_recompute_portable`.
     """
     now = now or timezone.now()
@@ -337,6 +344,8 @@ def _explanation(rules: list[ScoringRule], rows) -> list[dict]:
 
 
 # --- The sales-ready hand-off ----------------------------------------------------------------------
+# Lead scoring decides who crosses (its score table's handoff_state) and to which owner (round-robin);
+# crm_core.services.scores moves the leads (leads_hand_off, leads_return_to_nurture).
 # Per lead and primary model, LeadScore.handoff_state:
 #   ''          (armed)       -> score >= threshold and lead status new/nurture: HAND OFF
 #                                (marketing_qualified, owner, an 'up' crossing, one email to the owner)
@@ -501,12 +510,12 @@ def _handoff_emails_on_commit(owner_leads: Iterable[tuple[int, int]], *, model: 
 # --- The portable path (SQLite, the embedded default) ---------------------------------------------
 # The same recompute, explanation and hand-off through the ORM, for databases other than PostgreSQL.
 # It is set-based where SQLite allows (per-contact counts with values().annotate(), upserts with
-# bulk_create(update_conflicts=True), bulk_update, bulk_create of crossings and history); only the
-# per-interaction weights of linear and half-life decay are computed in Python (see
-# `_decayed_points_in_python`). No advisory lock: SQLite serialises writers, and the recompute's
-# transaction starts IMMEDIATE (config/settings.py), so it holds the database's write lock from its
-# first statement and a full and an incremental run never interleave. The tests run this path on
-# PostgreSQL too and compare it with the SQL (test_portable.py).
+# bulk_create(update_conflicts=True), bulk_update, bulk_create of crossings; crm_core's services are
+# handed the rows for leads and their history); only the per-interaction weights of linear and
+# half-life decay are computed in Python (see `_decayed_points_in_python`). No advisory lock: SQLite
+# serialises writers, and the recompute's transaction starts IMMEDIATE (config/settings.py), so it
+# holds the database's write lock from its first statement and a full and an incremental run never
+# interleave. The tests run this path on PostgreSQL too and compare it with the SQL (test_portable.py).
 
 _CHUNK = 500  # ids per `IN (...)`: SQLite limits the parameters of one statement
 _LOWER_FUNCTION = "NURTURE_UNICODE_LOWER"

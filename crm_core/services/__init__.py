@@ -4,6 +4,8 @@
 - `lifecycle`: lead status moves (accept, qualify, ...) recorded in `LeadStatusChange`.
 - `orphans`: the orphan-lead workflow (a parent contact for every lead without one, set-based).
 - `imports`: bulk lead import.
+- `scores`: lead scoring's writes to leads (scores, the sales-ready hand-off, the return to nurture),
+  set-based from SQL the caller passes (`SqlRows`) or from rows on the portable path.
 Consent preferences and list memberships are written by `crm_core.consent`.
 """
 
@@ -52,6 +54,12 @@ from .records import (
     opportunity_delete,
     opportunity_update,
 )
+from .scores import (
+    SqlRows,
+    leads_hand_off,
+    leads_return_to_nurture,
+    leads_scores_apply,
+)
 
 __all__ = [
     "LEAD_EDITABLE_FIELDS",
@@ -64,6 +72,7 @@ __all__ = [
     "LeadImportResult",
     "LeadTransitionError",
     "OrphanLinkResult",
+    "SqlRows",
     "account_create",
     "account_delete",
     "account_update",
@@ -88,6 +97,9 @@ __all__ = [
     "lead_return_to_marketing",
     "lead_schedule_orphan_link",
     "lead_update",
+    "leads_hand_off",
+    "leads_return_to_nurture",
+    "leads_scores_apply",
     "opportunity_create",
     "opportunity_delete",
     "opportunity_update",

@@ -61,7 +61,7 @@ def _run_returning(update_sql: str, params: Sequence) -> _Changed:
     NOTICE_MAX_IDS + 1 of its rows with the total; the statement itself always runs to completion."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"{update_sql} SELECT id, contact_id, count(*) OVER () FROM changed LIMIT %s",
+            f"{update_sql} SELECT id, contact_id, (SELECT count(*) FROM changed) FROM changed LIMIT %s",
             [*params, NOTICE_MAX_IDS + 1],
         )
         rows = cursor.fetchall()
