@@ -19,6 +19,13 @@ How a score is made (one model, one lead, as of `now`):
 On PostgreSQL a recompute is a handful of SQL statements whatever the number of leads (all of them, or
 `lead_ids`), under a per-model advisory lock so a full and an incremental run never interleave. Other
 databases (the embedded SQLite default) take the portable ORM path (`_recompute_portable`), same results.
+
+Lead scoring writes its own tables (scores, crossings) and nothing of crm_core's: the lead's copy of
+score / grade / sales_ready, the hand-off's status and owner, the return to nurture and their
+LeadStatusChange rows are written by `crm_core.services.scores`, which announces the changed leads
+(`crm_core.events`) so live segments hear of them. On PostgreSQL it is handed SQL over the score
+table or this module's temp tables (`SqlRows`), so the statements stay set-based; the portable path
+hands it the rows.
 """
 
 from __future__ import annotations
@@ -41,8 +48,9 @@ from django.db.models.functions import Coalesce, StrIndex
 from django.db.models.lookups import Exact, GreaterThan
 from django.utils import timezone
 
-from crm_core.models import Account, Contact, Interaction, Lead, LeadStatus, LeadStatusChange
+from crm_core.models import Account, Contact, Interaction, Lead, LeadStatus
 from crm_core.roles import SALES
+from crm_core.services import SqlRows, leads_hand_off, leads_return_to_nurture, leads_scores_apply
 
 from .conditions import condition_q
 from .models import (
@@ -63,7 +71,6 @@ _LEAD = Lead._meta.db_table
 _INTERACTION = Interaction._meta.db_table
 _SCORE = LeadScore._meta.db_table
 _CROSSING = SalesReadyCrossing._meta.db_table
-_STATUS_CHANGE = LeadStatusChange._meta.db_table
 _ACCOUNT = Account._meta.db_table
 _CONTACT = Contact._meta.db_table
 _ADVISORY_NAMESPACE = 6_0006  # pg_advisory_xact_lock(namespace, model id)
@@ -223,8 +230,8 @@ def scoring_model_recompute(
 ) -> RecomputeResult:
     """Recompute the scores of all leads (or of `lead_ids`) under `model`, as of `now`.
 
-    Upserts the score table; for the primary model also copies score, grade and sales_ready onto the
-    leads (only where they changed) and runs the sales-ready hand-off (see `_handoff`). PostgreSQL
+    Upserts the score table; for the primary model also has crm_core copy score, grade and sales_ready
+    onto the leads (only where they changed) and runs the sales-ready hand-off (see `_handoff`). PostgreSQL
     runs the set-based SQL below; other databases (the embedded SQLite default) `_recompute_portable`.
     """
     now = now or timezone.now()
@@ -273,15 +280,13 @@ def scoring_model_recompute(
         )
         result.leads_scored = cursor.rowcount
         if model.is_primary and model.status == ScoringModelStatus.LIVE:
-            lead_scope = "AND l.id = ANY(%s)" if lead_ids is not None else ""
-            cursor.execute(
-                f"""
-                UPDATE {_LEAD} l SET score = s.score, grade = s.grade, sales_ready = s.sales_ready
-                FROM {_SCORE} s
-                WHERE s.lead_id = l.id AND s.model_id = %s {lead_scope}
-                  AND (l.score, l.grade, l.sales_ready) IS DISTINCT FROM (s.score, s.grade, s.sales_ready)
-                """,
-                [model.pk, *scope_params],
+            score_scope = "AND s.lead_id = ANY(%s)" if lead_ids is not None else ""
+            leads_scores_apply(
+                scores=SqlRows(
+                    f"SELECT s.lead_id, s.score, s.grade, s.sales_ready FROM {_SCORE} s"
+                    f" WHERE s.model_id = %s {score_scope}",
+                    [model.pk, *scope_params],
+                )
             )
             result.returned, result.handed_off = _handoff(cursor, model=model, lead_ids=lead_ids, now=now)
     return result
@@ -339,6 +344,8 @@ def _explanation(rules: list[ScoringRule], rows) -> list[dict]:
 
 
 # --- The sales-ready hand-off ----------------------------------------------------------------------
+# Lead scoring decides who crosses (its score table's handoff_state) and to which owner (round-robin);
+# crm_core.services.scores moves the leads (leads_hand_off, leads_return_to_nurture).
 # Per lead and primary model, LeadScore.handoff_state:
 #   ''          (armed)       -> score >= threshold and lead status new/nurture: HAND OFF
 #                                (marketing_qualified, owner, an 'up' crossing, one email to the owner)
@@ -353,11 +360,14 @@ def _handoff(cursor, *, model: ScoringModel, lead_ids, now: datetime) -> tuple[i
     rearm_below = threshold - model.handoff_rearm_margin
     scope = "AND s.lead_id = ANY(%s)" if lead_ids is not None else ""
     scope_params = [lead_ids] if lead_ids is not None else []
-    mq, nurture = LeadStatus.MARKETING_QUALIFIED.value, LeadStatus.NURTURE.value
+    nurture = LeadStatus.NURTURE.value
 
-    # 1. Handed-off leads that fell below the threshold.
+    # 1. Handed-off leads that fell below the threshold: a 'down' crossing each; crm_core sends
+    #    those still marketing_qualified back to nurture.
     cursor.execute(
         f"""
+        CREATE TEMP TABLE IF NOT EXISTS _leadscoring_down (lead_id bigint PRIMARY KEY) ON COMMIT DELETE ROWS;
+        DELETE FROM _leadscoring_down;
         WITH down AS (
             UPDATE {_SCORE} s SET handoff_state = CASE WHEN s.score < %s THEN %s ELSE %s END
             WHERE s.model_id = %s AND s.handoff_state = %s AND s.score < %s {scope}
@@ -365,13 +375,8 @@ def _handoff(cursor, *, model: ScoringModel, lead_ids, now: datetime) -> tuple[i
         ), recorded AS (
             INSERT INTO {_CROSSING} (lead_id, model_id, crossed_at, direction, score)
             SELECT lead_id, %s, %s, %s, score FROM down
-        ), back AS (
-            UPDATE {_LEAD} l SET status = %s, updated_at = %s
-            FROM down WHERE l.id = down.lead_id AND l.status = %s
-            RETURNING l.id
         )
-        INSERT INTO {_STATUS_CHANGE} (lead_id, from_status, to_status, reason, changed_at)
-        SELECT id, %s, %s, %s, %s FROM back
+        INSERT INTO _leadscoring_down (lead_id) SELECT lead_id FROM down
         """,
         [
             rearm_below,
@@ -384,16 +389,11 @@ def _handoff(cursor, *, model: ScoringModel, lead_ids, now: datetime) -> tuple[i
             model.pk,
             now,
             CrossingDirection.DOWN.value,
-            nurture,
-            now,
-            mq,
-            mq,
-            nurture,
-            _reason_down(model),
-            now,
         ],
     )
-    returned = cursor.rowcount
+    returned = leads_return_to_nurture(
+        leads=SqlRows("_leadscoring_down"), reason=_reason_down(model), now=now
+    )
     # 2. Returned leads that fell far enough: armed again.
     cursor.execute(
         f"UPDATE {_SCORE} s SET handoff_state = %s"
@@ -446,33 +446,21 @@ def _handoff(cursor, *, model: ScoringModel, lead_ids, now: datetime) -> tuple[i
             """,
             [CrossingDirection.UP.value, sales_users, len(sales_users)],
         )
+    leads_hand_off(
+        leads=SqlRows("SELECT lead_id, from_status, owner_id FROM _leadscoring_handoff"),
+        reason=_reason_up(model),
+        now=now,
+    )
     cursor.execute(
         f"""
-        WITH moved AS (
-            UPDATE {_LEAD} l SET status = %s, owner_id = h.owner_id, updated_at = %s
-            FROM _leadscoring_handoff h WHERE l.id = h.lead_id
-        ), history AS (
-            INSERT INTO {_STATUS_CHANGE} (lead_id, from_status, to_status, reason, changed_at)
-            SELECT lead_id, from_status, %s, %s, %s FROM _leadscoring_handoff
-        ), crossed AS (
+        WITH crossed AS (
             INSERT INTO {_CROSSING} (lead_id, model_id, crossed_at, direction, score, owner_id)
             SELECT lead_id, %s, %s, %s, score, owner_id FROM _leadscoring_handoff
         )
         UPDATE {_SCORE} s SET handoff_state = %s
         FROM _leadscoring_handoff h WHERE s.lead_id = h.lead_id AND s.model_id = %s
         """,
-        [
-            mq,
-            now,
-            mq,
-            _reason_up(model),
-            now,
-            model.pk,
-            now,
-            CrossingDirection.UP.value,
-            HandoffState.HANDED_OFF.value,
-            model.pk,
-        ],
+        [model.pk, now, CrossingDirection.UP.value, HandoffState.HANDED_OFF.value, model.pk],
     )
     handed_off = cursor.rowcount
     if handed_off:
@@ -522,12 +510,12 @@ def _handoff_emails_on_commit(owner_leads: Iterable[tuple[int, int]], *, model: 
 # --- The portable path (SQLite, the embedded default) ---------------------------------------------
 # The same recompute, explanation and hand-off through the ORM, for databases other than PostgreSQL.
 # It is set-based where SQLite allows (per-contact counts with values().annotate(), upserts with
-# bulk_create(update_conflicts=True), bulk_update, bulk_create of crossings and history); only the
-# per-interaction weights of linear and half-life decay are computed in Python (see
-# `_decayed_points_in_python`). No advisory lock: SQLite serialises writers, and the recompute's
-# transaction starts IMMEDIATE (config/settings.py), so it holds the database's write lock from its
-# first statement and a full and an incremental run never interleave. The tests run this path on
-# PostgreSQL too and compare it with the SQL (test_portable.py).
+# bulk_create(update_conflicts=True), bulk_update, bulk_create of crossings; crm_core's services are
+# handed the rows for leads and their history); only the per-interaction weights of linear and
+# half-life decay are computed in Python (see `_decayed_points_in_python`). No advisory lock: SQLite
+# serialises writers, and the recompute's transaction starts IMMEDIATE (config/settings.py), so it
+# holds the database's write lock from its first statement and a full and an incremental run never
+# interleave. The tests run this path on PostgreSQL too and compare it with the SQL (test_portable.py).
 
 _CHUNK = 500  # ids per `IN (...)`: SQLite limits the parameters of one statement
 _LOWER_FUNCTION = "NURTURE_UNICODE_LOWER"
@@ -721,14 +709,7 @@ def _recompute_portable(
     )
     result = RecomputeResult(leads_scored=len(computed))
     if model.is_primary and model.status == ScoringModelStatus.LIVE:
-        changed = [
-            Lead(pk=pk, score=computed[pk][0], grade=computed[pk][1], sales_ready=computed[pk][2])
-            for pk, *stored in _scoped(
-                Lead.objects.values_list("pk", "score", "grade", "sales_ready"), lead_ids, "pk"
-            )
-            if tuple(stored) != computed[pk]
-        ]
-        Lead.objects.bulk_update(changed, ["score", "grade", "sales_ready"], batch_size=_CHUNK)
+        leads_scores_apply(scores=[(pk, *values) for pk, values in computed.items()])
         result.returned, result.handed_off = _handoff_portable(model=model, lead_ids=lead_ids, now=now)
     return result
 
@@ -737,7 +718,6 @@ def _handoff_portable(*, model: ScoringModel, lead_ids: list[int] | None, now: d
     """`_handoff` through the ORM: the same three steps, the same owners, history and crossings."""
     threshold = model.sales_ready_threshold
     rearm_below = threshold - model.handoff_rearm_margin
-    mq, nurture = LeadStatus.MARKETING_QUALIFIED.value, LeadStatus.NURTURE.value
     scores = LeadScore.objects.filter(model=model)
 
     # 1. Handed-off leads that fell below the threshold.
@@ -761,18 +741,8 @@ def _handoff_portable(*, model: ScoringModel, lead_ids: list[int] | None, now: d
         ],
         batch_size=_CHUNK,
     )
-    back = _scoped(
-        Lead.objects.filter(status=mq).values_list("pk", flat=True), [row.lead_id for row in down], "pk"
-    )
-    _update_scoped(Lead.objects.all(), back, "pk", status=nurture, updated_at=now)
-    LeadStatusChange.objects.bulk_create(
-        [
-            LeadStatusChange(
-                lead_id=pk, from_status=mq, to_status=nurture, reason=_reason_down(model), changed_at=now
-            )
-            for pk in back
-        ],
-        batch_size=_CHUNK,
+    returned = leads_return_to_nurture(
+        leads=[row.lead_id for row in down], reason=_reason_down(model), now=now
     )
     # 2. Returned leads that fell far enough: armed again.
     _update_scoped(
@@ -798,7 +768,7 @@ def _handoff_portable(*, model: ScoringModel, lead_ids: list[int] | None, now: d
         lead_ids,
     )
     if not candidates:
-        return len(back), 0
+        return returned, 0
     owners = {lead_id: owner_id for lead_id, _, owner_id, _ in candidates}
     sales_users = _sales_user_ids()
     unowned = [lead_id for lead_id, _, owner_id, _ in candidates if owner_id is None]
@@ -813,19 +783,10 @@ def _handoff_portable(*, model: ScoringModel, lead_ids: list[int] | None, now: d
         ranked = sorted(sales_users, key=lambda user_id: (user_id in last, last.get(user_id, now), user_id))
         for k, lead_id in enumerate(unowned):
             owners[lead_id] = ranked[k % len(ranked)]
-    Lead.objects.bulk_update(
-        [Lead(pk=lead_id, status=mq, owner_id=owners[lead_id], updated_at=now) for lead_id, *_ in candidates],
-        ["status", "owner", "updated_at"],
-        batch_size=_CHUNK,
-    )
-    LeadStatusChange.objects.bulk_create(
-        [
-            LeadStatusChange(
-                lead_id=lead_id, from_status=status, to_status=mq, reason=_reason_up(model), changed_at=now
-            )
-            for lead_id, status, _, _ in candidates
-        ],
-        batch_size=_CHUNK,
+    leads_hand_off(
+        leads=[(lead_id, status, owners[lead_id]) for lead_id, status, _, _ in candidates],
+        reason=_reason_up(model),
+        now=now,
     )
     SalesReadyCrossing.objects.bulk_create(
         [
@@ -846,7 +807,7 @@ def _handoff_portable(*, model: ScoringModel, lead_ids: list[int] | None, now: d
     _handoff_emails_on_commit(
         [(owners[lead_id], lead_id) for lead_id in handed if owners[lead_id] is not None], model=model
     )
-    return len(back), len(handed)
+    return returned, len(handed)
 
 
 HANDOFF_EMAIL_MAX_LEADS = 50

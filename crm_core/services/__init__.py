@@ -5,6 +5,8 @@
 - `orphans`: the orphan-lead workflow (a parent contact for every lead without one, set-based).
 - `imports`: bulk lead import.
 - `identity`: the identity review of leads a landing page could not tie to their known contact.
+- `scores`: lead scoring's writes to leads (scores, the sales-ready hand-off, the return to nurture),
+  set-based from SQL the caller passes (`SqlRows`) or from rows on the portable path.
 Consent preferences and list memberships are written by `crm_core.consent`.
 """
 
@@ -61,6 +63,12 @@ from .records import (
     records_delete,
     registration_save,
 )
+from .scores import (
+    SqlRows,
+    leads_hand_off,
+    leads_return_to_nurture,
+    leads_scores_apply,
+)
 
 __all__ = [
     "LEAD_EDITABLE_FIELDS",
@@ -74,6 +82,7 @@ __all__ = [
     "LeadImportResult",
     "LeadTransitionError",
     "OrphanLinkResult",
+    "SqlRows",
     "account_create",
     "account_delete",
     "account_update",
@@ -101,6 +110,9 @@ __all__ = [
     "lead_return_to_marketing",
     "lead_schedule_orphan_link",
     "lead_update",
+    "leads_hand_off",
+    "leads_return_to_nurture",
+    "leads_scores_apply",
     "opportunity_create",
     "opportunity_delete",
     "opportunity_update",

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from crm_core import events
 from crm_core.models import InteractionKind, Lead, LeadStatus, LeadStatusChange
 from crm_core.services import lead_accept
 from crm_core.tests.factories import (
@@ -14,6 +15,7 @@ from crm_core.tests.factories import (
     SalesRepFactory,
     UserFactory,
 )
+from crm_core.tests.notices import notices_sent
 from leadscoring.models import CrossingDirection, SalesReadyCrossing
 from leadscoring.services import scoring_model_recompute
 
@@ -173,3 +175,28 @@ def test_only_new_or_nurture_leads_are_handed_off_and_only_by_the_primary_model(
     assert Lead.objects.get(pk=disqualified.pk).status == LeadStatus.DISQUALIFIED
     assert Lead.objects.get(pk=fresh.pk).status == LeadStatus.NEW
     assert mailoutbox == [] and not SalesReadyCrossing.objects.exists()
+
+
+def test_score_hand_off_and_return_announce_the_lead(model, django_capture_on_commit_callbacks):
+    lead = LeadFactory(owner=SalesRepFactory())
+    downloads = give(lead, n=2)  # 100: sales-ready, handed off
+    with notices_sent() as sent:
+        recompute(model, django_capture_on_commit_callbacks)
+    assert lead_notices(sent) == [
+        ({lead.pk}, {lead.parent_contact_id}, {"score", "grade", "sales_ready"}),
+        ({lead.pk}, {lead.parent_contact_id}, {"status", "owner"}),
+    ]
+    downloads[0].delete()  # 50: back to nurture
+    with notices_sent() as sent:
+        recompute(model, django_capture_on_commit_callbacks, lead_ids=[lead.pk])
+    assert lead_notices(sent) == [
+        ({lead.pk}, {lead.parent_contact_id}, {"score", "grade", "sales_ready"}),
+        ({lead.pk}, {lead.parent_contact_id}, {"status"}),
+    ]
+    with notices_sent() as sent:
+        recompute(model, django_capture_on_commit_callbacks)
+    assert lead_notices(sent) == []  # nothing changed, nothing announced
+
+
+def lead_notices(sent):
+    return [(n.ids, n.contact_ids, n.fields) for n in sent if n.entity == events.LEAD]
