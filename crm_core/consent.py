@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Case, CharField, Exists, OuterRef, Q, Value, When
 from django.utils import timezone
 
@@ -432,6 +432,7 @@ def _memberships_insert(list_id: int, contact_ids: list[int], *, status: str, no
     contacts_sql, contacts_params = (
         Contact.objects.filter(pk__in=contact_ids).order_by().values("id").query.sql_with_params()
     )
+    connection = transaction.get_connection()
     stamp = connection.ops.adapt_datetimefield_value(now)  # raw SQL: stored as the ORM stores it
     subscribed = status == SubscriptionStatus.SUBSCRIBED
     with connection.cursor() as cursor:

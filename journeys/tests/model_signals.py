@@ -4,6 +4,9 @@ change notices alone."""
 
 from django.db.models.signals import post_delete, post_save
 
+# What a worker process started with journeys.tests.celery_notices_only logs, with True or False.
+WORKER_MARK = "notices-only worker process, model receivers connected:"
+
 
 def _crm_models():
     from crm_core import models as crm
@@ -29,12 +32,17 @@ def disconnect_model_receivers() -> None:
 
 
 def reconnect_model_receivers() -> None:
+    """Connect again those of the receivers the code base still has."""
     from crm_core.models import Interaction
-    from leadscoring.apps import _interaction_saved
-    from segments.signals import connect_model_signals
+    from leadscoring import apps as scoring
+    from segments import signals as segments
 
-    connect_model_signals()
-    post_save.connect(_interaction_saved, sender=Interaction, dispatch_uid="leadscoring.interaction_saved")
+    if hasattr(segments, "connect_model_signals"):
+        segments.connect_model_signals()
+    if hasattr(scoring, "_interaction_saved"):
+        post_save.connect(
+            scoring._interaction_saved, sender=Interaction, dispatch_uid="leadscoring.interaction_saved"
+        )
 
 
 def model_receivers_connected() -> bool:
