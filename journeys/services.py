@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -182,7 +183,8 @@ def _update_field_value_problems(field: str, value) -> dict[str, str]:
         return {"value": "; ".join(error.messages)}
     withdrawn = engine.CONSENT_WITHDRAWALS.get(field)
     if withdrawn is not None and value != withdrawn:
-        return {"value": f"a journey may only withdraw consent: {field} can only be set to {withdrawn!r}"}
+        allowed = json.dumps(withdrawn)
+        return {"value": f"a journey may only withdraw consent: {field} can only be set to {allowed}"}
     return {}
 
 

@@ -14,7 +14,7 @@ from django.db import connection
 from django.test import Client
 
 from conftest import ROOT, _database_url, stop_process_group, wait_until
-from crm_core.models import Contact, Interaction, Lead
+from crm_core.models import ConsentLevel, Contact, Interaction, Lead
 from crm_core.tests.factories import ContactFactory, InteractionFactory, LeadFactory
 from segments.models import Segment, SegmentMembership
 from segments.services import SCHEDULED_KEY, segment_create, segment_go_live
@@ -60,7 +60,8 @@ def _html_of(box, email):
 
 @pytest.mark.worker
 def test_live_segment_journey_sends_waits_branches_on_the_real_pixel_and_ends(mailbox, celery_worker_process):
-    ann, bob = ContactFactory(first_name="Ann"), ContactFactory(first_name="Bob")
+    ann = ContactFactory(first_name="Ann", consent_level=ConsentLevel.TRACKING)  # the one who opens
+    bob = ContactFactory(first_name="Bob")
     carl = ContactFactory(do_not_bulk_email=True)
     for contact in (ann, bob, carl):
         SegmentMemberFactory(segment_id=1, contact=contact)
