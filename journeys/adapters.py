@@ -4,7 +4,8 @@
 |---|---|
 | segment_member_ids / segment_joins_since / static_segment_add / _remove | segments' stored membership |
 | validate_contact_condition / compile_contact_condition | segments.compiler (root "contact") |
-| marketing_email_block_reason(s) | crm_core.consent |
+| marketing_email_block_reason(s), tracking_allowed | crm_core.consent |
+| contacts_field_set / list_memberships_set (step writes) | crm_core.consent (ConsentChange, change notices) |
 | subscription_center_url(_builder) | landing's subscription center (crm_core.tokens) |
 | form_submit_interactions | the properties landing records on form_submit interactions |
 
@@ -20,7 +21,7 @@ from datetime import datetime
 from django.db.models import F, Q, QuerySet
 
 from crm_core import consent
-from crm_core.models import Contact, Interaction, InteractionKind
+from crm_core.models import ConsentSource, Contact, Interaction, InteractionKind
 from segments.compiler import compile_definition, validate_definition
 from segments.models import Segment, SegmentKind, SegmentMembership
 from segments.services import segment_members_add, segment_members_remove
@@ -104,6 +105,36 @@ def marketing_email_block_reason(
         [contact.pk], min_consent_level=min_consent_level, subscription_list_id=subscription_list_id
     )
     return reasons.get(contact.pk)
+
+
+# The contact fields `tracking_allowed` reads: the sender loads them with its batch.
+TRACKING_FIELDS = consent.TRACKING_FIELDS
+
+
+def tracking_allowed(contact) -> bool:
+    """May opens and clicks of this contact be tracked (pixel, rewritten links)? `contact` is a
+    model or anything with the TRACKING_FIELDS attributes; no query."""
+    return consent.tracking_decision(contact).allowed
+
+
+# --- Writes of journey steps to contacts and list memberships (recorded as the journey's) ----------
+
+
+def contacts_field_set(*, contact_ids: Iterable[int], field: str, value) -> list[int]:
+    """Set a contact field of many contacts; returns those that changed."""
+    return consent.contacts_field_set(
+        contact_ids=contact_ids, field=field, value=value, source=ConsentSource.JOURNEY
+    )
+
+
+def list_memberships_set(*, contact_ids: Iterable[int], subscription_list_id: int, subscribed: bool) -> None:
+    """Put contacts on a list or take them off it (never re-subscribing anyone who left it)."""
+    consent.list_memberships_set(
+        contact_ids=contact_ids,
+        subscription_list_id=subscription_list_id,
+        subscribed=subscribed,
+        source=ConsentSource.JOURNEY,
+    )
 
 
 # --- Tokens and the subscription center -------------------------------------------------------

@@ -6,13 +6,19 @@ fixed list, and `{{ unsubscribe_url }}`; anything else in `{{ }}` or any `{% %}`
 the step is saved. Values are HTML-escaped in the HTML part.
 
 A template is prepared once per step into literal parts, merge references and link placeholders;
-rendering one recipient is a join.
+rendering one recipient is a join. Links are the `href` of `<a>` tags as the standard library's
+HTML parser reads them: the URL is the unescaped attribute value (what a browser follows), which is
+what a TrackedLink stores and a click redirects to. A tracked email writes its click URLs escaped
+into the href; an untracked one (the contact does not allow tracking) keeps each href exactly as
+the marketer wrote it.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from html import unescape
+from html.parser import HTMLParser, attrfind_tolerant, tagfind_tolerant
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -32,7 +38,6 @@ UNSUBSCRIBE = "unsubscribe_url"
 _TAG = re.compile(r"\{\{(.*?)\}\}|\{%.*?%\}", re.S)
 _MERGE = re.compile(r'^\s*([a-z_]+)\.([a-z_]+)\s*(?:\|\s*default\s*:\s*"([^"{}]*)")?\s*$')
 _UNSUB = re.compile(r"^\s*unsubscribe_url\s*$")
-_HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(.*?)\2""", re.I | re.S)
 
 TRACKING_SALT = "journeys.tracking"
 
@@ -57,11 +62,12 @@ def validate_email_config(config: dict) -> dict[str, str]:
             if problem:
                 errors[key] = problem
     if isinstance(html, str) and "html" not in errors:
-        for _, _, url in _HREF.findall(html):
-            if "{{" in url or "{%" in url:
-                errors["html"] = f"merge fields are not allowed inside links: {url!r}"
-            elif _is_trackable(url) and not urlsplit(url).netloc:
-                errors["html"] = f"link {url!r} has no host"
+        for href in anchor_hrefs(html):
+            written = html[href.start : href.end]
+            if "{{" in written or "{%" in written:
+                errors["html"] = f"merge fields are not allowed inside links: {written!r}"
+            elif _is_trackable(href.url) and not urlsplit(href.url).netloc:
+                errors["html"] = f"link {href.url!r} has no host"
     return errors
 
 
@@ -83,9 +89,76 @@ def _is_trackable(url: str) -> bool:
     return url.strip().lower().startswith(("http://", "https://"))
 
 
+# --- Finding links --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Href:
+    """The href of one `<a>` tag: where its value is written in the template (inside any quotes)
+    and the URL it means."""
+
+    start: int
+    end: int
+    url: str  # unescaped and stripped, as a browser reads it
+
+
+class _AnchorFinder(HTMLParser):
+    """Collects the href of every `<a>` start tag the parser meets (not in comments, scripts or
+    attribute values), with where its value is written, so that it can be replaced in place."""
+
+    def __init__(self, source: str):
+        super().__init__(convert_charrefs=True)
+        self.source = source
+        self.line_starts = [0, *(m.end() for m in re.finditer("\n", source))]
+        self.hrefs: list[Href] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag != "a":
+            return
+        value = next((v for name, v in attrs if name == "href"), None)
+        if value is None:
+            return
+        line, column = self.getpos()
+        at = self.line_starts[line - 1] + column
+        written = self.get_starttag_text() or ""
+        span = _href_value_span(written)
+        if span is None or self.source[at : at + len(written)] != written:
+            return  # never rewrite what cannot be placed exactly
+        start, end = at + span[0], at + span[1]
+        if unescape(self.source[start:end]) == value:
+            self.hrefs.append(Href(start, end, value.strip()))
+
+
+def _href_value_span(tag: str) -> tuple[int, int] | None:
+    """Where the first href value sits in one start tag's text (inside its quotes), found with the
+    tokenizer the HTML parser itself used for that tag, so both agree on which attribute it is."""
+    position = tagfind_tolerant.match(tag, 1).end()
+    while position < len(tag):
+        match = attrfind_tolerant.match(tag, position)
+        if not match:
+            return None
+        if match.group(1).lower() == "href":
+            if match.group(3) is None:
+                return None
+            start, end = match.span(3)
+            if end - start >= 2 and tag[start] == tag[end - 1] and tag[start] in "'\"":
+                start, end = start + 1, end - 1
+            return start, end
+        position = match.end()
+    return None
+
+
+def anchor_hrefs(html: str) -> list[Href]:
+    """Every `<a href>` of an HTML body, in order."""
+    finder = _AnchorFinder(html)
+    finder.feed(html)
+    finder.close()
+    return finder.hrefs
+
+
 def extract_links(html: str) -> list[str]:
-    """The http(s) links of an HTML body in order: each becomes a TrackedLink."""
-    return [url.strip() for _, _, url in _HREF.findall(html) if _is_trackable(url)]
+    """The http(s) URLs of an HTML body's links in order (unescaped): each becomes a TrackedLink."""
+    return [href.url for href in anchor_hrefs(html) if _is_trackable(href.url)]
 
 
 # --- Preparing and rendering -------------------------------------------------------------------
@@ -100,7 +173,8 @@ class Merge:
 
 @dataclass(frozen=True)
 class Link:
-    position: int
+    position: int  # the TrackedLink's position
+    written: str  # the URL as the template writes it here (escaped in HTML): kept when not tracking
 
 
 @dataclass(frozen=True)
@@ -123,20 +197,9 @@ def _split(template: str, *, links: bool) -> list:
     """Literal strings, Merge, Unsubscribe and (for HTML) Link parts of a template."""
     parts: list = []
     position = 0
-    source = template
-    if links:
-        # Replace trackable hrefs first with markers, then split merge fields around them.
-        counter = iter(range(10**6))
-
-        def mark(match):
-            url = match.group(3)
-            if not _is_trackable(url):
-                return match.group(0)
-            return f"{match.group(1)}{match.group(2)}\x00L{next(counter)}\x00{match.group(2)}"
-
-        source = _HREF.sub(mark, template)
+    source, written = _mark_links(template) if links else (template, [])
     for match in _TAG.finditer(source):
-        parts += _literal(source[position : match.start()])
+        parts += _literal(source[position : match.start()], written)
         inner = match.group(1) or ""
         if _UNSUB.match(inner):
             parts.append(Unsubscribe())
@@ -144,15 +207,29 @@ def _split(template: str, *, links: bool) -> list:
             merge = _MERGE.match(inner)
             parts.append(Merge(merge.group(1), merge.group(2), merge.group(3) or ""))
         position = match.end()
-    parts += _literal(source[position:])
+    parts += _literal(source[position:], written)
     return parts
 
 
-def _literal(text: str) -> list:
+def _mark_links(html: str) -> tuple[str, list[str]]:
+    """The template with each trackable href value replaced by a marker (merge fields are split
+    around them next), and each value as written."""
+    out, written, at = [], [], 0
+    for href in anchor_hrefs(html):
+        if not _is_trackable(href.url):
+            continue
+        out += [html[at : href.start], f"\x00L{len(written)}\x00"]
+        written.append(html[href.start : href.end])
+        at = href.end
+    out.append(html[at:])
+    return "".join(out), written
+
+
+def _literal(text: str, written: list[str]) -> list:
     out: list = []
     for index, chunk in enumerate(re.split(r"\x00L(\d+)\x00", text)):
         if index % 2:
-            out.append(Link(int(chunk)))
+            out.append(Link(int(chunk), written[int(chunk)]))
         elif chunk:
             out.append(chunk)
     return out
@@ -163,10 +240,10 @@ def prepare(step) -> PreparedEmail:
     html = config["html"]
     text = config.get("text") or ""
     parts_html = _split(html, links=True)
+    urls = extract_links(html)
     if text:
         parts_text = _split(text, links=False)
         # Tracked URLs in the text part: replace the exact link URLs, longest first.
-        urls = extract_links(html)
         for position, url in sorted(enumerate(urls), key=lambda pair: -len(pair[1])):
             parts_text = _replace_url(parts_text, url, position)
     else:
@@ -178,7 +255,7 @@ def prepare(step) -> PreparedEmail:
         html=parts_html,
         text=parts_text,
         has_unsubscribe=any(isinstance(p, Unsubscribe) for p in parts_html),
-        links=extract_links(html),
+        links=urls,
         needs={p.entity for p in all_parts if isinstance(p, Merge)},
     )
 
@@ -190,7 +267,7 @@ def _replace_url(parts: list, url: str, position: int) -> list:
             pieces = part.split(url)
             for index, piece in enumerate(pieces):
                 if index:
-                    out.append(Link(position))
+                    out.append(Link(position, url))
                 if piece:
                     out.append(piece)
         else:
@@ -245,17 +322,19 @@ def render(
 ) -> tuple[str, str, str, str]:
     """(subject, html, text, unsubscribe_url) for one recipient. `records` maps contact/account/lead
     to model instances or anything with those attributes (or None). A sender of many emails passes
-    the contact's `unsubscribe_url` (adapters.subscription_center_url_builder)."""
+    the contact's `unsubscribe_url` (adapters.subscription_center_url_builder). `track` is the
+    contact's consent to tracking (adapters.tracking_allowed): without it there is no pixel and
+    every link is kept exactly as written."""
     site = settings.SITE_URL.rstrip("/")
     if unsubscribe_url is None:
         unsubscribe_url = adapters.subscription_center_url(records["contact"])
-    link_urls = prepared.links
     signed = email_signature(outbox_id) if track else ""
 
-    def tracked(position: int) -> str:
-        if track:
-            return f"{site}/t/c/{click_token(outbox_id, position, signed)}/"
-        return link_urls[position]
+    def link(part: Link, html: bool) -> str:
+        if not track:
+            return part.written
+        url = f"{site}/t/c/{click_token(outbox_id, part.position, signed)}/"
+        return escape(url) if html else url
 
     def join(parts: list, *, html: bool) -> str:
         out = []
@@ -266,7 +345,7 @@ def render(
                 value = _value(part, records)
                 out.append(escape(value) if html else value)
             elif isinstance(part, Link):
-                out.append(escape(tracked(part.position)) if html else tracked(part.position))
+                out.append(link(part, html))
             else:
                 out.append(escape(unsubscribe_url) if html else unsubscribe_url)
         return "".join(out)

@@ -35,8 +35,9 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from crm_core.models import Contact, Interaction, InteractionKind, Lead, LeadSource, ListMembership
-from crm_core.services import lead_create
+from crm_core.models import Contact, Interaction, InteractionKind, Lead, LeadSource
+from crm_core.services import interactions_record, lead_create
+from crm_core.services.records import announce_interactions_created
 
 from . import adapters, emails
 from .models import (
@@ -60,7 +61,15 @@ logger = logging.getLogger(__name__)
 
 ADVISORY_NAMESPACE = 0x4A524E59 & 0x7FFFFFFF  # "JRNY": the first key of the sender claim locks
 MAX_STEPS_PER_RUN = 50  # steps one enrollment may run in one batch (guards against loops)
-UPDATABLE_CONTACT_FIELDS = ("job_title", "job_role", "city", "country", "phone")
+# Consent preferences an update-field step may set, each only to the value that withdraws it (e.g. a
+# sunset policy for the unengaged): giving consent is the person's own act, never a workflow's.
+CONSENT_WITHDRAWALS = {
+    "do_not_bulk_email": True,
+    "do_not_email": True,
+    "allow_prefill": False,
+    "track_email": False,
+}
+UPDATABLE_CONTACT_FIELDS = ("job_title", "job_role", "city", "country", "phone", *CONSENT_WITHDRAWALS)
 
 
 def setting(name: str, default):
@@ -681,32 +690,25 @@ def _create_lead(step, members, batch):
 
 def _update_field(step, members, batch):
     field, value = step.config["field"], step.config.get("value")
-    Contact.objects.filter(id__in=[e.contact_id for e in members]).update(
-        **{field: value, "updated_at": batch.now}
-    )
+    adapters.contacts_field_set(contact_ids=[e.contact_id for e in members], field=field, value=value)
     return {e.pk: advance(detail=f"{field}={value}") for e in members}
 
 
 def _list_add(step, members, batch):
-    # Never re-subscribes someone who unsubscribed: existing memberships are left as they are.
-    ListMembership.objects.bulk_create(
-        [
-            ListMembership(
-                subscription_list_id=step.config["list"], contact_id=e.contact_id, subscribed_at=batch.now
-            )
-            for e in members
-        ],
-        ignore_conflicts=True,
+    # Never re-subscribes someone who unsubscribed: their membership stays as it is.
+    adapters.list_memberships_set(
+        contact_ids=[e.contact_id for e in members], subscription_list_id=step.config["list"], subscribed=True
     )
     return {e.pk: advance() for e in members}
 
 
 def _list_remove(step, members, batch):
-    ListMembership.objects.filter(
+    # The membership is kept, marked unsubscribed: it blocks the list's email from now on.
+    adapters.list_memberships_set(
+        contact_ids=[e.contact_id for e in members],
         subscription_list_id=step.config["list"],
-        contact_id__in=[e.contact_id for e in members],
-        status="subscribed",
-    ).delete()
+        subscribed=False,
+    )
     return {e.pk: advance() for e in members}
 
 
@@ -831,7 +833,11 @@ class _Record:
         self.__dict__.update(values)
 
 
-_CONTACT_FIELDS = ("email", "track_email", *[f for f in emails.MERGE_FIELDS["contact"] if f != "email"])
+_CONTACT_FIELDS = (
+    "email",
+    *adapters.TRACKING_FIELDS,
+    *[f for f in emails.MERGE_FIELDS["contact"] if f != "email"],
+)
 _ACCOUNT_FIELDS = emails.MERGE_FIELDS["account"]
 
 
@@ -894,8 +900,9 @@ def _skip_blocked(rows: list[Recipient], claim: int) -> list[Recipient]:
 
 def send_claimed(claimed: list[int], claim: int) -> int:
     """Send outbox rows already claimed (status sending) under `claim`, whose lock this connection
-    holds: re-check consent, render each from its step's prepared template, hand them to one email
-    backend connection one message at a time, and mark each sent right after its call returns."""
+    holds: re-check consent (to email, and to tracking: pixel and tracked links only for contacts who
+    allow it), render each from its step's prepared template, hand them to one email backend
+    connection one message at a time, and mark each sent right after its call returns."""
     if not claimed:
         return 0
     try:
@@ -934,7 +941,7 @@ def _send_each(allowed, prepared, leads, unsubscribe_url, claim, mail, marks) ->
             outbox_id=row.id,
             to=row.contact.email,
             records={"contact": row.contact, "account": row.account, "lead": leads.get(row.contact.pk)},
-            track=row.contact.track_email,
+            track=adapters.tracking_allowed(row.contact),  # consent read with the batch: no query
             unsubscribe_url=unsubscribe_url(row.contact),
         )
         marks.wait()  # the previous mark is committed before the next SMTP call
@@ -1035,8 +1042,9 @@ class SentMarks:
 
 def finalize_claim(claim: int) -> int:
     """Set-based end of a claim: rows marked as accepted become `sent` with an email_sent interaction
-    each (one statement); rows never accepted go back to `pending`. Run by the sender when its batch
-    is done, and by the tick for the claims of dead senders.
+    each (one statement), announced as crm_core's interaction notices (live segments, scoring); rows
+    never accepted go back to `pending`. Run by the sender when its batch is done, and by the tick for
+    the claims of dead senders.
 
     Committed without waiting for the WAL flush: if a database crash lost it, the rows would still be
     `sending` with their marks under a claim nobody holds, and the tick would finish them again."""
@@ -1054,16 +1062,20 @@ def finalize_claim(claim: int) -> int:
                       jsonb_build_object('journey', sent.journey_id, 'step', sent.step_id,
                                          'email', step.key, 'outbox', sent.id),
                       now()
-               FROM sent JOIN journeys_step step ON step.id = sent.step_id""",
+               FROM sent JOIN journeys_step step ON step.id = sent.step_id
+               RETURNING id, contact_id""",
             [claim],
         )
-        finalized = cursor.rowcount
+        created = cursor.fetchall()
+        announce_interactions_created(
+            ids=[pk for pk, _ in created], contact_ids=[contact_id for _, contact_id in created]
+        )
         cursor.execute(
             "UPDATE journeys_outboundemail SET status = 'pending', claim_id = NULL "
             "WHERE claim_id = %s AND status = 'sending' AND sent_at IS NULL",
             [claim],
         )
-    return finalized
+    return len(created)
 
 
 def _finalize_claim_portable(claim: int) -> int:
@@ -1074,14 +1086,14 @@ def _finalize_claim_portable(claim: int) -> int:
                 "id", "contact_id", "journey_id", "step_id", "step__key", "sent_at"
             )
         )
-        Interaction.objects.bulk_create(
-            [
-                Interaction(
-                    contact_id=contact_id,
-                    kind=InteractionKind.EMAIL_SENT,
-                    occurred_at=sent_at,
-                    properties={"journey": journey_id, "step": step_id, "email": key, "outbox": pk},
-                )
+        interactions_record(
+            rows=[
+                {
+                    "contact_id": contact_id,
+                    "kind": InteractionKind.EMAIL_SENT,
+                    "occurred_at": sent_at,
+                    "properties": {"journey": journey_id, "step": step_id, "email": key, "outbox": pk},
+                }
                 for pk, contact_id, journey_id, step_id, key, sent_at in sent
             ]
         )

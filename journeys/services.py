@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,12 +15,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from crm_core.models import (
-    Contact,
-    Interaction,
-    InteractionKind,
-    SubscriptionList,
-)
+from crm_core.models import Contact, InteractionKind, SubscriptionList
+from crm_core.services import interaction_record
 
 from . import adapters, emails, engine
 from .models import (
@@ -159,10 +156,7 @@ def _config_problems(kind: str, config: dict, keys: dict[str, str]) -> dict[str,
             field = config.get("field")
             if field not in engine.UPDATABLE_CONTACT_FIELDS:
                 return {"field": f"one of {', '.join(engine.UPDATABLE_CONTACT_FIELDS)}"}
-            try:
-                Contact._meta.get_field(field).clean(config.get("value"), None)
-            except ValidationError as error:
-                return {"value": "; ".join(error.messages)}
+            return _update_field_value_problems(field, config.get("value"))
         case StepKind.LIST_ADD | StepKind.LIST_REMOVE:
             list_id = config.get("list")
             if not _is_int(list_id) or not SubscriptionList.objects.filter(pk=list_id).exists():
@@ -179,6 +173,18 @@ def _config_problems(kind: str, config: dict, keys: dict[str, str]) -> dict[str,
             due = config.get("due_in_days")
             if due is not None and (not _is_int(due) or due < 0):
                 return {"due_in_days": "a whole number of days >= 0"}
+    return {}
+
+
+def _update_field_value_problems(field: str, value) -> dict[str, str]:
+    try:
+        value = Contact._meta.get_field(field).clean(value, None)
+    except ValidationError as error:
+        return {"value": "; ".join(error.messages)}
+    withdrawn = engine.CONSENT_WITHDRAWALS.get(field)
+    if withdrawn is not None and value != withdrawn:
+        allowed = json.dumps(withdrawn)
+        return {"value": f"a journey may only withdraw consent: {field} can only be set to {allowed}"}
     return {}
 
 
@@ -402,7 +408,7 @@ def _tracked_email(outbox_id: int) -> OutboundEmail:
 
 
 def _record(email: OutboundEmail, kind: str, now: datetime, **extra) -> None:
-    Interaction.objects.create(
+    interaction_record(
         contact_id=email.contact_id,
         kind=kind,
         occurred_at=now,

@@ -68,6 +68,26 @@ def test_stats_endpoint(marketer_client, sales_client):
             {"steps": [{"key": "a", "kind": "update_field", "config": {"field": "email", "value": "x"}}]},
             "steps[0].config.field",
         ),
+        (  # a journey may withdraw consent, never give it
+            {
+                "steps": [
+                    {
+                        "key": "a",
+                        "kind": "update_field",
+                        "config": {"field": "do_not_bulk_email", "value": False},
+                    }
+                ]
+            },
+            "steps[0].config.value",
+        ),
+        (
+            {
+                "steps": [
+                    {"key": "a", "kind": "update_field", "config": {"field": "track_email", "value": "maybe"}}
+                ]
+            },
+            "steps[0].config.value",
+        ),
         (
             {"steps": [{"key": "a", "kind": "if_condition", "config": {"condition": {"field": "pasword"}}}]},
             "steps[0].config.condition",

@@ -9,7 +9,16 @@ from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.utils import timezone
 
-from crm_core.models import Contact, Interaction, Lead, ListMembership, SubscriptionStatus
+from crm_core.events import RecordsChanged
+from crm_core.models import (
+    ConsentChange,
+    ConsentLevel,
+    Contact,
+    Interaction,
+    Lead,
+    ListMembership,
+    SubscriptionStatus,
+)
 from crm_core.tests.factories import (
     ContactFactory,
     LeadFactory,
@@ -100,7 +109,8 @@ def test_reentry_only_when_allowed_and_only_after_rejoining():
 
 
 def test_send_wait_branch_on_open_and_end():
-    opener, other = ContactFactory(first_name="<b>Ann</b>"), ContactFactory()
+    opener = ContactFactory(first_name="<b>Ann</b>", consent_level=ConsentLevel.TRACKING)
+    other = ContactFactory(consent_level=ConsentLevel.TRACKING)
     for contact in (opener, other):
         SegmentMemberFactory(segment_id=1, contact=contact)
     owner = UserFactory()
@@ -327,12 +337,116 @@ def test_action_steps_lead_field_lists_segments_and_condition():
     tick()
     lead = Lead.objects.get(parent_contact=maker)
     assert (lead.topic, lead.source, lead.email) == ("Contoso Ltd Conference", "journey", maker.email)
-    assert not ListMembership.objects.filter(contact=maker, subscription_list=gone).exists()
+    left = ListMembership.objects.get(contact=maker, subscription_list=gone)  # kept, marked as left
+    assert left.status == "unsubscribed" and left.unsubscribed_at is not None
     assert list(adapters.segment_member_ids(9)) == [maker.pk]
     # The journey never re-subscribes someone who unsubscribed.
     assert ListMembership.objects.get(contact=user, subscription_list=newsletter).status == "unsubscribed"
     assert Contact.objects.get(pk=user.pk).country == "France"
     assert Contact.objects.get(pk=maker.pk).country == "Germany"
+
+
+def _consent_trail():
+    return sorted(
+        ConsentChange.objects.values_list(
+            "contact_id", "field", "subscription_list_id", "old_value", "new_value", "source"
+        )
+    )
+
+
+def test_list_remove_step_keeps_the_membership_as_unsubscribed_and_records_the_change():
+    newsletter = SubscriptionListFactory()
+    member = ListMembershipFactory(subscription_list=newsletter).contact
+    left = ListMembershipFactory(subscription_list=newsletter, status=SubscriptionStatus.UNSUBSCRIBED).contact
+    for contact in (member, left):
+        SegmentMemberFactory(segment_id=1, contact=contact)
+    live(make_journey(steps=[{"key": "leave", "kind": "list_remove", "config": {"list": newsletter.pk}}]))
+    tick()
+    memberships = ListMembership.objects.filter(subscription_list=newsletter)
+    assert dict(memberships.values_list("contact_id", "status")) == {
+        member.pk: "unsubscribed",
+        left.pk: "unsubscribed",
+    }
+    assert memberships.get(contact=member).unsubscribed_at is not None
+    assert _consent_trail() == [(member.pk, "list", newsletter.pk, "subscribed", "unsubscribed", "journey")]
+
+
+def test_list_add_step_records_who_joined_and_leaves_who_left_alone():
+    newsletter = SubscriptionListFactory()
+    left = ListMembershipFactory(subscription_list=newsletter, status=SubscriptionStatus.UNSUBSCRIBED).contact
+    new = ContactFactory()
+    for contact in (left, new):
+        SegmentMemberFactory(segment_id=1, contact=contact)
+    live(make_journey(steps=[{"key": "join", "kind": "list_add", "config": {"list": newsletter.pk}}]))
+    tick()
+    memberships = ListMembership.objects.filter(subscription_list=newsletter)
+    assert dict(memberships.values_list("contact_id", "status")) == {
+        left.pk: "unsubscribed",
+        new.pk: "subscribed",
+    }
+    assert _consent_trail() == [(new.pk, "list", newsletter.pk, "", "subscribed", "journey")]
+
+
+def test_update_field_step_on_a_consent_field_records_only_the_contacts_whose_value_changed():
+    opted_out = ContactFactory(do_not_bulk_email=True)
+    others = [ContactFactory(), ContactFactory()]
+    for contact in (opted_out, *others):
+        SegmentMemberFactory(segment_id=1, contact=contact)
+    sunset = {
+        "key": "sunset",
+        "kind": "update_field",
+        "config": {"field": "do_not_bulk_email", "value": True},
+    }
+    live(make_journey(steps=[sunset]))
+    tick()
+    assert Contact.objects.filter(do_not_bulk_email=True).count() == 3
+    assert _consent_trail() == sorted(
+        (c.pk, "do_not_bulk_email", None, "False", "True", "journey") for c in others
+    )
+
+
+def test_step_writes_and_sent_emails_announce_what_they_changed(notices, django_capture_on_commit_callbacks):
+    newsletter, gone = SubscriptionListFactory(), SubscriptionListFactory()
+    ann, bob = ContactFactory(country="Germany"), ContactFactory(country="France")
+    ListMembershipFactory(subscription_list=gone, contact=ann)
+    for contact in (ann, bob):
+        SegmentMemberFactory(segment_id=1, contact=contact)
+    live(
+        make_journey(
+            steps=[
+                send_email_step(),
+                {"key": "move", "kind": "update_field", "config": {"field": "country", "value": "France"}},
+                {"key": "join", "kind": "list_add", "config": {"list": newsletter.pk}},
+                {"key": "leave", "kind": "list_remove", "config": {"list": gone.pk}},
+            ]
+        )
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        tick()
+    both = frozenset({ann.pk, bob.pk})
+    sent = frozenset(Interaction.objects.filter(kind="email_sent").values_list("pk", flat=True))
+    assert len(sent) == 2
+    memberships = {(m.subscription_list_id, m.contact_id): m.pk for m in ListMembership.objects.all()}
+    expected = [
+        RecordsChanged(
+            "contact", "updated", frozenset({ann.pk}), frozenset({ann.pk}), frozenset({"country"})
+        ),
+        RecordsChanged(
+            "subscription", "created", frozenset(memberships[(newsletter.pk, c)] for c in both), both
+        ),
+        RecordsChanged(
+            "subscription", "created", frozenset({memberships[(gone.pk, bob.pk)]}), frozenset({bob.pk})
+        ),
+        RecordsChanged(
+            "subscription",
+            "updated",
+            frozenset({memberships[(gone.pk, ann.pk)]}),
+            frozenset({ann.pk}),
+            frozenset({"status"}),
+        ),
+        RecordsChanged("interaction", "created", sent, both),
+    ]
+    assert sorted(notices, key=repr) == sorted(expected, key=repr)
 
 
 def test_paused_journeys_do_not_move_and_stop_exits_everyone():

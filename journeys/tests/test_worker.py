@@ -9,12 +9,15 @@ import time
 import uuid
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
 from conftest import ROOT, _database_url, stop_process_group, wait_until
-from crm_core.models import Contact, Interaction, Lead
+from crm_core.models import ConsentLevel, Contact, Interaction, Lead
 from crm_core.tests.factories import ContactFactory, InteractionFactory, LeadFactory
+from segments.models import Segment, SegmentMembership
+from segments.services import SCHEDULED_KEY, segment_create, segment_go_live
 
 from .. import services
 from ..models import Enrollment, OutboundEmail, SalesTask, StepExecution
@@ -22,6 +25,7 @@ from ..selectors import journey_stats
 from ..tasks import journeys_tick
 from .factories import SegmentMemberFactory, make_journey, send_email_step
 from .mailbackend import delivered
+from .model_signals import WORKER_MARK
 
 WORKER_ENV = {
     "EMAIL_BACKEND": "journeys.tests.mailbackend.RecordingBackend",
@@ -56,7 +60,8 @@ def _html_of(box, email):
 
 @pytest.mark.worker
 def test_live_segment_journey_sends_waits_branches_on_the_real_pixel_and_ends(mailbox, celery_worker_process):
-    ann, bob = ContactFactory(first_name="Ann"), ContactFactory(first_name="Bob")
+    ann = ContactFactory(first_name="Ann", consent_level=ConsentLevel.TRACKING)  # the one who opens
+    bob = ContactFactory(first_name="Bob")
     carl = ContactFactory(do_not_bulk_email=True)
     for contact in (ann, bob, carl):
         SegmentMemberFactory(segment_id=1, contact=contact)
@@ -142,7 +147,7 @@ def test_trigger_journey_starts_on_a_form_submission_and_exits_when_sales_ready(
 # --- Fault test: SIGKILL in the middle of a batch of sends -----------------------------------------
 
 
-def _start_worker(queue: str, env_extra: dict, log_path):
+def _start_worker(queue: str, env_extra: dict, log_path, app: str = "config"):
     env = dict(
         os.environ,
         DATABASE_URL=_database_url(connection.settings_dict),
@@ -154,7 +159,7 @@ def _start_worker(queue: str, env_extra: dict, log_path):
         "-m",
         "celery",
         "-A",
-        "config",
+        app,
         "worker",
         "--pool=prefork",
         "--concurrency=2",
@@ -221,3 +226,84 @@ def test_worker_killed_mid_batch_every_enrollment_gets_its_email_exactly_once(tr
             stop_process_group(process)
         with app.connection_for_write() as conn:
             conn.default_channel.queue_delete(queue)
+
+
+# --- Live segments hear journey writes through change notices alone -----------------------------
+
+
+@pytest.fixture
+def notices_only_worker(transactional_db, mailbox, without_model_receivers, tmp_path):
+    """A real worker whose processes, like this one, have no model-signal receiver of segments or
+    scoring: whatever reaches a live segment came as a change notice (crm_core.events)."""
+    from config.celery_app import app
+
+    queue = f"test-{uuid.uuid4().hex[:10]}"
+    previous_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    log_path = tmp_path / "notices-worker.log"
+    process = _start_worker(queue, {}, log_path, app="journeys.tests.celery_notices_only")
+    try:
+        wait_until(lambda: f"{WORKER_MARK} False" in log_path.read_text(), timeout=30)
+        assert f"{WORKER_MARK} True" not in log_path.read_text()
+        yield process
+    finally:
+        app.conf.task_default_queue = previous_queue
+        stop_process_group(process)
+        with app.connection_for_write() as conn:
+            conn.default_channel.queue_delete(queue)
+
+
+def _live_segment(name: str, conditions: list) -> Segment:
+    segment = segment_create(
+        name=name, definition={"entity": "contact", "match": "all", "conditions": conditions}
+    )
+    segment_go_live(segment=segment)
+    return segment
+
+
+def _members(segment: Segment) -> set[int]:
+    return set(SegmentMembership.objects.filter(segment=segment).values_list("contact_id", flat=True))
+
+
+SEGMENT_UPDATE_SECONDS = 10
+
+
+@pytest.mark.worker
+def test_live_segments_follow_journey_field_updates_and_sent_emails_through_change_notices(
+    notices_only_worker,
+):
+    ann, bob = ContactFactory(job_title="Engineer"), ContactFactory(job_title="Engineer")
+    entry = Segment.objects.create(name="entry", kind="static")
+    for contact in (ann, bob):
+        SegmentMemberFactory(segment_id=entry.pk, contact=contact)
+    mailed = _live_segment(
+        "got a journey email",
+        [
+            {
+                "related": "interactions",
+                "quantifier": "exists",
+                "match": "all",
+                "conditions": [{"field": "kind", "op": "eq", "value": "email_sent"}],
+            }
+        ],
+    )
+    cold = _live_segment("gone cold", [{"field": "job_title", "op": "eq", "value": "cold"}])
+    assert set(mailed.entities) == {"contact", "interaction"} and cold.entities == ["contact"]
+    wait_until(
+        lambda: Segment.objects.filter(kind="dynamic", refreshed_at__isnull=False).count() == 2, timeout=20
+    )
+    # An earlier test in this process may have scheduled a run on a queue no worker reads.
+    cache.delete(SCHEDULED_KEY)
+
+    # The sends only add interactions: nothing but their notice can refresh `mailed`.
+    services.journey_go_live(
+        journey=make_journey(name="mail", entry_segment_id=entry.pk, steps=[send_email_step()])
+    )
+    wait_until(ticking(lambda: Interaction.objects.filter(kind="email_sent").count() == 2), timeout=30)
+    wait_until(lambda: _members(mailed) == {ann.pk, bob.pk}, timeout=SEGMENT_UPDATE_SECONDS)
+    assert _members(cold) == set()
+
+    sunset = {"key": "sunset", "kind": "update_field", "config": {"field": "job_title", "value": "cold"}}
+    services.journey_go_live(journey=make_journey(name="sunset", entry_segment_id=entry.pk, steps=[sunset]))
+    wait_until(ticking(lambda: Contact.objects.filter(job_title="cold").count() == 2), timeout=30)
+    wait_until(lambda: _members(cold) == {ann.pk, bob.pk}, timeout=SEGMENT_UPDATE_SECONDS)

@@ -1,0 +1,41 @@
+"""Fixtures of the journeys tests: hearing change notices, and doing without the transitional
+model-signal receivers."""
+
+import pytest
+
+from crm_core.events import records_changed
+
+from .model_signals import disconnect_model_receivers, reconnect_model_receivers
+
+
+@pytest.fixture
+def notices():
+    """The change notices (crm_core.events) sent while the test runs, in order. The product's own
+    subscribers (live segments, scoring) are disconnected meanwhile, so nothing is queued for them."""
+    from leadscoring.apps import _records_changed as scoring_receiver
+    from segments.signals import connect as connect_segments
+
+    received = []
+
+    def record(sender, *, change, **kwargs):
+        received.append(change)
+
+    records_changed.disconnect(dispatch_uid="segments.records_changed")
+    records_changed.disconnect(dispatch_uid="leadscoring.records_changed")
+    records_changed.connect(record, weak=False, dispatch_uid="journeys.tests.notices")
+    try:
+        yield received
+    finally:
+        records_changed.disconnect(dispatch_uid="journeys.tests.notices")
+        connect_segments()
+        records_changed.connect(scoring_receiver, dispatch_uid="leadscoring.records_changed")
+
+
+@pytest.fixture
+def without_model_receivers():
+    """No post_save/post_delete receiver of segments or scoring in this process during the test."""
+    disconnect_model_receivers()
+    try:
+        yield
+    finally:
+        reconnect_model_receivers()
