@@ -37,7 +37,8 @@ from django.utils.dateparse import parse_datetime
 
 from crm_core.models import Contact, Interaction, InteractionKind, Lead, LeadSource
 from crm_core.services import interactions_record, lead_create
-from crm_core.services.records import announce_interactions_created
+from crm_core.services.records import interactions_insert_from
+from crm_core.services.sql import SqlRows
 
 from . import adapters, emails
 from .models import (
@@ -1052,30 +1053,25 @@ def finalize_claim(claim: int) -> int:
         return _finalize_claim_portable(claim)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL synchronous_commit TO off")
-        cursor.execute(
-            """WITH sent AS (
-                   UPDATE journeys_outboundemail SET status = 'sent', claim_id = NULL
-                   WHERE claim_id = %s AND status = 'sending' AND sent_at IS NOT NULL
-                   RETURNING id, contact_id, journey_id, step_id, sent_at)
-               INSERT INTO crm_core_interaction (contact_id, kind, occurred_at, properties, created_at)
-               SELECT sent.contact_id, 'email_sent', sent.sent_at,
-                      jsonb_build_object('journey', sent.journey_id, 'step', sent.step_id,
-                                         'email', step.key, 'outbox', sent.id),
-                      now()
-               FROM sent JOIN journeys_step step ON step.id = sent.step_id
-               RETURNING id, contact_id""",
-            [claim],
-        )
-        created = cursor.fetchall()
-        announce_interactions_created(
-            ids=[pk for pk, _ in created], contact_ids=[contact_id for _, contact_id in created]
+        created = interactions_insert_from(
+            source=SqlRows(
+                ctes="""sent AS (
+                    UPDATE journeys_outboundemail SET status = 'sent', claim_id = NULL
+                    WHERE claim_id = %s AND status = 'sending' AND sent_at IS NOT NULL
+                    RETURNING id, contact_id, journey_id, step_id, sent_at)""",
+                cte_params=[claim],
+                sql="""SELECT sent.contact_id, 'email_sent' AS kind, sent.sent_at AS occurred_at,
+                              jsonb_build_object('journey', sent.journey_id, 'step', sent.step_id,
+                                                 'email', step.key, 'outbox', sent.id) AS properties
+                       FROM sent JOIN journeys_step step ON step.id = sent.step_id""",
+            )
         )
         cursor.execute(
             "UPDATE journeys_outboundemail SET status = 'pending', claim_id = NULL "
             "WHERE claim_id = %s AND status = 'sending' AND sent_at IS NULL",
             [claim],
         )
-    return len(created)
+    return created
 
 
 def _finalize_claim_portable(claim: int) -> int:

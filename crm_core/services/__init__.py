@@ -53,6 +53,7 @@ from .records import (
     interaction_delete,
     interaction_record,
     interaction_update,
+    interactions_insert_from,
     interactions_record,
     lead_create,
     lead_delete,
@@ -64,11 +65,11 @@ from .records import (
     registration_save,
 )
 from .scores import (
-    SqlRows,
     leads_hand_off,
     leads_return_to_nurture,
     leads_scores_apply,
 )
+from .sql import SqlRows
 
 __all__ = [
     "LEAD_EDITABLE_FIELDS",
@@ -93,6 +94,7 @@ __all__ = [
     "interaction_delete",
     "interaction_record",
     "interaction_update",
+    "interactions_insert_from",
     "interactions_record",
     "lead_accept",
     "lead_assign",

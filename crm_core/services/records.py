@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from .. import events
 from ..emails import normalize_email
@@ -31,6 +31,7 @@ from ..models import (
     Opportunity,
 )
 from .orphans import lead_schedule_orphan_link
+from .sql import SqlRows
 
 # Lead fields the lifecycle, scoring and assignment services own: no generic update may set them.
 LEAD_STATE_FIELDS = frozenset({"status", "score", "grade", "sales_ready", "owner", "identity_status"})
@@ -343,15 +344,35 @@ def interactions_record(*, rows: Iterable[Mapping[str, Any]], actor=None) -> lis
             for row in rows
         ]
     )
-    announce_interactions_created(ids=[i.pk for i in made], contact_ids=[i.contact_id for i in made])
+    events.records_changed_on_commit(
+        entity=events.INTERACTION,
+        action=events.CREATED,
+        ids=[i.pk for i in made],
+        contact_ids=[i.contact_id for i in made],
+    )
     return made
 
 
-def announce_interactions_created(*, ids: Iterable[int] | None, contact_ids: Iterable[int]) -> None:
-    """For a set-based insert of interactions written by SQL in this app's statements."""
+def interactions_insert_from(*, source: SqlRows) -> int:
+    """PostgreSQL: record one interaction per row of `source` (columns contact_id, kind, occurred_at,
+    properties as jsonb) in one statement, and announce them; returns how many were recorded."""
+    table = Interaction._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""{source.with_clause()}
+            INSERT INTO {table} (contact_id, kind, occurred_at, properties, created_at)
+            SELECT s.contact_id, s.kind, s.occurred_at, s.properties, now() FROM {source.relation()} s
+            RETURNING id, contact_id""",
+            [*source.cte_params, *source.params],
+        )
+        created = cursor.fetchall()
     events.records_changed_on_commit(
-        entity=events.INTERACTION, action=events.CREATED, ids=ids, contact_ids=contact_ids
+        entity=events.INTERACTION,
+        action=events.CREATED,
+        ids=[pk for pk, _ in created],
+        contact_ids=[contact_id for _, contact_id in created],
     )
+    return len(created)
 
 
 INTERACTION_FIELDS = frozenset({"contact", "kind", "occurred_at", "properties"})

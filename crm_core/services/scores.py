@@ -25,6 +25,7 @@ from django.db import connection, transaction
 
 from .. import events
 from ..models import Lead, LeadStatus, LeadStatusChange
+from .sql import SqlRows
 
 NOTICE_MAX_IDS = 10_000
 _CHUNK = 500  # ids per `IN (...)` on the portable path: SQLite limits the parameters of a statement
@@ -34,19 +35,6 @@ _STATUS_CHANGE = LeadStatusChange._meta.db_table
 HAND_OFF_FROM = (LeadStatus.NEW.value, LeadStatus.NURTURE.value)
 
 _atomic = transaction.atomic(savepoint=False)
-
-
-@dataclass(frozen=True)
-class SqlRows:
-    """A relation for PostgreSQL: a SELECT (or a table name) and its params, columns in the order
-    the receiving function documents. It is run inside that function's UPDATE ... FROM."""
-
-    sql: str
-    params: Sequence = ()
-
-    def relation(self) -> str:
-        sql = self.sql.strip()
-        return f"({sql})" if " " in sql else sql
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,8 @@
-"""Fixtures of the journeys tests: hearing change notices, and doing without the transitional
-model-signal receivers."""
+"""Fixtures of the journeys tests: hearing change notices."""
 
 import pytest
 
 from crm_core.events import records_changed
-
-from .model_signals import disconnect_model_receivers, reconnect_model_receivers
 
 
 @pytest.fixture
@@ -29,13 +26,3 @@ def notices():
         records_changed.disconnect(dispatch_uid="journeys.tests.notices")
         connect_segments()
         records_changed.connect(scoring_receiver, dispatch_uid="leadscoring.records_changed")
-
-
-@pytest.fixture
-def without_model_receivers():
-    """No post_save/post_delete receiver of segments or scoring in this process during the test."""
-    disconnect_model_receivers()
-    try:
-        yield
-    finally:
-        reconnect_model_receivers()

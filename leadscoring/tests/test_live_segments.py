@@ -5,17 +5,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
 
 from conftest import wait_until
-from crm_core import models as crm
 from crm_core.models import InteractionKind, Lead
 from crm_core.services import interactions_record
 from crm_core.tests.factories import LeadFactory
-from leadscoring import apps as leadscoring_apps
 from leadscoring import services
 from leadscoring.services import drain_scheduled_key, pending_contacts_key, scoring_model_recompute
-from segments import signals as segment_signals
 from segments.models import Segment, SegmentMembership
 from segments.services import DIRTY_KEY, SCHEDULED_KEY, segment_create, segment_go_live
 
@@ -33,32 +29,6 @@ SALES_READY_CONTACTS = {
         }
     ],
 }
-SIGNALLED_MODELS = (
-    crm.Contact,
-    crm.Lead,
-    crm.Account,
-    crm.Opportunity,
-    crm.Interaction,
-    crm.ListMembership,
-    crm.EventRegistration,
-)
-
-
-@pytest.fixture
-def notices_only():
-    """This process's transitional model-signal receivers (segments, lead scoring) are off for the
-    test, so only crm_core's change notices can tell anyone that something changed."""
-    for model in SIGNALLED_MODELS:
-        post_save.disconnect(sender=model, dispatch_uid=f"segments.model.{model.__name__}.save")
-        post_delete.disconnect(sender=model, dispatch_uid=f"segments.model.{model.__name__}.delete")
-    post_save.disconnect(sender=crm.Interaction, dispatch_uid="leadscoring.interaction_saved")
-    yield
-    segment_signals.connect_model_signals()
-    post_save.connect(
-        leadscoring_apps._interaction_saved,
-        sender=crm.Interaction,
-        dispatch_uid="leadscoring.interaction_saved",
-    )
 
 
 @pytest.fixture
@@ -77,7 +47,7 @@ def members(segment) -> set[int]:
 
 @pytest.mark.worker
 def test_a_lead_turning_sales_ready_joins_a_live_segment_within_10_seconds(
-    celery_worker_process, notices_only, nothing_pending
+    celery_worker_process, nothing_pending
 ):
     model = PrimaryScoringModelFactory(sales_ready_threshold=50)
     ScoringRuleFactory(model=model, interaction_kind=InteractionKind.FORM_SUBMIT, points=25)
