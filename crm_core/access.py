@@ -31,10 +31,6 @@ def lead_owned_by_another(user, lead: Lead) -> bool:
     return not _is_admin(user) and lead.owner_id is not None and lead.owner_id != user.pk
 
 
-def user_may_act_on(user, lead: Lead) -> bool:
-    return may_move_leads_through_sales(user) and not lead_owned_by_another(user, lead)
-
-
 def _get(lead_id, queryset=None) -> Lead:
     try:
         return (queryset if queryset is not None else Lead.objects.all()).get(pk=lead_id)
@@ -49,6 +45,15 @@ def check_lead_action(user, lead: Lead) -> Lead:
     if lead_owned_by_another(user, lead):
         raise AccessDenied("This lead belongs to another rep; only its owner or an admin can act on it.")
     return lead
+
+
+def lead_action_refusal(user, lead: Lead) -> str | None:
+    """Why `user` may not move `lead` through the sales lifecycle (None if they may), for pages."""
+    try:
+        check_lead_action(user, lead)
+    except AccessDenied as denied:
+        return str(denied)
+    return None
 
 
 def lead_for_action(user, lead_id, *, queryset=None) -> Lead:

@@ -134,7 +134,8 @@ def score_explanation(lead: Lead) -> dict:
 
 
 def _render_detail(request, lead: Lead, *, status: int = 200):
-    may_act = access.user_may_act_on(request.user, lead)
+    refusal = access.lead_action_refusal(request.user, lead)
+    may_act = refusal is None
     lead.ui_actions = actions_for(lead) if may_act else []
     return render(
         request,
@@ -145,6 +146,8 @@ def _render_detail(request, lead: Lead, *, status: int = 200):
             "history": list(selectors.lead_status_history(lead=lead)),
             "score": score_explanation(lead),
             "may_act": may_act,
+            # A rep looking at another rep's lead is told why there are no actions.
+            "refusal": refusal if access.may_move_leads_through_sales(request.user) else None,
             "opportunities": list(lead.opportunities.order_by("-created_at", "-id")[:20]),
             "here": request.get_full_path(),
         },
