@@ -4,6 +4,7 @@ surface, a consent trail and a change notice from every write path."""
 from contextlib import contextmanager
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from crm_core import events
@@ -275,3 +276,29 @@ def test_lead_writes_announce_on_every_crm_core_path(
     assert response.status_code == 302
     assert any(n.entity == "lead" and n.action == "deleted" and lead_id in n.ids for n in seen)
     assert not Lead.objects.filter(pk=lead_id).exists()
+
+
+def test_a_landing_submission_announces_and_records_what_it_changed(notices):
+    from landing.tests.factories import LandingPageFactory
+    from landing.tests.utils import submit
+
+    page = LandingPageFactory()
+    contact = ContactFactory(email="dee@example.com", consent_level=1)
+    with notices() as seen:
+        response = submit(Client(), page, email="dee@example.com", last_name=contact.last_name, _consent="on")
+    assert response.status_code == 200
+    lead = Lead.objects.get(parent_contact=contact)
+    assert noticed(seen, "lead", lead.pk) and noticed(seen, "contact", contact.pk)
+    assert any(n.entity == "interaction" and contact.pk in (n.contact_ids or ()) for n in seen)
+    change = ConsentChange.objects.get(contact=contact, field="consent_level")
+    assert change.source == ConsentSource.LANDING_PAGE
+
+
+def test_a_web_ui_lead_action_announces_the_move(client, sales_rep, notices):
+    client.force_login(sales_rep)
+    lead = LeadFactory(owner=sales_rep, status=LeadStatus.MARKETING_QUALIFIED)
+    with notices() as seen:
+        response = client.post(reverse("crm_core:lead-action", args=[lead.pk, "accept"]))
+    assert response.status_code == 302
+    assert noticed(seen, "lead", lead.pk)
+    assert LeadStatusChange.objects.get(lead=lead).actor_id == sales_rep.pk
