@@ -12,6 +12,7 @@ lifecycle, scoring and assignment services). Consent preferences of a contact ar
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -77,6 +78,25 @@ OPPORTUNITY_FIELDS = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class _Kind:
+    """How one kind of record is written: its model, its notice's entity, the fields a caller may set
+    and the field naming the contact whose data it is (None: not a contact's)."""
+
+    model: type
+    entity: str
+    allowed: frozenset[str]
+    contact_field: str | None
+
+
+INTERACTION_FIELDS = frozenset({"contact", "kind", "occurred_at", "properties"})
+_CONTACT = _Kind(Contact, events.CONTACT, CONTACT_PROFILE_FIELDS, "pk")
+_ACCOUNT = _Kind(Account, events.ACCOUNT, ACCOUNT_FIELDS, None)
+_OPPORTUNITY = _Kind(Opportunity, events.OPPORTUNITY, OPPORTUNITY_FIELDS, "contact_id")
+_INTERACTION = _Kind(Interaction, events.INTERACTION, INTERACTION_FIELDS, "contact_id")
+_LEAD = _Kind(Lead, events.LEAD, LEAD_EDITABLE_FIELDS, "parent_contact_id")
+_LEAD_NEW = _Kind(Lead, events.LEAD, LEAD_CREATE_FIELDS, "parent_contact_id")
+
 # Services join the caller's transaction without a savepoint of their own (a savepoint costs two
 # round trips per call; a failure inside still rolls the caller's whole transaction back).
 _atomic = transaction.atomic(savepoint=False)
@@ -116,8 +136,9 @@ def _contact_ids(instance, contact_field: str | None) -> list[int | None] | None
     return [getattr(instance, contact_field)] if contact_field else None
 
 
-def _create(model, *, entity: str, allowed: frozenset[str], actor, contact_field: str | None, values):
-    instance = model(**_checked(values, allowed, entity))
+def _create(kind: _Kind, *, actor, values):
+    entity, contact_field = kind.entity, kind.contact_field
+    instance = kind.model(**_checked(values, kind.allowed, entity))
     instance.created_by_id = instance.updated_by_id = _actor_id(actor)
     instance.save()
     events.records_changed_on_commit(
@@ -129,9 +150,10 @@ def _create(model, *, entity: str, allowed: frozenset[str], actor, contact_field
     return instance
 
 
-def _update(instance, *, entity: str, allowed: frozenset[str], actor, contact_field: str | None, values):
+def _update(kind: _Kind, instance, *, actor, values):
     """Set the given fields, save, and announce the fields that really changed (old and new contact)."""
-    values = _checked(values, allowed, entity)
+    entity, contact_field = kind.entity, kind.contact_field
+    values = _checked(values, kind.allowed, entity)
     before = _contact_ids(instance, contact_field)
     changed = _changed_fields(instance, values)
     _apply(instance, values, actor)
@@ -148,10 +170,12 @@ def _update(instance, *, entity: str, allowed: frozenset[str], actor, contact_fi
     return instance
 
 
-def _delete(instance, *, entity: str, contact_field: str | None) -> None:
-    pk, contact_ids = instance.pk, _contact_ids(instance, contact_field)
+def _delete(kind: _Kind, instance) -> None:
+    pk, contact_ids = instance.pk, _contact_ids(instance, kind.contact_field)
     instance.delete()
-    events.records_changed_on_commit(entity=entity, action=events.DELETED, ids=[pk], contact_ids=contact_ids)
+    events.records_changed_on_commit(
+        entity=kind.entity, action=events.DELETED, ids=[pk], contact_ids=contact_ids
+    )
 
 
 # --- Contacts ----------------------------------------------------------------------------------
@@ -255,7 +279,7 @@ def contact_get_or_create_by_email(
 
 @_atomic
 def contact_delete(*, contact: Contact, actor=None) -> None:
-    _delete(contact, entity=events.CONTACT, contact_field="pk")
+    _delete(_CONTACT, contact)
 
 
 # --- Accounts and opportunities ---------------------------------------------------------------------
@@ -263,50 +287,32 @@ def contact_delete(*, contact: Contact, actor=None) -> None:
 
 @_atomic
 def account_create(*, actor=None, **values) -> Account:
-    return _create(
-        Account, entity=events.ACCOUNT, allowed=ACCOUNT_FIELDS, actor=actor, contact_field=None, values=values
-    )
+    return _create(_ACCOUNT, actor=actor, values=values)
 
 
 @_atomic
 def account_update(*, account: Account, actor=None, **values) -> Account:
-    return _update(
-        account, entity=events.ACCOUNT, allowed=ACCOUNT_FIELDS, actor=actor, contact_field=None, values=values
-    )
+    return _update(_ACCOUNT, account, actor=actor, values=values)
 
 
 @_atomic
 def account_delete(*, account: Account, actor=None) -> None:
-    _delete(account, entity=events.ACCOUNT, contact_field=None)
+    _delete(_ACCOUNT, account)
 
 
 @_atomic
 def opportunity_create(*, actor=None, **values) -> Opportunity:
-    return _create(
-        Opportunity,
-        entity=events.OPPORTUNITY,
-        allowed=OPPORTUNITY_FIELDS,
-        actor=actor,
-        contact_field="contact_id",
-        values=values,
-    )
+    return _create(_OPPORTUNITY, actor=actor, values=values)
 
 
 @_atomic
 def opportunity_update(*, opportunity: Opportunity, actor=None, **values) -> Opportunity:
-    return _update(
-        opportunity,
-        entity=events.OPPORTUNITY,
-        allowed=OPPORTUNITY_FIELDS,
-        actor=actor,
-        contact_field="contact_id",
-        values=values,
-    )
+    return _update(_OPPORTUNITY, opportunity, actor=actor, values=values)
 
 
 @_atomic
 def opportunity_delete(*, opportunity: Opportunity, actor=None) -> None:
-    _delete(opportunity, entity=events.OPPORTUNITY, contact_field="contact_id")
+    _delete(_OPPORTUNITY, opportunity)
 
 
 # --- Interactions ------------------------------------------------------------------------------------
@@ -375,25 +381,15 @@ def interactions_insert_from(*, source: SqlRows) -> int:
     return len(created)
 
 
-INTERACTION_FIELDS = frozenset({"contact", "kind", "occurred_at", "properties"})
-
-
 @_atomic
 def interaction_update(*, interaction: Interaction, actor=None, **values) -> Interaction:
     """Correct a recorded interaction (an integrator fixing what it sent)."""
-    return _update(
-        interaction,
-        entity=events.INTERACTION,
-        allowed=INTERACTION_FIELDS,
-        actor=actor,
-        contact_field="contact_id",
-        values=values,
-    )
+    return _update(_INTERACTION, interaction, actor=actor, values=values)
 
 
 @_atomic
 def interaction_delete(*, interaction: Interaction, actor=None) -> None:
-    _delete(interaction, entity=events.INTERACTION, contact_field="contact_id")
+    _delete(_INTERACTION, interaction)
 
 
 # --- Leads -----------------------------------------------------------------------------------------
@@ -405,14 +401,7 @@ def lead_create(*, actor=None, **values) -> Lead:
 
     Its status starts as new, its score, grade and sales_ready come from scoring.
     """
-    lead = _create(
-        Lead,
-        entity=events.LEAD,
-        allowed=LEAD_CREATE_FIELDS,
-        actor=actor,
-        contact_field="parent_contact_id",
-        values=values,
-    )
+    lead = _create(_LEAD_NEW, actor=actor, values=values)
     lead_schedule_orphan_link(lead=lead)
     return lead
 
@@ -427,21 +416,14 @@ def lead_update(*, lead: Lead, actor=None, **values) -> Lead:
         raise ValidationError(
             {"parent_contact": ["This lead is held for identity review: link or dismiss it there."]}
         )
-    lead = _update(
-        lead,
-        entity=events.LEAD,
-        allowed=LEAD_EDITABLE_FIELDS,
-        actor=actor,
-        contact_field="parent_contact_id",
-        values=values,
-    )
+    lead = _update(_LEAD, lead, actor=actor, values=values)
     lead_schedule_orphan_link(lead=lead)
     return lead
 
 
 @_atomic
 def lead_delete(*, lead: Lead, actor=None) -> None:
-    _delete(lead, entity=events.LEAD, contact_field="parent_contact_id")
+    _delete(_LEAD, lead)
 
 
 # --- Event registrations --------------------------------------------------------------------------
