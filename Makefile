@@ -43,8 +43,9 @@ run: install
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
+# --reuse-db: the test databases are kept between runs, named after the migrations (conftest.py).
 test: install chromium
-	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --reuse-db $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
