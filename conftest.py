@@ -248,7 +248,6 @@ def django_db_setup(django_db_setup, django_db_blocker):
     import importlib
 
     from django.apps import apps
-
     from django.core.management import call_command
 
     with django_db_blocker.unblock():
