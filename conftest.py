@@ -1,7 +1,9 @@
 """Fixtures shared by every app's tests: users per role and API clients."""
 
+import hashlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +23,22 @@ def pytest_configure(config):
 
     prefix = os.environ["CACHE_KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
     settings.CACHES["default"]["KEY_PREFIX"] = prefix
+
+    # --reuse-db (make test) keeps the test databases between runs. Their name carries a digest of
+    # every migration, so a database is reused only by a checkout with the same migrations: a
+    # branch with other migrations (or an edited one) gets databases of its own.
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.sqlite3":
+        test = database.setdefault("TEST", {})
+        test["NAME"] = f"{test.get('NAME') or 'test_' + database['NAME']}_{_migrations_digest()}"
+
+
+def _migrations_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(ROOT.glob("*/migrations/*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
 
 
 @pytest.fixture
@@ -128,6 +146,36 @@ def wait_until(predicate, *, timeout: float = 10.0, interval: float = 0.1):
         time.sleep(interval)
 
 
+def worker_name(queue: str) -> str:
+    """The node name tests give the worker of `queue` (`-n`), to ask it alone what it is doing."""
+    return f"{queue}@{socket.gethostname()}"
+
+
+def worker_is_idle(queue: str) -> bool:
+    """The worker of `queue` has nothing left: its queue is empty, it runs, holds and schedules no
+    task, and the queue is still empty afterwards (a task finishing in between cannot have queued
+    another unseen)."""
+    from config.celery_app import app
+
+    def queue_empty() -> bool:
+        with app.connection_for_write() as conn:
+            return conn.default_channel.client.llen(queue) == 0
+
+    if not queue_empty():
+        return False
+    inspect = app.control.inspect(destination=[worker_name(queue)], timeout=2)
+    for busy in (inspect.active(), inspect.reserved(), inspect.scheduled()):
+        if busy is None or any(busy.values()):  # no answer yet, or tasks in hand
+            return False
+    return queue_empty()
+
+
+def wait_for_worker_idle(queue: str, *, timeout: float = 60.0) -> None:
+    """Wait for the positive signal that nothing more will happen (see `worker_is_idle`), instead
+    of sleeping a fixed time before asserting that nothing more happened."""
+    wait_until(lambda: worker_is_idle(queue), timeout=timeout, interval=0.2)
+
+
 @pytest.fixture
 def celery_worker_process(transactional_db, tmp_path):
     from django.db import connection
@@ -154,6 +202,8 @@ def celery_worker_process(transactional_db, tmp_path):
                 "--concurrency=2",
                 "-Q",
                 queue,
+                "-n",
+                f"{queue}@%h",
                 "--without-gossip",
                 "--without-mingle",
                 "--loglevel=INFO",
@@ -167,6 +217,7 @@ def celery_worker_process(transactional_db, tmp_path):
         wait_until(lambda: "ready." in log_path.read_text() or process.poll() is not None, timeout=60)
         assert process.poll() is None, log_path.read_text()
         process.log_path = log_path
+        process.queue = queue
         yield process
     finally:
         app.conf.task_default_queue = previous_queue
@@ -180,10 +231,30 @@ def celery_worker_process(transactional_db, tmp_path):
             conn.default_channel.queue_delete(queue)
 
 
+# Rows the migrations write (RunPython). A reused test database (--reuse-db) is flushed at the start
+# of the session (as a transactional test of an earlier session may have done), so each session
+# writes them again (each function is idempotent). A new data migration belongs in this list.
+MIGRATION_DATA = (
+    ("crm_core.migrations.0002_roles", "create_groups"),
+    ("crm_core.migrations.0004_workflow_settings_and_lead_status_changes", "create_workflow_settings"),
+)
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """After the session, end connections that request threads of the live server (browser tests)
-    left open, so the test database can be dropped instead of warning that it is in use."""
+    """Write the migrations' rows again (see MIGRATION_DATA). After the session, end connections
+    that request threads of the live server (browser tests) left open, so the test database can be
+    dropped instead of warning that it is in use."""
+    import importlib
+
+    from django.apps import apps
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        # A reused database starts empty too, whatever a killed session left behind.
+        call_command("flush", interactive=False, verbosity=0)
+        for module, function in MIGRATION_DATA:
+            getattr(importlib.import_module(module), function)(apps, None)
     yield
     with django_db_blocker.unblock():
         from django.db import connection

@@ -5,6 +5,7 @@ app runs on the embedded default: a SQLite file and a Celery transport on the
 local filesystem, so web, worker and beat need no server.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -17,11 +18,37 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
+
+# --- The embedded default: development secret key -------------------------------------------
+# With no DATABASE_URL (or a SQLite one) the app is the embedded development default. There a
+# missing SECRET_KEY is generated once and kept in var/secret_key, so `python manage.py <command>`
+# works without `make` and sessions survive restarts. Elsewhere SECRET_KEY is required unless DEBUG.
+EMBEDDED_DEFAULT = not env("DATABASE_URL", default="") or env("DATABASE_URL").startswith("sqlite:")
+SECRET_KEY_FILE = VAR_DIR / "secret_key"
+
+
+def _development_secret_key() -> str:
+    if not SECRET_KEY_FILE.exists():
+        import secrets
+
+        SECRET_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(SECRET_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as key_file:
+            key_file.write(secrets.token_urlsafe(50))
+    return SECRET_KEY_FILE.read_text().strip()
+
+
 SECRET_KEY = env("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "insecure-development-key-only-used-when-DEBUG-is-on"  # noqa: S105
+    if EMBEDDED_DEFAULT:
+        try:
+            SECRET_KEY = _development_secret_key()
+        except FileExistsError:  # another process wrote it a moment ago
+            SECRET_KEY = SECRET_KEY_FILE.read_text().strip()
+    elif DEBUG:
+        SECRET_KEY = "insecure-development-key-only-used-when-DEBUG-is-on"  # noqa: S105
+    else:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (and DATABASE_URL is set).")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -112,15 +139,18 @@ else:
         }
     }
 
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# The filesystem transport: every folder it writes (queue, processed, control) under var/.
+# "localhost" is a placeholder the transport ignores; without it kombu warns on each connection.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost/")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "celery-broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
@@ -253,12 +283,14 @@ LANDING_MAX_ATTEMPTS = env.int("LANDING_MAX_ATTEMPTS", default=5)
 CONTACT_TOKEN_MAX_AGE = env.int("CONTACT_TOKEN_MAX_AGE", default=90 * 86400)
 
 # --- Email ------------------------------------------------------------------------
+# --- Email on the development default: one file per message under var/mail/, one log line each ---
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
-    default="django.core.mail.backends.console.EmailBackend"
-    if DEBUG
+    default="config.mail.DevFileEmailBackend"
+    if DEBUG or EMBEDDED_DEFAULT
     else "django.core.mail.backends.smtp.EmailBackend",
 )
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 EMAIL_HOST = env("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")

@@ -5,6 +5,11 @@ contact plus 0.2*N orphan leads (about 10% of all leads; some share an email
 with an existing contact or with each other, some have none), ~5% of contacts
 with an opportunity, ~10 interactions per contact over the last year, a few
 subscription lists and events. The same seed and size give the same data.
+
+The rows are written as the product stores them (interaction properties are JSON objects on every
+database). Leads start as new, nurture or disqualified; `demo_run_workflows` then runs what
+production would have run on such data: the orphan-lead workflow, the live scoring models (which
+hand sales-ready leads to sales), what sales did with them, and the live segments.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from .models import (
     Lead,
     LeadSource,
     LeadStatus,
+    LeadStatusChange,
     ListMembership,
     Opportunity,
     OpportunityStage,
@@ -127,14 +133,17 @@ INTERACTION_KIND_WEIGHTS = [
     (InteractionKind.EVENT_REGISTRATION, 2),
     (InteractionKind.EVENT_ATTENDANCE, 1),
 ]
+# Statuses before scoring and sales have seen the leads (`demo_run_workflows` moves them on).
 LEAD_STATUS_WEIGHTS = [
-    (LeadStatus.NEW, 60),
-    (LeadStatus.NURTURE, 12),
-    (LeadStatus.MARKETING_QUALIFIED, 10),
-    (LeadStatus.SALES_ACCEPTED, 8),
-    (LeadStatus.QUALIFIED, 6),
+    (LeadStatus.NEW, 80),
+    (LeadStatus.NURTURE, 16),
     (LeadStatus.DISQUALIFIED, 4),
 ]
+# Share of decision makers with a lead for the flagship event, so "Contoso Ltd Conference decision
+# makers" has members by construction (about 2% of contacts).
+CONTOSO_DECISION_MAKER_SHARE = 0.15
+# Of the leads scoring hands to sales, the share sales has accepted so far (by lead id, reproducible).
+SALES_ACCEPTED_PER_TEN = 4
 LEADS_PER_CONTACT_WEIGHTS = [(0, 15), (1, 30), (2, 30), (3, 15), (4, 10)]  # mean 1.75
 ORPHAN_LEADS_PER_CONTACT = 0.2
 
@@ -165,6 +174,10 @@ class _Writer:
     def __init__(self, model: type[models.Model], columns: list[str]):
         self.model = model
         self.columns = columns
+        # Columns holding JSON: rows carry the Python objects; COPY takes their JSON text.
+        self.json_positions = [
+            i for i, c in enumerate(columns) if isinstance(model._meta.get_field(c), models.JSONField)
+        ]
 
     def write(self, rows: list[tuple]) -> None:
         if not rows:
@@ -176,6 +189,10 @@ class _Writer:
             sql = f"COPY {connection.ops.quote_name(self.model._meta.db_table)} ({db_columns}) FROM STDIN"
             with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
                 for row in rows:
+                    if self.json_positions:
+                        row = list(row)
+                        for i in self.json_positions:
+                            row[i] = json.dumps(row[i])
                     copy.write_row(row)
         else:
             self.model.objects.bulk_create(
@@ -437,14 +454,15 @@ def seed_demo(*, contacts: int, seed: int = 42, progress: Callable[[int], None] 
             chunk_emails.append((cid, email))
             company = account_rows[account_index][1] if account_index is not None else ""
             first_lead = None
-            for _ in range(pick_leads()):
+            flagship = role == JobRole.DECISION_MAKER and rng.random() < CONTOSO_DECISION_MAKER_SHARE
+            for index in range(max(pick_leads(), 1 if flagship else 0)):
                 lead_created = created + timedelta(
                     seconds=rng.randrange(max(1, int((now - created).total_seconds())))
                 )
                 lead_rows.append(
                     (
                         lead_id,
-                        rng.choice(topics),
+                        CONTOSO_TOPIC if flagship and index == 0 else rng.choice(topics),
                         first,
                         last,
                         email,
@@ -501,7 +519,7 @@ def seed_demo(*, contacts: int, seed: int = 42, progress: Callable[[int], None] 
             for _ in range(rng.randrange(0, 21)):
                 kind = pick_kind()
                 at = now - timedelta(seconds=rng.randrange(year))
-                inter_rows.append((cid, kind, at, json.dumps(_interaction_properties(rng, kind)), at))
+                inter_rows.append((cid, kind, at, _interaction_properties(rng, kind), at))
             if rng.random() < 0.3:
                 unsubscribed = rng.random() < 0.1
                 member_rows.append(
@@ -600,3 +618,80 @@ def _reset_sequences(model_list: Iterable[type[models.Model]]) -> None:
     with connection.cursor() as cursor:
         for sql in statements:
             cursor.execute(sql)
+
+
+# --- What production would have run on the demo's rows -------------------------------------------
+
+
+@dataclass
+class DemoWorkflows:
+    orphans_linked: int = 0
+    marketing_only_contacts: int = 0
+    leads_handed_off: int = 0
+    sales_accepted: int = 0
+    qualified: int = 0
+    segments_refreshed: int = 0
+
+
+def demo_run_workflows() -> DemoWorkflows:
+    """Run, set-based and in order, what the worker would have run had the demo's rows come in one
+    by one: the orphan-lead workflow, the live scoring models (with the sales-ready hand-off), what
+    sales did with the leads (`_demo_sales_history`) and a refresh of the live segments."""
+    from leadscoring.services import scoring_models_recompute_live
+    from segments.services import segments_refresh_live
+
+    from .services import lead_link_orphans
+
+    done = DemoWorkflows()
+    linked = lead_link_orphans()
+    done.orphans_linked, done.marketing_only_contacts = linked.leads_linked, linked.contacts_created
+    results = scoring_models_recompute_live()
+    done.leads_handed_off = sum(result.handed_off for result in results.values())
+    done.sales_accepted, done.qualified = _demo_sales_history()
+    done.segments_refreshed = len(segments_refresh_live())
+    return done
+
+
+@transaction.atomic
+def _demo_sales_history() -> tuple[int, int]:
+    """The lead behind each seeded opportunity is qualified (its contact is a sales contact), and
+    sales has accepted SALES_ACCEPTED_PER_TEN in ten of the other leads scoring handed over.
+    Three statements per step, whatever the size; each move is in the leads' history."""
+    now = timezone.now()
+    actor_reason = "Demo data: what sales did with the lead."
+    moved = []
+    steps = (
+        (
+            LeadStatus.QUALIFIED,
+            Lead.objects.filter(opportunities__isnull=False).exclude(status=LeadStatus.QUALIFIED).distinct(),
+        ),
+        (
+            LeadStatus.SALES_ACCEPTED,
+            Lead.objects.annotate(bucket=models.functions.Mod("id", 10)).filter(
+                status=LeadStatus.MARKETING_QUALIFIED, bucket__lt=SALES_ACCEPTED_PER_TEN
+            ),
+        ),
+    )
+    for to_status, leads in steps:
+        rows = list(leads.values_list("id", "status"))
+        ids = [lead_id for lead_id, _ in rows]
+        for start in range(0, len(ids), 10_000):  # within every database's parameter limit
+            Lead.objects.filter(pk__in=ids[start : start + 10_000]).update(status=to_status, updated_at=now)
+        LeadStatusChange.objects.bulk_create(
+            (
+                LeadStatusChange(
+                    lead_id=lead_id,
+                    from_status=status,
+                    to_status=to_status,
+                    reason=actor_reason,
+                    changed_at=now,
+                )
+                for lead_id, status in rows
+            ),
+            batch_size=1000,
+        )
+        moved.append(len(ids))
+    Contact.objects.filter(marketing_only=True, leads__status=LeadStatus.QUALIFIED).update(
+        marketing_only=False, updated_at=now
+    )
+    return moved[1], moved[0]

@@ -156,7 +156,7 @@ def enter_contacts(*, journey: Journey, now: datetime) -> int:
                       AND e.state IN ('completed', 'exited') AND src.joined_at > e.finished_at {suppress}""",
                 [*params, start, now, now, now, journey.pk],
             )
-            entered += cursor.rowcount
+            entered += _rows_changed(cursor)
         # NOT EXISTS skips everyone already enrolled by the snapshot (cheaper than a conflict per row, and
         # it never waits on a worker that is updating their enrollment); ON CONFLICT covers races.
         cursor.execute(
@@ -169,8 +169,17 @@ def enter_contacts(*, journey: Journey, now: datetime) -> int:
                 ON CONFLICT (journey_id, contact_id) DO NOTHING""",
             [*params, journey.pk, start, now, now, now, journey.pk],
         )
-        entered += cursor.rowcount
+        entered += _rows_changed(cursor)
     return entered
+
+
+def _rows_changed(cursor) -> int:
+    """Rows the last statement wrote. Python's sqlite3 reports -1 for a statement that starts with
+    WITH; SQLite's changes() has the count."""
+    if cursor.rowcount >= 0:
+        return cursor.rowcount
+    cursor.execute("SELECT changes()")
+    return cursor.fetchone()[0]
 
 
 # --- Exits ----------------------------------------------------------------------------------------

@@ -7,13 +7,15 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
-from conftest import ROOT, _database_url, stop_process_group, wait_until
+from conftest import ROOT, _database_url, stop_process_group, wait_for_worker_idle, wait_until
 from crm_core.models import ConsentLevel, Contact, Interaction, Lead
 from crm_core.tests.factories import ContactFactory, InteractionFactory, LeadFactory
 from segments.models import Segment, SegmentMembership
@@ -137,9 +139,11 @@ def test_trigger_journey_starts_on_a_form_submission_and_exits_when_sales_ready(
     Lead.objects.filter(pk=lead.pk).update(sales_ready=True)
     enrollment = wait_until(ticking(lambda: journey.enrollments.filter(state="exited").first()), timeout=30)
     assert enrollment.exit_reason == "sales_ready"
-    time.sleep(2.5)
+    # Once the pause would have ended, a tick sends nothing more: wait for the worker to finish it.
+    pause_over = enrollment.finished_at + timedelta(seconds=2)  # a pause begun before the exit is over
+    wait_until(lambda: timezone.now() > pause_over, timeout=10)
     journeys_tick.delay()
-    time.sleep(1)
+    wait_for_worker_idle(celery_worker_process.queue)
     assert len(delivered(mailbox)) == 1
 
 
@@ -164,6 +168,8 @@ def _start_worker(queue: str, env_extra: dict, log_path):
         "--concurrency=2",
         "-Q",
         queue,
+        "-n",
+        f"{queue}@%h",
         "--without-gossip",
         "--without-mingle",
         "--loglevel=INFO",
@@ -211,7 +217,7 @@ def test_worker_killed_mid_batch_every_enrollment_gets_its_email_exactly_once(tr
         wait_until(ticking(lambda: len(delivered(box)) >= 60), timeout=60)
         for _ in range(3):  # overlapping ticks after the fact change nothing
             journeys_tick.delay()
-        time.sleep(2)
+        wait_for_worker_idle(queue)
         mails = delivered(box)
         assert len(mails) == 60
         assert len({m["outbox"] for m in mails}) == 60

@@ -23,8 +23,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, password, **options):
         User = get_user_model()
+        header = f"Demo users (log in at {settings.SITE_URL}/accounts/login/ or /admin/):\n"
         if CREDENTIALS_FILE.exists() and User.objects.filter(username="admin").exists():
-            self.stdout.write(CREDENTIALS_FILE.read_text())
+            self.stdout.write(header + CREDENTIALS_FILE.read_text().split(":\n", 1)[-1])
             return
         password = password or os.environ.get("NURTURE_DEMO_PASSWORD", "") or secrets.token_urlsafe(9)
         for username, role in DEMO_USERS:
@@ -38,7 +39,7 @@ class Command(BaseCommand):
             if role:
                 user.groups.add(Group.objects.get(name=role))
         CREDENTIALS_FILE.parent.mkdir(parents=True, exist_ok=True)
-        text = "Demo users (log in at http://127.0.0.1:8000/admin/ or /accounts/login/):\n" + "".join(
+        text = header + "".join(
             f"  {name:<9} {role or 'superuser':<10} password: {password}\n" for name, role in DEMO_USERS
         )
         CREDENTIALS_FILE.write_text(text)
