@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "leadscoring",
     "landing",
     "journeys",
+    "sales",
 ]
 
 MIDDLEWARE = [

@@ -351,6 +351,8 @@ class Interaction(models.Model):
         indexes = [
             models.Index(fields=["contact", "kind", "occurred_at"], name="interaction_contact_kind_at"),
             models.Index(fields=["kind", "occurred_at"], name="interaction_kind_at"),
+            # A contact's timeline, newest first, in pages (sales.timeline).
+            models.Index(fields=["contact", "occurred_at", "id"], name="interaction_contact_at_id"),
         ]
 
     def __str__(self) -> str:

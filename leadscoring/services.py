@@ -46,6 +46,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, StrIndex
 from django.db.models.lookups import Exact, GreaterThan
+from django.urls import reverse
 from django.utils import timezone
 
 from crm_core.models import Account, Contact, Interaction, Lead, LeadStatus
@@ -451,6 +452,12 @@ def _handoff(cursor, *, model: ScoringModel, lead_ids, now: datetime) -> tuple[i
         reason=_reason_up(model),
         now=now,
     )
+    _handoff_tasks_create(
+        SqlRows(
+            "SELECT owner_id, NULL::bigint, lead_id FROM _leadscoring_handoff WHERE owner_id IS NOT NULL"
+        ),
+        now=now,
+    )
     cursor.execute(
         f"""
         WITH crossed AS (
@@ -469,6 +476,21 @@ def _handoff(cursor, *, model: ScoringModel, lead_ids, now: datetime) -> tuple[i
         )
         _handoff_emails_on_commit(cursor.fetchall(), model=model)
     return returned, handed_off
+
+
+def _handoff_tasks_create(targets, *, now: datetime) -> None:
+    """The owner's "call within 24 h" task for each lead handed over, through the sales app (which
+    also puts the hand-off in the owner's notifications)."""
+    from sales.services import HANDOFF_TASK_DUE, HANDOFF_TASK_TITLE, tasks_create
+
+    tasks_create(
+        title=HANDOFF_TASK_TITLE,
+        description="The lead reached the sales-ready score; call within 24 hours.",
+        due_at=now + HANDOFF_TASK_DUE,
+        source="handoff",
+        targets=targets,
+        now=now,
+    )
 
 
 def _reason_down(model: ScoringModel) -> str:
@@ -788,6 +810,16 @@ def _handoff_portable(*, model: ScoringModel, lead_ids: list[int] | None, now: d
         reason=_reason_up(model),
         now=now,
     )
+    from sales.services import TaskTarget
+
+    _handoff_tasks_create(
+        [
+            TaskTarget(owner_id=owners[lead_id], lead_id=lead_id)
+            for lead_id, *_ in candidates
+            if owners[lead_id]
+        ],
+        now=now,
+    )
     SalesReadyCrossing.objects.bulk_create(
         [
             SalesReadyCrossing(
@@ -815,13 +847,17 @@ HANDOFF_EMAIL_MAX_LEADS = 50
 
 def handoff_emails_send(*, by_owner: dict[int, list[int]], model_name: str) -> int:
     """One email per owner listing the leads just handed to them; returns the emails sent."""
-    owners = get_user_model().objects.filter(pk__in=list(by_owner)).exclude(email="")
+    from sales.services import users_wanting_email
+
+    site = settings.SITE_URL
+    wanted = users_wanting_email("handoff", by_owner)
+    owners = get_user_model().objects.filter(pk__in=sorted(wanted)).exclude(email="")
     messages = []
     for owner in owners:
         lead_ids = by_owner[owner.pk]
         leads = Lead.objects.filter(pk__in=lead_ids[:HANDOFF_EMAIL_MAX_LEADS]).order_by("pk")
         lines = [
-            f"- {lead} (score {lead.score}): {settings.SITE_URL}/admin/crm_core/lead/{lead.pk}/change/"
+            f"- {lead} (score {lead.score}): {site}{reverse('crm_core:lead-detail', args=[lead.pk])}"
             for lead in leads
         ]
         if len(lead_ids) > HANDOFF_EMAIL_MAX_LEADS:
