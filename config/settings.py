@@ -71,6 +71,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "crm_core.context_processors.navigation",
+                "sales.context_processors.sales",
             ],
         },
     },

@@ -335,6 +335,47 @@ def lead_score_explain(
         return _explanation(rules, cursor.fetchall())
 
 
+def leads_score_explain(
+    *, lead_ids: list[int], model: ScoringModel | None = None, now: datetime | None = None
+) -> dict[int, list[dict]]:
+    """`lead_score_explain` for many leads at once (one query on PostgreSQL): {lead_id: rows}, each
+    row also carrying its `rule_obj` (the ScoringRule, for wording the reason)."""
+    if model is None:
+        model = ScoringModel.objects.filter(is_primary=True).first()
+    if model is None or not lead_ids:
+        return {}
+    now = now or timezone.now()
+    rules = list(model.rules.order_by("pk"))
+    by_id = {rule.pk: rule for rule in rules}
+    if _set_based_sql():
+        sql, params = _contributions_sql(model, rules, now, list(lead_ids))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT c.lead_id, c.rule_id, sum(c.n), sum(c.points) FROM ({sql}) c"
+                " GROUP BY c.lead_id, c.rule_id ORDER BY c.lead_id, c.rule_id",
+                params,
+            )
+            rows = cursor.fetchall()
+    else:
+        rows = [
+            (lead_id, rule_id, n, points)
+            for lead_id in lead_ids
+            for rule_id, n, points in _explain_rows_portable(model, rules, now, lead_id)
+        ]
+    out: dict[int, list[dict]] = defaultdict(list)
+    for lead_id, rule_id, count, points in rows:
+        out[lead_id].append(
+            {
+                "rule_id": rule_id,
+                "rule": by_id[rule_id].name,
+                "rule_obj": by_id[rule_id],
+                "points": int(points),
+                "count": int(count),
+            }
+        )
+    return dict(out)
+
+
 def _explanation(rules: list[ScoringRule], rows) -> list[dict]:
     """The explanation from (rule_id, count, points) rows in rule order."""
     names = {rule.pk: rule.name for rule in rules}

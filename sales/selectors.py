@@ -1,0 +1,67 @@
+"""Reads of the sales pages: a record's open tasks, a rep's due tasks, notifications."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from .models import Notification, Task
+
+RECORD_FIELDS = {
+    "contact": "contact_id",
+    "lead": "lead_id",
+    "account": "account_id",
+    "opportunity": "opportunity_id",
+}
+
+
+def record_open_tasks(entity: str, pk: int, limit: int = 50) -> list[Task]:
+    return list(
+        Task.objects.filter(**{RECORD_FIELDS[entity]: pk}, done_at__isnull=True)
+        .select_related("owner")
+        .order_by("due_at", "id")[:limit]
+    )
+
+
+def end_of_today(now: datetime | None = None) -> datetime:
+    now = timezone.localtime(now or timezone.now())
+    return timezone.make_aware(datetime.combine(now.date() + timedelta(days=1), time.min), now.tzinfo)
+
+
+def user_due_tasks(user, *, now: datetime | None = None, limit: int = 50) -> QuerySet:
+    """The user's open tasks due by the end of today (overdue first), then those without a due date
+    that came from a hand-off or journey, by due date (on the open-tasks index)."""
+    return (
+        Task.objects.filter(owner=user, done_at__isnull=True)
+        .filter(Q(due_at__lt=end_of_today(now)))
+        .select_related("lead", "contact", "account")
+        .order_by("due_at", "id")[:limit]
+    )
+
+
+def user_open_tasks(user, limit: int = 50) -> QuerySet:
+    return (
+        Task.objects.filter(owner=user, done_at__isnull=True)
+        .select_related("lead", "contact", "account")
+        .order_by("due_at", "id")[:limit]
+    )
+
+
+def open_tasks_by_lead(lead_ids: list[int]) -> dict[int, list[Task]]:
+    out: dict[int, list[Task]] = {}
+    for task in Task.objects.filter(lead_id__in=lead_ids, done_at__isnull=True).order_by("due_at", "id"):
+        out.setdefault(task.lead_id, []).append(task)
+    return out
+
+
+def user_notifications(user, limit: int = 50) -> list[Notification]:
+    return list(Notification.objects.filter(user=user).order_by("-created_at", "-id")[:limit])
+
+
+def unread_count(user, cap: int = 99) -> int:
+    """Unread notifications, counted up to `cap` (never a full COUNT of a long history)."""
+    return len(
+        Notification.objects.filter(user=user, read_at__isnull=True).values_list("id", flat=True)[: cap + 1]
+    )
