@@ -65,3 +65,36 @@ def unread_count(user, cap: int = 99) -> int:
     return len(
         Notification.objects.filter(user=user, read_at__isnull=True).values_list("id", flat=True)[: cap + 1]
     )
+
+
+def queue_enrich(leads: list, *, since: datetime | None) -> None:
+    """Give each lead of a queue page what a rep acts on, in a fixed number of queries whatever the
+    page size: `reasons` (the top three rules of the primary model's score explanation, in words),
+    `is_new` (handed over or created since `since`, the rep's previous visit) and `open_tasks`."""
+    from django.db import DatabaseError, transaction
+
+    from crm_core.models import LeadStatus, LeadStatusChange
+    from leadscoring.services import leads_score_explain
+
+    from .wording import top_reasons
+
+    if not leads:
+        return
+    ids = [lead.pk for lead in leads]
+    try:
+        with transaction.atomic():  # a database that cannot run the explanation must not fail the page
+            explained = leads_score_explain(lead_ids=ids)
+    except DatabaseError:
+        explained = {}
+    new_ids: set[int] = set()
+    if since is not None:
+        new_ids = set(
+            LeadStatusChange.objects.filter(
+                lead_id__in=ids, to_status=LeadStatus.MARKETING_QUALIFIED, changed_at__gt=since
+            ).values_list("lead_id", flat=True)
+        )
+    tasks = open_tasks_by_lead(ids)
+    for lead in leads:
+        lead.reasons = top_reasons(explained.get(lead.pk, []))
+        lead.is_new = lead.pk in new_ids or (since is not None and lead.created_at > since)
+        lead.open_tasks = tasks.get(lead.pk, [])

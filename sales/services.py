@@ -530,12 +530,14 @@ def tasks_overdue_notify(*, now: datetime | None = None) -> int:
 
 
 def queue_visit_record(*, actor, now: datetime | None = None) -> datetime | None:
-    """Record that the actor opened their queue now; returns the previous visit (None the first time)."""
+    """Record that the actor opened their queue now; returns the previous visit (None the first time).
+    Two statements (a read and an update; an insert the first time); two tabs racing both get an
+    earlier visit, which is harmless."""
     now = now or timezone.now()
-    with transaction.atomic():
-        row, _ = UserSettings.objects.select_for_update().get_or_create(user=actor)
-        previous = row.queue_seen_at
-        UserSettings.objects.filter(pk=row.pk).update(queue_seen_at=now)
+    mine = UserSettings.objects.filter(user=actor)
+    previous = mine.values_list("queue_seen_at", flat=True).first()
+    if not mine.update(queue_seen_at=now):
+        UserSettings.objects.bulk_create([UserSettings(user=actor, queue_seen_at=now)], ignore_conflicts=True)
     return previous
 
 
