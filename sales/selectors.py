@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from .models import Notification, Task
@@ -30,18 +30,8 @@ def end_of_today(now: datetime | None = None) -> datetime:
     return timezone.make_aware(datetime.combine(now.date() + timedelta(days=1), time.min), now.tzinfo)
 
 
-def user_due_tasks(user, *, now: datetime | None = None, limit: int = 50) -> QuerySet:
-    """The user's open tasks due by the end of today (overdue first), then those without a due date
-    that came from a hand-off or journey, by due date (on the open-tasks index)."""
-    return (
-        Task.objects.filter(owner=user, done_at__isnull=True)
-        .filter(Q(due_at__lt=end_of_today(now)))
-        .select_related("lead", "contact", "account")
-        .order_by("due_at", "id")[:limit]
-    )
-
-
 def user_open_tasks(user, limit: int = 50) -> QuerySet:
+    """The user's open tasks by due date (overdue first, undated last), on the open-tasks index."""
     return (
         Task.objects.filter(owner=user, done_at__isnull=True)
         .select_related("lead", "contact", "account")

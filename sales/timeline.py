@@ -44,6 +44,16 @@ KINDS = {
     "segment": "Segments",
     "consent": "Consent",
 }
+ENTRY_LABELS = {
+    "interaction": "Interaction",
+    "activity": "Activity",
+    "task": "Task",
+    "task_done": "Task done",
+    "status": "Status",
+    "score": "Score",
+    "segment": "Segment",
+    "consent": "Consent",
+}
 FILTERS = {  # what the page's kind filter offers (a task's creation and completion go together)
     "interaction": ("interaction",),
     "activity": ("activity",),
@@ -71,7 +81,7 @@ class Entry:
 
     @property
     def kind_label(self) -> str:
-        return KINDS[self.kind]
+        return ENTRY_LABELS[self.kind]
 
 
 @dataclass(frozen=True)

@@ -100,8 +100,8 @@ def _queue_since(request):
 @permission_required("crm_core.view_lead", raise_exception=True)
 def lead_queue_page(request):
     """The rep's sales-ready leads (with the top reasons in words, new since the last visit, their open
-    tasks), the accepted ones, and the rep's tasks due today or overdue."""
-    from sales.selectors import queue_enrich, user_due_tasks
+    tasks), the accepted ones, and the rep's open tasks by due date (overdue and due today marked)."""
+    from sales.selectors import end_of_today, queue_enrich, user_open_tasks
 
     user = request.user
     queue = Lead.objects.filter(owner=user, sales_ready=True, status__in=QUEUE_STATUSES)
@@ -132,7 +132,8 @@ def lead_queue_page(request):
             "in_row": True,
             "since": since,
             "new_count": sum(1 for lead in queue_page.rows if lead.is_new),
-            "due_tasks": list(user_due_tasks(user)),
+            "open_tasks": list(user_open_tasks(user)),
+            "end_of_today": end_of_today(),
         },
     )
 
