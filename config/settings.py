@@ -151,6 +151,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 300.0,
     },
     "leadscoring-decay": {"task": "leadscoring.tasks.scoring_decay_task", "schedule": 86400.0},  # leadscoring
+    # sales: owners hear about tasks that went past due.
+    "sales-tasks-overdue": {"task": "sales.tasks.tasks_overdue_notify_task", "schedule": 300.0},
 }
 # journeys: the engine's tick and its knobs (journeys/engine.py, README "Journeys").
 JOURNEYS_TICK_SECONDS = env.float("JOURNEYS_TICK_SECONDS", default=10.0)

@@ -35,3 +35,12 @@ class TaskForm(forms.Form):
 
 
 ACTIVITY_FIELD_NAMES = [f.name for f in Activity._meta.fields]
+
+
+class NotificationSettingsForm(forms.Form):
+    email_handoff = forms.BooleanField(required=False, label="Email me when a lead is handed to me")
+    email_task_assigned = forms.BooleanField(required=False, label="Email me when a task is assigned to me")
+    email_task_overdue = forms.BooleanField(required=False, label="Email me when a task of mine is overdue")
+    email_marketing_touch = forms.BooleanField(
+        required=False, label="Email me when marketing touches a lead I own again"
+    )

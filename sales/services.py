@@ -469,39 +469,49 @@ def notifications_mark_read(*, actor, ids: Iterable[int] | None = None) -> int:
 
 
 def notify_marketing_touches(*, contact_ids: Iterable[int], now: datetime | None = None) -> int:
-    """Owners of open leads whose contacts just interacted again hear of it, once per lead while unread
-    (within MARKETING_TOUCH_QUIET). Set-based: one read of the leads, one insert."""
+    """Owners of open leads (marketing qualified or accepted) whose contacts just interacted again hear
+    of it, once per lead while that notice is unread (within MARKETING_TOUCH_QUIET). Set-based: per
+    chunk of contacts one read of the leads and one insert."""
     now = now or timezone.now()
-    leads = list(
-        Lead.objects.filter(
-            parent_contact_id__in=list(contact_ids),
-            owner__isnull=False,
-            status__in=[LeadStatus.MARKETING_QUALIFIED, LeadStatus.SALES_ACCEPTED],
-        )
-        .exclude(
-            pk__in=Notification.objects.filter(
-                kind=NotificationKind.MARKETING_TOUCH,
-                read_at__isnull=True,
-                created_at__gte=now - MARKETING_TOUCH_QUIET,
-                lead__parent_contact_id__in=list(contact_ids),
-            ).values("lead_id")
-        )
-        .values_list("pk", "owner_id", "topic", "first_name", "last_name")[:OVERDUE_BATCH]
-    )
-    with transaction.atomic():
-        return notifications_create(
+    ids = sorted(set(contact_ids))
+    told = 0
+    for start in range(0, len(ids), OVERDUE_BATCH):
+        chunk = ids[start : start + OVERDUE_BATCH]
+        recent = Notification.objects.filter(
             kind=NotificationKind.MARKETING_TOUCH,
-            rows=[
-                (
-                    owner_id,
-                    f"{' '.join(filter(None, [first, last])) or topic}: new marketing activity on “{topic}”",
-                    lead_id,
-                    None,
-                )
-                for lead_id, owner_id, topic, first, last in leads
-            ],
-            now=now,
+            read_at__isnull=True,
+            created_at__gte=now - MARKETING_TOUCH_QUIET,
+            lead__parent_contact_id__in=chunk,
+        ).values("lead_id")
+        leads = (
+            Lead.objects.filter(
+                parent_contact_id__in=chunk,
+                owner__isnull=False,
+                status__in=[LeadStatus.MARKETING_QUALIFIED, LeadStatus.SALES_ACCEPTED],
+            )
+            .exclude(pk__in=recent)
+            .values_list("pk", "owner_id", "topic", "first_name", "last_name")
         )
+        with transaction.atomic():
+            told += notifications_create(
+                kind=NotificationKind.MARKETING_TOUCH,
+                rows=[
+                    (
+                        owner_id,
+                        f"{_person(first, last, topic)} is active again: new marketing activity",
+                        lead_id,
+                        None,
+                    )
+                    for lead_id, owner_id, topic, first, last in leads
+                ],
+                now=now,
+            )
+    return told
+
+
+def _person(first: str, last: str, topic: str) -> str:
+    name = " ".join(part for part in (first, last) if part)
+    return f"{name} ({topic})" if name else topic
 
 
 def tasks_overdue_notify(*, now: datetime | None = None) -> int:

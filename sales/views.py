@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from crm_core.models import Account, Contact, Lead
 
 from . import selectors, services
-from .forms import ActivityForm, TaskForm
+from .forms import ActivityForm, NotificationSettingsForm, TaskForm
 from .models import Task
 from .timeline import FILTERS, InvalidTimeline, kinds_from, timeline_page
 
@@ -171,13 +171,38 @@ def task_complete(request, pk):
     return redirect(reverse("crm_core:lead-queue"))
 
 
+def _settings_form(user, data=None):
+    from .models import UserSettings
+
+    row = UserSettings.objects.filter(user=user).first() or UserSettings(user=user)
+    initial = {name: getattr(row, name) for name in NotificationSettingsForm.base_fields}
+    return NotificationSettingsForm(data, initial=initial)
+
+
 @login_required
 def notifications_page(request):
+    """The user's notifications (newest first), "mark all read", and which of them also come by email."""
+    status = 200
+    form = None
     if request.method == "POST":
-        services.notifications_mark_read(actor=request.user)
-        return redirect(reverse("sales:notifications"))
+        if request.POST.get("action") == "settings":
+            form = _settings_form(request.user, request.POST)
+            if form.is_valid():
+                services.user_settings_update(actor=request.user, **form.cleaned_data)
+                messages.success(request, "Email settings saved.")
+                return redirect(reverse("sales:notifications"))
+            status = 400
+        else:
+            services.notifications_mark_read(actor=request.user)
+            return redirect(reverse("sales:notifications"))
     return render(
-        request, "sales/notifications.html", {"notifications": selectors.user_notifications(request.user)}
+        request,
+        "sales/notifications.html",
+        {
+            "notifications": selectors.user_notifications(request.user),
+            "settings_form": form or _settings_form(request.user),
+        },
+        status=status,
     )
 
 
