@@ -34,7 +34,7 @@ def user_open_tasks(user, limit: int = 50) -> QuerySet:
     """The user's open tasks by due date (overdue first, undated last), on the open-tasks index."""
     return (
         Task.objects.filter(owner=user, done_at__isnull=True)
-        .select_related("lead", "contact", "account")
+        .select_related("lead", "contact", "account", "owner")
         .order_by("due_at", "id")[:limit]
     )
 
