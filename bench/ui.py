@@ -155,6 +155,14 @@ def _queue_for(rep, leads: int) -> int:
     from sales import services as sales
 
     queue = Lead.objects.filter(sales_ready=True, status__in=[LeadStatus.NEW, LeadStatus.MARKETING_QUALIFIED])
+    if not queue.exists():  # the demo data is not scored yet: score it once (hands leads to sales users)
+        from leadscoring.models import ScoringModel
+        from leadscoring.services import scoring_model_recompute
+
+        model = ScoringModel.objects.filter(is_primary=True).first()
+        if model is not None:
+            print(f"scoring the data set with '{model.name}' (once; hands sales-ready leads to the rep)")
+            scoring_model_recompute(model=model)
     missing = leads - queue.filter(owner=rep).count()
     if missing > 0:
         picked = list(queue.exclude(owner=rep).order_by("-id")[:missing])
