@@ -237,6 +237,10 @@ SPECTACULAR_SETTINGS = {
         "PageStatusEnum": "landing.models.PageStatus",
         "SubmissionStatusEnum": "landing.models.SubmissionStatus",
         "LeadStatusEnum": "crm_core.models.LeadStatus",
+        "TaskSourceEnum": "sales.models.TaskSource",
+        "SourceEnum": "crm_core.models.LeadSource",  # the name it had before tasks had a source too
+        "ActivityKindEnum": "sales.models.ActivityKind",
+        "CallOutcomeEnum": "sales.models.CallOutcome",
         "OpportunityStatusEnum": "crm_core.models.OpportunityStatus",
         "SubscriptionStatusEnum": "crm_core.models.SubscriptionStatus",
     },
