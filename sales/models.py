@@ -36,8 +36,15 @@ class RelatedRecordModel(models.Model):
     """The record an activity or task is about, and the contact and account it belongs to (each FK is
     led by a (record, time, id) index of the concrete model, so no single-column FK indexes)."""
 
+    # Not hidden: the contact's data export (crm_core.privacy) walks the contact's relations.
+    # Not hidden: the contact's data export (crm_core.privacy) walks the contact's relations.
     contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="%(app_label)s_%(class)s_set",
+        db_index=False,
     )
     lead = models.ForeignKey(
         Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
