@@ -84,11 +84,17 @@ class ActivitySerializer(_RecordSerializer):
         extra_kwargs = {"occurred_at": {"required": False}}
 
 
+class _OptionalBooleanField(serializers.BooleanField):
+    """A boolean that is absent when not sent, in form bodies too (DRF reads a missing checkbox as false)."""
+
+    default_empty_html = serializers.empty
+
+
 class TaskSerializer(_RecordSerializer):
     owner = serializers.PrimaryKeyRelatedField(
         queryset=get_user_model().objects.all(), required=False, help_text="Default: you."
     )
-    done = serializers.BooleanField(
+    done = _OptionalBooleanField(
         required=False, help_text="Set true to complete the task, false to reopen it."
     )
 

@@ -198,3 +198,14 @@ def test_unknown_records_are_400_not_500(sales_client):
         ).status_code
         == 400
     )
+
+
+def test_a_form_put_without_done_leaves_a_done_task_done(sales_client, sales_rep):
+    from sales import services
+
+    task = services.task_complete(
+        actor=sales_rep, task=services.task_create(actor=sales_rep, title="x", contact=ContactFactory())
+    )
+    response = sales_client.put(f"/api/tasks/{task.pk}/", {"title": "renamed"}, format="multipart")
+    assert response.status_code == 200, response.json()
+    assert response.json()["done"] is True
