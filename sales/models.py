@@ -164,6 +164,12 @@ class Task(RelatedRecordModel):
                 condition=Q(done_at__isnull=False),
             ),
             models.Index(fields=["source", "created_at", "id"], name="task_source_at"),
+            # What a journey's task step created (the journey page).
+            models.Index(
+                fields=["journey_id", "created_at", "id"],
+                name="task_journey_at",
+                condition=Q(journey_id__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

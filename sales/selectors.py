@@ -88,3 +88,12 @@ def queue_enrich(leads: list, *, since: datetime | None) -> None:
         lead.reasons = top_reasons(explained.get(lead.pk, []))
         lead.is_new = lead.pk in new_ids or (since is not None and lead.created_at > since)
         lead.open_tasks = tasks.get(lead.pk, [])
+
+
+def journey_tasks(journey_id: int, limit: int = 50) -> list[Task]:
+    """The latest tasks a journey's task step created (newest first, on the journey's index)."""
+    return list(
+        Task.objects.filter(journey_id=journey_id)
+        .select_related("owner", "contact")
+        .order_by("-created_at", "-id")[:limit]
+    )

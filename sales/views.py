@@ -214,3 +214,12 @@ def notifications_badge(request):
 
 
 TIMELINE_FILTERS = list(FILTERS)
+
+
+@login_required
+@require_GET
+def journey_tasks_partial(request, journey_id):
+    """The tasks a journey's task step created, for the journey page (marketers read tasks)."""
+    if not request.user.has_perm("sales.view_task"):
+        raise PermissionDenied("You may not view tasks.")
+    return render(request, "sales/_journey_tasks.html", {"tasks": selectors.journey_tasks(journey_id)})

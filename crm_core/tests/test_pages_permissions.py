@@ -61,6 +61,7 @@ EXPECTED = {
     "sales:activity-create": (405, 405, 405),  # POST only (sales/tests/test_pages.py)
     "sales:task-create": (405, 405, 405),
     "sales:task-complete": (405, 405, 405),
+    "sales:journey-tasks": (OK, OK, OK),
     "sales:notifications": (OK, OK, OK),
     "sales:notifications-badge": (OK, OK, OK),
 }
@@ -113,6 +114,7 @@ def url_of(name: str, records) -> str:
         "sales:activity-create": ["lead", records["lead"]],
         "sales:task-create": ["account", records["account"]],
         "sales:task-complete": [1],
+        "sales:journey-tasks": [records["journey"]],
     }.get(name, [])
     return reverse(name, args=args)
 

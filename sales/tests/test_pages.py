@@ -104,3 +104,29 @@ def test_notifications_page_and_badge(rep_client, sales_rep):
     assert "New task: Call Ann" in rep_client.get(reverse("sales:notifications")).content.decode()
     assert rep_client.post(reverse("sales:notifications")).status_code == 302
     assert rep_client.get(reverse("sales:notifications-badge")).content == b""
+
+
+def test_marketers_see_the_tasks_a_journey_created_on_its_page(client):
+    from journeys.tests.factories import make_journey, send_email_step
+
+    journey = make_journey(steps=[send_email_step()])
+    rep = SalesRepFactory(username="ria")
+    contact = ContactFactory(first_name="Ann", last_name="Lee")
+    services.tasks_create(
+        title="Call after the webinar",
+        source="journey",
+        journey_id=journey.pk,
+        targets=[services.TaskTarget(owner_id=rep.pk, contact_id=contact.pk)],
+    )
+    services.tasks_create(
+        title="Other journey",
+        source="journey",
+        journey_id=journey.pk + 1,
+        targets=[services.TaskTarget(None, contact.pk)],
+    )
+    client.force_login(MarketerFactory())
+    page = client.get(reverse("journeys:detail", args=[journey.pk])).content.decode()
+    assert reverse("sales:journey-tasks", args=[journey.pk]) in page
+    fragment = client.get(reverse("sales:journey-tasks", args=[journey.pk])).content.decode()
+    assert "Call after the webinar" in fragment and "Ann Lee" in fragment and "ria" in fragment
+    assert "Other journey" not in fragment
