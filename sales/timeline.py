@@ -111,13 +111,13 @@ def scope_for(entity: str, pk: int) -> Scope:
         return Scope(contact_ids=[contact_id] if contact_id else [], lead_ids=[pk], own=Q(lead_id=pk))
     if entity == "account":
         contacts = Contact.objects.filter(parent_account_id=pk).values("pk")
-        return Scope(
-            contact_ids=contacts,
-            lead_ids=Lead.objects.filter(
-                Q(parent_account_id=pk) | Q(parent_contact__parent_account_id=pk)
-            ).values("pk"),
-            own=Q(account_id=pk),
+        # The account's leads and its contacts' leads: two index reads (an OR across the join would
+        # scan every lead).
+        lead_ids = set(Lead.objects.filter(parent_account_id=pk).values_list("pk", flat=True))
+        lead_ids.update(
+            Lead.objects.filter(parent_contact__parent_account_id=pk).values_list("pk", flat=True)
         )
+        return Scope(contact_ids=contacts, lead_ids=sorted(lead_ids), own=Q(account_id=pk))
     raise InvalidTimeline(f"No timeline for {entity!r}.")
 
 
