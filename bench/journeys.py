@@ -57,7 +57,7 @@ def main(argv: list[str]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE journeys_outboundemail, journeys_stepexecution, journeys_enrollment,"
-            " journeys_trackedlink, journeys_salestask, journeys_step, journeys_journey,"
+            " journeys_trackedlink, sales_task, journeys_step, journeys_journey,"
             " segments_segmentmembershipevent, segments_segmentmembership, segments_segment CASCADE"
         )
         cursor.execute("DELETE FROM crm_core_interaction WHERE kind = 'email_sent' AND properties ? 'outbox'")

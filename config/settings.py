@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "leadscoring",
     "landing",
     "journeys",
+    "sales",
 ]
 
 MIDDLEWARE = [
@@ -97,6 +98,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "crm_core.context_processors.navigation",
+                "sales.context_processors.sales",
             ],
         },
     },
@@ -179,6 +181,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 300.0,
     },
     "leadscoring-decay": {"task": "leadscoring.tasks.scoring_decay_task", "schedule": 86400.0},  # leadscoring
+    # sales: owners hear about tasks that went past due.
+    "sales-tasks-overdue": {"task": "sales.tasks.tasks_overdue_notify_task", "schedule": 300.0},
 }
 # journeys: the engine's tick and its knobs (journeys/engine.py, README "Journeys").
 JOURNEYS_TICK_SECONDS = env.float("JOURNEYS_TICK_SECONDS", default=10.0)
@@ -263,6 +267,10 @@ SPECTACULAR_SETTINGS = {
         "PageStatusEnum": "landing.models.PageStatus",
         "SubmissionStatusEnum": "landing.models.SubmissionStatus",
         "LeadStatusEnum": "crm_core.models.LeadStatus",
+        "TaskSourceEnum": "sales.models.TaskSource",
+        "SourceEnum": "crm_core.models.LeadSource",  # the name it had before tasks had a source too
+        "ActivityKindEnum": "sales.models.ActivityKind",
+        "CallOutcomeEnum": "sales.models.CallOutcome",
         "OpportunityStatusEnum": "crm_core.models.OpportunityStatus",
         "SubscriptionStatusEnum": "crm_core.models.SubscriptionStatus",
     },

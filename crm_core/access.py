@@ -95,3 +95,39 @@ def check_identity_review(user, lead: Lead | None = None) -> Lead | None:
     if not may_review_identities(user):
         raise AccessDenied("Only marketing and admin users can link or dismiss leads in identity conflict.")
     return lead
+
+
+# --- A rep's own work: activities and tasks (the sales app) -----------------------------------------
+# Reps log activities on any record they can see and edit their own; tasks belong to their owner.
+# Marketers read both (their role has only the view permissions); admins edit any.
+
+
+def check_activity_log(user) -> None:
+    if not user.has_perm("sales.add_activity"):
+        raise AccessDenied("Only sales and admin users can log activities.")
+
+
+def check_activity_edit(user, activity) -> None:
+    """Its author (or an admin) may change or delete an activity."""
+    if not user.has_perm("sales.change_activity"):
+        raise AccessDenied("You may not change activities.")
+    if not _is_admin(user) and activity.author_id != user.pk:
+        raise AccessDenied("Only the person who logged this activity (or an admin) can change it.")
+
+
+def check_task_assign(user, owner) -> None:
+    """A rep creates tasks for themselves; admins for anyone."""
+    if not user.has_perm("sales.add_task"):
+        raise AccessDenied("Only sales and admin users can create tasks.")
+    if not _is_admin(user) and owner is not None and owner.pk != user.pk:
+        raise AccessDenied(
+            "A rep can only create tasks for themselves; ask an admin to assign one to someone else."
+        )
+
+
+def check_task_edit(user, task) -> None:
+    """A task's owner (or its creator, or an admin) may change, complete or delete it."""
+    if not user.has_perm("sales.change_task"):
+        raise AccessDenied("You may not change tasks.")
+    if not _is_admin(user) and user.pk not in (task.owner_id, task.created_by_id):
+        raise AccessDenied("This task belongs to another user; only its owner or an admin can change it.")

@@ -30,6 +30,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "leadscoring": ALL,
         "journeys": ALL,
         "landing": ALL,
+        "sales": READ,
     },
     SALES: {
         "crm_core": READ,
@@ -41,6 +42,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "leadscoring": READ,
         "journeys": READ,
         "landing": READ,
+        "sales": WRITE,
+        "sales.activity": ALL,
+        "sales.task": ALL,
     },
     ADMIN: {
         "auth": ALL,
@@ -50,6 +54,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "leadscoring": ALL,
         "journeys": ALL,
         "landing": ALL,
+        "sales": ALL,
     },
 }
 

@@ -8,6 +8,7 @@
 | contacts_field_set / list_memberships_set (step writes) | crm_core.consent (ConsentChange, change notices) |
 | subscription_center_url(_builder) | landing's subscription center (crm_core.tokens) |
 | form_submit_interactions | the properties landing records on form_submit interactions |
+| sales_tasks_create (the create-task step) | sales.services.tasks_create (set-based) |
 
 A member's `added_at` is when it (last) joined: a contact that leaves and joins again gets a new
 one, which is what re-entry reads.
@@ -161,3 +162,31 @@ def form_submit_interactions(page) -> QuerySet:
     """form_submit interactions recorded on a landing page (by slug or id, as landing records it)."""
     page_q = Q(properties__page=page) | Q(properties__page_slug=page) | Q(properties__landing_page=page)
     return Interaction.objects.filter(kind=InteractionKind.FORM_SUBMIT).filter(page_q)
+
+
+# --- Sales tasks -----------------------------------------------------------------------------
+
+
+def sales_tasks_create(
+    *,
+    title: str,
+    description: str,
+    due_at: datetime | None,
+    journey_id: int,
+    owner_contacts: list[tuple[int | None, int]],
+    now: datetime,
+) -> int:
+    """One sales task per (owner_id, contact_id), marked as made by this journey; owners are notified."""
+    from sales.services import TaskTarget, tasks_create
+
+    return tasks_create(
+        title=title,
+        description=description,
+        due_at=due_at,
+        source="journey",
+        journey_id=journey_id,
+        targets=[
+            TaskTarget(owner_id=owner_id, contact_id=contact_id) for owner_id, contact_id in owner_contacts
+        ],
+        now=now,
+    )

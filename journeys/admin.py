@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Enrollment, Journey, OutboundEmail, SalesTask, Step, StepExecution
+from .models import Enrollment, Journey, OutboundEmail, Step, StepExecution
 
 
 class StepInline(admin.TabularInline):
@@ -50,10 +50,3 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     raw_id_fields = ("execution", "enrollment", "journey", "step", "contact")
     show_full_result_count = False
-
-
-@admin.register(SalesTask)
-class SalesTaskAdmin(admin.ModelAdmin):
-    list_display = ("title", "contact", "owner", "status", "due_at", "created_at")
-    list_filter = ("status",)
-    raw_id_fields = ("contact", "owner", "journey")

@@ -50,7 +50,6 @@ from .models import (
     JourneyStatus,
     OutboundEmail,
     OutboxStatus,
-    SalesTask,
     Step,
     StepExecution,
     StepKind,
@@ -737,24 +736,23 @@ def _segment_remove(step, members, batch):
 
 
 def _create_task(step, members, batch):
+    """One sales task per member for the contact's owner (else its account's), through the adapter."""
     contacts = batch.contacts()
     due_days = step.config.get("due_in_days")
     due_at = batch.now + timedelta(days=due_days) if due_days is not None else None
-    tasks = []
+    owner_contacts = []
     for e in members:
         contact = contacts[e.contact_id]
         owner_id = contact.owner_id or (contact.parent_account.owner_id if contact.parent_account else None)
-        tasks.append(
-            SalesTask(
-                title=step.config["title"],
-                description=step.config.get("description", ""),
-                contact_id=contact.pk,
-                owner_id=owner_id,
-                journey_id=e.journey_id,
-                due_at=due_at,
-            )
-        )
-    SalesTask.objects.bulk_create(tasks)
+        owner_contacts.append((owner_id, contact.pk))
+    adapters.sales_tasks_create(
+        title=step.config["title"],
+        description=step.config.get("description", ""),
+        due_at=due_at,
+        journey_id=step.journey_id,
+        owner_contacts=owner_contacts,
+        now=batch.now,
+    )
     return {e.pk: advance() for e in members}
 
 

@@ -273,30 +273,4 @@ class OutboundEmail(models.Model):
         return f"email {self.pk} to {self.contact_id} ({self.status})"
 
 
-class SalesTaskStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    DONE = "done", "Done"
-
-
-class SalesTask(models.Model):
-    """A to-do for the contact's owner, created by a journey step."""
-
-    title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="sales_tasks")
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="sales_tasks"
-    )
-    journey = models.ForeignKey(Journey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    status = models.CharField(max_length=16, choices=SalesTaskStatus.choices, default=SalesTaskStatus.OPEN)
-    due_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        return self.title
-
-
 TRACKED_INTERACTIONS = (InteractionKind.EMAIL_OPEN, InteractionKind.EMAIL_CLICK)

@@ -46,6 +46,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, StrIndex
 from django.db.models.lookups import Exact, GreaterThan
+from django.urls import reverse
 from django.utils import timezone
 
 from crm_core.models import Account, Contact, Interaction, Lead, LeadStatus
@@ -334,6 +335,47 @@ def lead_score_explain(
         return _explanation(rules, cursor.fetchall())
 
 
+def leads_score_explain(
+    *, lead_ids: list[int], model: ScoringModel | None = None, now: datetime | None = None
+) -> dict[int, list[dict]]:
+    """`lead_score_explain` for many leads at once (one query on PostgreSQL): {lead_id: rows}, each
+    row also carrying its `rule_obj` (the ScoringRule, for wording the reason)."""
+    if model is None:
+        model = ScoringModel.objects.filter(is_primary=True).first()
+    if model is None or not lead_ids:
+        return {}
+    now = now or timezone.now()
+    rules = list(model.rules.order_by("pk"))
+    by_id = {rule.pk: rule for rule in rules}
+    if _set_based_sql():
+        sql, params = _contributions_sql(model, rules, now, list(lead_ids))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT c.lead_id, c.rule_id, sum(c.n), sum(c.points) FROM ({sql}) c"
+                " GROUP BY c.lead_id, c.rule_id ORDER BY c.lead_id, c.rule_id",
+                params,
+            )
+            rows = cursor.fetchall()
+    else:
+        rows = [
+            (lead_id, rule_id, n, points)
+            for lead_id in lead_ids
+            for rule_id, n, points in _explain_rows_portable(model, rules, now, lead_id)
+        ]
+    out: dict[int, list[dict]] = defaultdict(list)
+    for lead_id, rule_id, count, points in rows:
+        out[lead_id].append(
+            {
+                "rule_id": rule_id,
+                "rule": by_id[rule_id].name,
+                "rule_obj": by_id[rule_id],
+                "points": int(points),
+                "count": int(count),
+            }
+        )
+    return dict(out)
+
+
 def _explanation(rules: list[ScoringRule], rows) -> list[dict]:
     """The explanation from (rule_id, count, points) rows in rule order."""
     names = {rule.pk: rule.name for rule in rules}
@@ -451,6 +493,12 @@ def _handoff(cursor, *, model: ScoringModel, lead_ids, now: datetime) -> tuple[i
         reason=_reason_up(model),
         now=now,
     )
+    _handoff_tasks_create(
+        SqlRows(
+            "SELECT owner_id, NULL::bigint, lead_id FROM _leadscoring_handoff WHERE owner_id IS NOT NULL"
+        ),
+        now=now,
+    )
     cursor.execute(
         f"""
         WITH crossed AS (
@@ -469,6 +517,21 @@ def _handoff(cursor, *, model: ScoringModel, lead_ids, now: datetime) -> tuple[i
         )
         _handoff_emails_on_commit(cursor.fetchall(), model=model)
     return returned, handed_off
+
+
+def _handoff_tasks_create(targets, *, now: datetime) -> None:
+    """The owner's "call within 24 h" task for each lead handed over, through the sales app (which
+    also puts the hand-off in the owner's notifications)."""
+    from sales.services import HANDOFF_TASK_DUE, HANDOFF_TASK_TITLE, tasks_create
+
+    tasks_create(
+        title=HANDOFF_TASK_TITLE,
+        description="The lead reached the sales-ready score; call within 24 hours.",
+        due_at=now + HANDOFF_TASK_DUE,
+        source="handoff",
+        targets=targets,
+        now=now,
+    )
 
 
 def _reason_down(model: ScoringModel) -> str:
@@ -788,6 +851,16 @@ def _handoff_portable(*, model: ScoringModel, lead_ids: list[int] | None, now: d
         reason=_reason_up(model),
         now=now,
     )
+    from sales.services import TaskTarget
+
+    _handoff_tasks_create(
+        [
+            TaskTarget(owner_id=owners[lead_id], lead_id=lead_id)
+            for lead_id, *_ in candidates
+            if owners[lead_id]
+        ],
+        now=now,
+    )
     SalesReadyCrossing.objects.bulk_create(
         [
             SalesReadyCrossing(
@@ -815,13 +888,17 @@ HANDOFF_EMAIL_MAX_LEADS = 50
 
 def handoff_emails_send(*, by_owner: dict[int, list[int]], model_name: str) -> int:
     """One email per owner listing the leads just handed to them; returns the emails sent."""
-    owners = get_user_model().objects.filter(pk__in=list(by_owner)).exclude(email="")
+    from sales.services import users_wanting_email
+
+    site = settings.SITE_URL
+    wanted = users_wanting_email("handoff", by_owner)
+    owners = get_user_model().objects.filter(pk__in=sorted(wanted)).exclude(email="")
     messages = []
     for owner in owners:
         lead_ids = by_owner[owner.pk]
         leads = Lead.objects.filter(pk__in=lead_ids[:HANDOFF_EMAIL_MAX_LEADS]).order_by("pk")
         lines = [
-            f"- {lead} (score {lead.score}): {settings.SITE_URL}/admin/crm_core/lead/{lead.pk}/change/"
+            f"- {lead} (score {lead.score}): {site}{reverse('crm_core:lead-detail', args=[lead.pk])}"
             for lead in leads
         ]
         if len(lead_ids) > HANDOFF_EMAIL_MAX_LEADS:

@@ -76,7 +76,11 @@ class SegmentMembershipEvent(models.Model):
     at = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["segment", "at"], name="segment_event_at_idx")]
+        indexes = [
+            models.Index(fields=["segment", "at"], name="segment_event_at_idx"),
+            # A contact's joins and leaves in time order (the sales timeline).
+            models.Index(fields=["contact_id", "at", "id"], name="segment_event_contact_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.contact_id} {self.change} {self.segment_id}"

@@ -192,7 +192,6 @@ def test_the_contact_page_shows_every_side_of_the_contact(marketer_page_client, 
         "Contoso Ltd",
         "Contoso Ltd Conference",
         "Contoso renewal",
-        "Spring newsletter",
         "Product news",
         "Segment 77",
         "Welcome series",
@@ -200,6 +199,10 @@ def test_the_contact_page_shows_every_side_of_the_contact(marketer_page_client, 
     ):
         assert text in page, text
     assert reverse("crm_core:lead-score", args=[full_contact.leads.get().pk]) in page
+    # The interactions are on the timeline, which the page loads as a fragment.
+    timeline = reverse("sales:timeline", args=["contact", full_contact.pk])
+    assert timeline in page
+    assert "Spring newsletter" in marketer_page_client.get(timeline).content.decode()
 
 
 def test_the_contact_page_runs_the_same_queries_with_one_lead_or_twenty(marketer_page_client, full_contact):

@@ -94,13 +94,21 @@ def test_the_queue_pages_by_keyset(client, sales_rep):
 @pytest.mark.parametrize("rows", [3, 30])
 def test_the_queue_costs_a_fixed_number_of_queries(client, sales_rep, django_assert_num_queries, rows):
     account = AccountFactory()
+    from leadscoring.tests.factories import PrimaryScoringModelFactory, ScoringRuleFactory
+    from sales.services import task_create
+
+    ScoringRuleFactory(model=PrimaryScoringModelFactory())
     for n in range(rows):
-        ready(sales_rep, parent_account=account if n % 2 else None)
+        lead = ready(sales_rep, parent_account=account if n % 2 else None)
+        task_create(actor=sales_rep, title=f"Call {n}", lead=lead)
         LeadFactory(owner=sales_rep, status=LeadStatus.SALES_ACCEPTED, parent_contact__parent_account=account)
         OrphanLeadFactory(owner=sales_rep, sales_ready=True)
     client.force_login(sales_rep)
-    # session, user, roles, user + group permissions, the queue page, the accepted page
-    with django_assert_num_queries(7):
+    # session, user, roles, user + group permissions, the queue page, the accepted page; the last
+    # visit (read, update, insert the first time) and its session copy (3); in a savepoint (2) the
+    # primary scoring model, its rules and one explanation query for the whole page; the rows' open
+    # tasks; the rep's open tasks (with their records and owner)
+    with django_assert_num_queries(20):
         assert client.get(QUEUE).status_code == 200
 
 

@@ -56,6 +56,14 @@ EXPECTED = {
     "landing:editor-new": (OK, FORBIDDEN, OK),
     "landing:editor-edit": (OK, OK, OK),
     "landing:editor-requeue-failed": (405, 405, 405),  # POST only (landing/tests/test_page_definitions.py)
+    "sales:timeline": (OK, OK, OK),
+    "sales:work": (OK, OK, OK),
+    "sales:activity-create": (405, 405, 405),  # POST only (sales/tests/test_pages.py)
+    "sales:task-create": (405, 405, 405),
+    "sales:task-complete": (405, 405, 405),
+    "sales:journey-tasks": (OK, OK, OK),
+    "sales:notifications": (OK, OK, OK),
+    "sales:notifications-badge": (OK, OK, OK),
 }
 
 
@@ -101,6 +109,12 @@ def url_of(name: str, records) -> str:
         "segments:builder": [records["segment"]],
         "journeys:detail": [records["journey"]],
         "landing:editor-edit": [records["landing"]],
+        "sales:timeline": ["lead", records["lead"]],
+        "sales:work": ["contact", records["contact"]],
+        "sales:activity-create": ["lead", records["lead"]],
+        "sales:task-create": ["account", records["account"]],
+        "sales:task-complete": [1],
+        "sales:journey-tasks": [records["journey"]],
     }.get(name, [])
     return reverse(name, args=args)
 

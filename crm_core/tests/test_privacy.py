@@ -24,10 +24,13 @@ from crm_core.tests.factories import (
     ListMembershipFactory,
     OpportunityFactory,
     OrphanLeadFactory,
+    SalesRepFactory,
 )
 from landing.models import FormSubmission
 from landing.tests.factories import LandingPageFactory
 from landing.tests.utils import submit
+from sales import services as sales_services
+from sales.models import Task
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +55,13 @@ def person(web_client, settings):
     EventRegistrationFactory(contact=contact)
     OpportunityFactory(contact=contact)
     ward = ContactFactory(is_minor=True, guardian=contact, guardian_consent=True)
+    rep = SalesRepFactory()
+    sales_services.activity_log(
+        actor=rep, kind="call", subject="Called Erin", body="Erin wants a demo", contact=contact
+    )
+    sales_services.task_create(
+        actor=rep, title="Send Erin the deck", description="to erase.me@example.com", contact=contact
+    )
     page = LandingPageFactory()
     response = submit(
         web_client, page, email="erase.me@example.com", first_name="Erin", last_name="Rase", _consent="on"
@@ -83,6 +93,8 @@ def test_export_holds_everything_about_the_contact_and_is_audited(person, admin_
     assert [w["id"] for w in related["crm_core.ward"]] == [ward.pk]
     assert len(related["crm_core.consentchange"]) == 1
     assert related["landing.formsubmission"][0]["payload"]["email"] == "erase.me@example.com"
+    assert [a["subject"] for a in related["sales.activity"]] == ["Called Erin"]
+    assert [t["title"] for t in related["sales.task"]] == ["Send Erin the deck"]
     json.dumps(data)  # plain JSON
     audit = AuditLog.objects.get(action="contact.export")
     assert (audit.actor, audit.object_id) == (admin_user, str(contact.pk))
@@ -109,6 +121,8 @@ def test_erase_removes_personal_data_keeps_business_records_and_is_audited(perso
     assert ward.guardian is None and ward.guardian_consent is False
     assert ConsentChange.objects.filter(contact=ward, field="guardian_consent", new_value="False").exists()
     assert done["interactions_deleted"] == 4 and done["leads_anonymised"] == 3
+    assert (done["activities_deleted"], done["task_descriptions_erased"]) == (1, 1)
+    assert Task.objects.get().description == ""
     audit = AuditLog.objects.get(action="contact.erase")
     assert audit.actor == admin_user and audit.details == done
     assert "erase.me" not in json.dumps(audit.details)

@@ -77,9 +77,32 @@ def _lead_rows(queryset):
     return queryset.select_related("parent_contact", "parent_account", "parent_contact__parent_account")
 
 
+QUEUE_SINCE_KEY = "lead_queue_since"
+
+
+def _queue_since(request):
+    """The rep's previous visit to the queue: recorded when the first page opens (sales.UserSettings),
+    kept in the session so the later pages of the same visit mark the same leads new."""
+    from django.utils.dateparse import parse_datetime
+
+    from sales.services import queue_visit_record
+
+    first_page = not (request.GET.get("cursor") or request.GET.get("acursor"))
+    if first_page:
+        previous = queue_visit_record(actor=request.user)
+        request.session[QUEUE_SINCE_KEY] = previous.isoformat() if previous else ""
+        return previous
+    stored = request.session.get(QUEUE_SINCE_KEY) or ""
+    return parse_datetime(stored) if stored else None
+
+
 @login_required
 @permission_required("crm_core.view_lead", raise_exception=True)
 def lead_queue_page(request):
+    """The rep's sales-ready leads (with the top reasons in words, new since the last visit, their open
+    tasks), the accepted ones, and the rep's open tasks by due date (overdue and due today marked)."""
+    from sales.selectors import end_of_today, queue_enrich, user_open_tasks
+
     user = request.user
     queue = Lead.objects.filter(owner=user, sales_ready=True, status__in=QUEUE_STATUSES)
     accepted = Lead.objects.filter(owner=user, status=LeadStatus.SALES_ACCEPTED)
@@ -93,13 +116,46 @@ def lead_queue_page(request):
     except InvalidCursor:
         messages.error(request, OUTDATED_CURSOR)
         return render(request, "crm_core/lead_queue.html", {"invalid": True}, status=400)
+    since = _queue_since(request)
     may_move = access.may_move_leads_through_sales(user)
-    for lead in (*queue_page.rows, *accepted_page.rows):
+    rows = [*queue_page.rows, *accepted_page.rows]
+    for lead in rows:
         lead.ui_actions = actions_for(lead) if may_move else []
+    queue_enrich(rows, since=since)
     return render(
         request,
         "crm_core/lead_queue.html",
-        {"queue": queue_page, "accepted": accepted_page, "here": request.get_full_path()},
+        {
+            "queue": queue_page,
+            "accepted": accepted_page,
+            "here": request.get_full_path(),
+            "in_row": True,
+            "since": since,
+            "new_count": sum(1 for lead in queue_page.rows if lead.is_new),
+            "open_tasks": list(user_open_tasks(user)),
+            "end_of_today": end_of_today(),
+        },
+    )
+
+
+def _render_row(request, lead: Lead, *, message: str, error: bool = False, status: int = 200):
+    """The lead's queue row after an htmx action: its new status, actions and message."""
+    from sales.selectors import queue_enrich
+
+    lead = _get_lead(lead.pk)
+    lead.ui_actions = actions_for(lead) if access.user_may_act_on(request.user, lead) else []
+    queue_enrich([lead], since=None)
+    return render(
+        request,
+        "crm_core/_lead_row.html",
+        {
+            "lead": lead,
+            "in_row": True,
+            "here": _safe_next(request, request.POST.get("next", "")) or reverse("crm_core:lead-queue"),
+            "row_message": message,
+            "row_error": error,
+        },
+        status=status,
     )
 
 
@@ -184,20 +240,29 @@ def lead_action(request, pk, action):
         raise Http404("No such action.")
     lead = access.check_lead_action(request.user, _get_lead(pk))
     form = spec.form(request.POST)
+    htmx = request.headers.get("HX-Request") == "true"  # from a queue row: answer with the row
     if not form.is_valid():
-        for name, errors in form.errors.items():
-            messages.error(request, f"{name}: {' '.join(errors)}")
+        problems = [f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()]
+        if htmx:
+            return _render_row(request, lead, message=" ".join(problems), error=True, status=400)
+        for problem in problems:
+            messages.error(request, problem)
         return _render_detail(request, lead, status=400)
     data = form.cleaned_data
     arguments = {name: value for name, value in data.items() if name != "next"}
     try:
         result = spec.service(lead=lead, actor=request.user, **arguments)
     except services.LeadTransitionError as error:
+        if htmx:
+            return _render_row(request, lead, message=str(error), error=True, status=400)
         messages.error(request, str(error))
         return _render_detail(request, _get_lead(pk), status=400)
     if spec.key == "qualify":
         _, opportunity = result
-        messages.success(request, f"Lead qualified: opportunity “{opportunity.name}” created.")
+        done = f"Lead qualified: opportunity “{opportunity.name}” created."
     else:
-        messages.success(request, spec.done)
+        done = spec.done
+    if htmx:
+        return _render_row(request, lead, message=done)
+    messages.success(request, done)
     return redirect(_safe_next(request, data.get("next", "")) or reverse("crm_core:lead-detail", args=[pk]))

@@ -26,6 +26,7 @@ from crm_core.tests.factories import (
     SubscriptionListFactory,
     UserFactory,
 )
+from sales.models import Task
 from segments.models import Segment, SegmentKind, SegmentMembership
 
 from .. import adapters, engine, services
@@ -33,7 +34,6 @@ from ..models import (
     Enrollment,
     ExecutionOutcome,
     OutboundEmail,
-    SalesTask,
     StepExecution,
 )
 from ..selectors import journey_stats
@@ -152,7 +152,8 @@ def test_send_wait_branch_on_open_and_end():
     later = timezone.now() + timedelta(days=2, seconds=1)
     tick(now=later)
     # The opener took the yes branch at once; the other waits up to an hour for an open.
-    assert SalesTask.objects.get().owner == owner
+    task = Task.objects.get()
+    assert (task.owner, task.source, task.journey_id) == (owner, "journey", journey.pk)
     assert Enrollment.objects.get(contact=opener).state == "completed"
     assert Enrollment.objects.get(contact=other).state == "waiting"
     tick(now=later + timedelta(hours=1, seconds=1))

@@ -18,11 +18,12 @@ from django.utils import timezone
 from conftest import ROOT, _database_url, stop_process_group, wait_for_worker_idle, wait_until
 from crm_core.models import ConsentLevel, Contact, Interaction, Lead
 from crm_core.tests.factories import ContactFactory, InteractionFactory, LeadFactory
+from sales.models import Task
 from segments.models import Segment, SegmentMembership
 from segments.services import SCHEDULED_KEY, segment_create, segment_go_live
 
 from .. import services
-from ..models import Enrollment, OutboundEmail, SalesTask, StepExecution
+from ..models import Enrollment, OutboundEmail, StepExecution
 from ..selectors import journey_stats
 from ..tasks import journeys_tick
 from .factories import SegmentMemberFactory, make_journey, send_email_step
@@ -95,7 +96,7 @@ def test_live_segment_journey_sends_waits_branches_on_the_real_pixel_and_ends(ma
         return journey.enrollments.filter(state="completed").count() == 4
 
     wait_until(ticking(finished), timeout=40)
-    assert SalesTask.objects.get().contact_id == ann.pk
+    assert Task.objects.get().contact_id == ann.pk
     assert set(Contact.objects.filter(job_title="cold").values_list("pk", flat=True)) == {
         bob.pk,
         carl.pk,

@@ -200,3 +200,42 @@ def test_score_hand_off_and_return_announce_the_lead(model, django_capture_on_co
 
 def lead_notices(sent):
     return [(n.ids, n.contact_ids, n.fields) for n in sent if n.entity == events.LEAD]
+
+
+def test_a_hand_off_gives_the_owner_a_call_task_a_notification_and_an_app_link(
+    model, mailoutbox, django_capture_on_commit_callbacks
+):
+    from sales.models import Notification, Task
+
+    owner = SalesRepFactory(email="owner@example.com")
+    lead = LeadFactory(owner=owner)
+    give(lead, n=2)
+    recompute(model, django_capture_on_commit_callbacks)
+    task = Task.objects.get()
+    assert (task.title, task.source, task.owner_id, task.lead_id, task.contact_id) == (
+        "Call within 24 h",
+        "handoff",
+        owner.pk,
+        lead.pk,
+        lead.parent_contact_id,
+    )
+    assert task.due_at == NOW + timedelta(hours=24)
+    note = Notification.objects.get()
+    assert (note.user_id, note.kind, note.lead_id, note.task_id) == (owner.pk, "handoff", lead.pk, task.pk)
+    # One email: the hand-off's, linking to the app's lead page (not the admin).
+    assert len(mailoutbox) == 1
+    assert f"/leads/{lead.pk}/" in mailoutbox[0].body and "/admin/" not in mailoutbox[0].body
+    recompute(model, django_capture_on_commit_callbacks)
+    assert Task.objects.count() == 1
+
+
+def test_no_hand_off_email_for_an_owner_who_turned_it_off(
+    model, mailoutbox, django_capture_on_commit_callbacks
+):
+    from sales.services import user_settings_update
+
+    owner = SalesRepFactory(email="owner@example.com")
+    user_settings_update(actor=owner, email_handoff=False)
+    give(LeadFactory(owner=owner), n=2)
+    assert recompute(model, django_capture_on_commit_callbacks).handed_off == 1
+    assert mailoutbox == []
