@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "csp",
     "crm_core",
     "segments",
     "leadscoring",
@@ -54,7 +55,39 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
+
+# --- HTTP security: with DEBUG off the defaults pass `manage.py check --deploy` ---------------
+# Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER_ENABLED (X-Forwarded-Proto: https).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+if env.bool("SECURE_PROXY_SSL_HEADER_ENABLED", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REFERRER_POLICY = env("SECURE_REFERRER_POLICY", default="same-origin")
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# django-csp: only our own files run. The UI's scripts and styles are static files (no inline script,
+# style attribute or event handler); the API docs page loads Swagger UI from its CDN, so it is left out.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/docs/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -249,6 +282,38 @@ LANDING_RETRY_DELAY_SECONDS = env.int("LANDING_RETRY_DELAY_SECONDS", default=10)
 LANDING_SWEEP_AFTER_SECONDS = env.int("LANDING_SWEEP_AFTER_SECONDS", default=600)
 # Tries before a submission whose processing keeps failing is marked failed (and no longer retried).
 LANDING_MAX_ATTEMPTS = env.int("LANDING_MAX_ATTEMPTS", default=5)
+# --- Scoring signals (crm_core/signal_quality.py) ---------------------------------------
+# Repeated opens/clicks of one message, and submissions of one form page, count once per window.
+SCORING_REPEAT_WINDOW_SECONDS = env.int("SCORING_REPEAT_WINDOW_SECONDS", default=86400)
+# The cap a new interaction rule gets when none is given (an explicit null means no cap).
+SCORING_DEFAULT_RULE_CAP = env.int("SCORING_DEFAULT_RULE_CAP", default=10)
+# Clicks this soon after delivery are a scanner's, not a person's: recorded, never scored.
+TRACKING_MACHINE_CLICK_SECONDS = env.int("TRACKING_MACHINE_CLICK_SECONDS", default=10)
+TRACKING_SCANNER_AGENTS = env.list(
+    "TRACKING_SCANNER_AGENTS",
+    default=[
+        "Barracuda",
+        "Mimecast",
+        "Proofpoint",
+        "Safelinks",
+        "MS Search",
+        "Microsoft Office Protocol",
+        "Symantec",
+        "Trend Micro",
+        "bitdefender",
+        "python-requests",
+        "curl/",
+        "Go-http-client",
+        "HeadlessChrome",
+        "bot",
+        "spider",
+        "crawler",
+        "preview",
+        "scanner",
+    ],
+)
+# Opens and clicks recorded per message (N/second|minute|hour|day); beyond it they are served, not recorded.
+TRACKING_RATE_LIMIT = env("TRACKING_RATE_LIMIT", default="20/minute")
 # Lifetime of signed contact links (subscription center, prefill), in seconds.
 CONTACT_TOKEN_MAX_AGE = env.int("CONTACT_TOKEN_MAX_AGE", default=90 * 86400)
 

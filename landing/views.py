@@ -4,20 +4,28 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.safestring import mark_safe
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
+from crm_core import consent
 from crm_core.models import ConsentSource
 from crm_core.net import client_address
-from crm_core.tokens import PURPOSE_PREFERENCES, PURPOSE_PREFILL, ContactTokenError, contact_token_read
+from crm_core.tokens import (
+    PURPOSE_CONSENT_CONFIRM,
+    PURPOSE_PREFERENCES,
+    PURPOSE_PREFILL,
+    ContactTokenError,
+    contact_token_read,
+)
 
 from . import abuse, selectors, services
-from .forms import HONEYPOT_FIELD, TOKEN_FIELD, LandingForm, form_data, payload_from_post
+from .forms import HONEYPOT_FIELD, IDENTITY_FIELD, TOKEN_FIELD, LandingForm, form_data, payload_from_post
 from .models import LandingPage, SubmissionStatus
 
 PREFILL_PARAM = "ct"
@@ -30,6 +38,16 @@ def _message(request, *, title: str, message: str, status: int, headers: dict | 
     return response
 
 
+def _identity_token(request, page: LandingPage) -> str:
+    """The signed link's token when valid, for the form to carry (services._identified_contact_id)."""
+    token = request.GET.get(PREFILL_PARAM) or request.POST.get(IDENTITY_FIELD) or ""
+    try:
+        contact_token_read(token=token, purpose=PURPOSE_PREFILL)
+    except ContactTokenError:
+        return ""
+    return token
+
+
 def _page_response(request, page: LandingPage, form: LandingForm, *, status: int = 200, notice: str = ""):
     response = render(
         request,
@@ -40,6 +58,8 @@ def _page_response(request, page: LandingPage, form: LandingForm, *, status: int
             "form": form,
             "token": abuse.form_token_make(page=page),
             "token_field": TOKEN_FIELD,
+            "identity_field": IDENTITY_FIELD,
+            "identity_token": _identity_token(request, page),
             "honeypot_field": HONEYPOT_FIELD,
             "notice": notice,
         },
@@ -185,3 +205,62 @@ class PreferencesView(View):
             ip_address=client_address(request),
         )
         return self._render(request, contact, saved=True)
+
+
+class ConsentConfirmView(View):
+    """The double opt-in link: GET only asks (mail scanners follow links), the button's POST confirms."""
+
+    def _contact(self, request, token: str):
+        try:
+            return contact_token_read(token=token, purpose=PURPOSE_CONSENT_CONFIRM), None
+        except ContactTokenError as exc:
+            return None, _message(
+                request,
+                title="Link expired" if exc.expired else "Link not valid",
+                message=f"{str(exc).capitalize()}. Please send the form again to get a new link.",
+                status=410 if exc.expired else 400,
+            )
+
+    def _render(self, request, contact, *, confirmed: bool):
+        response = render(
+            request, "landing/consent_confirm.html", {"contact": contact, "confirmed": confirmed}
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def get(self, request, token: str):
+        contact, error = self._contact(request, token)
+        return error or self._render(request, contact, confirmed=False)
+
+    def post(self, request, token: str):
+        contact, error = self._contact(request, token)
+        if error:
+            return error
+        consent.consent_increase_confirm(contact=contact, ip_address=client_address(request))
+        return self._render(request, contact, confirmed=True)
+
+
+@method_decorator(
+    csrf_exempt, name="dispatch"
+)  # the mailbox provider posts it; the signed token is the proof
+class OneClickUnsubscribeView(View):
+    """RFC 8058 one-click unsubscribe (List-Unsubscribe-Post): a POST stops bulk email at once.
+
+    A GET (a person or a scanner following the link) only shows the subscription center.
+    """
+
+    def get(self, request, token: str):
+        return HttpResponseRedirect(reverse("landing:preferences", args=[token]))
+
+    def post(self, request, token: str):
+        try:
+            contact = contact_token_read(token=token, purpose=PURPOSE_PREFERENCES)
+        except ContactTokenError as exc:
+            return HttpResponse(str(exc), status=410 if exc.expired else 400, content_type="text/plain")
+        consent.contact_preferences_update(
+            contact=contact,
+            changes={"do_not_bulk_email": True},
+            source=ConsentSource.UNSUBSCRIBE_LINK,
+            ip_address=client_address(request),
+        )
+        return HttpResponse("You are unsubscribed.", content_type="text/plain")

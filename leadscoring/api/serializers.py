@@ -1,6 +1,8 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from crm_core.jsontext import StorableJSONField
+
 from ..conditions import ConditionError, condition_q
 from ..models import GradeBand, ScoringModel, ScoringRule, grade_bands_validate
 from ..services import scoring_model_save
@@ -24,7 +26,7 @@ class GradeBandSerializer(StrictSerializerMixin, serializers.ModelSerializer):
 
 
 class ScoringRuleSerializer(StrictSerializerMixin, serializers.ModelSerializer):
-    condition = serializers.JSONField(required=False, allow_null=True, default=None)
+    condition = StorableJSONField(required=False, allow_null=True, default=None)
 
     class Meta:
         model = ScoringRule
@@ -136,11 +138,18 @@ class ScoringModelSerializer(StrictSerializerMixin, serializers.ModelSerializer)
         return self._save(instance, validated_data)
 
 
+class NotCountedSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=["repeat", "machine", "over_cap"])
+    count = serializers.IntegerField()
+    why = serializers.CharField()
+
+
 class ExplanationRowSerializer(serializers.Serializer):
     rule_id = serializers.IntegerField()
     rule = serializers.CharField()
     points = serializers.IntegerField()
     count = serializers.IntegerField()
+    not_counted = NotCountedSerializer(many=True, help_text="Matches that gave nothing, and why.")
 
 
 class LeadModelScoreSerializer(serializers.Serializer):
