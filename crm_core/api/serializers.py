@@ -268,6 +268,7 @@ class AuthTokenRequestSerializer(serializers.Serializer):
 
 class AuthTokenSerializer(serializers.Serializer):
     token = serializers.CharField(read_only=True)
+    expires_at = serializers.DateTimeField(read_only=True, help_text="After this the token is refused (401).")
 
 
 class LeadAssignSerializer(serializers.Serializer):
