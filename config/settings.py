@@ -183,6 +183,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     "leadscoring-decay": {"task": "leadscoring.tasks.scoring_decay_task", "schedule": 86400.0},  # leadscoring
 }
+CELERY_BEAT_SCHEDULE["landing-spool-drain"] = {
+    "task": "landing.tasks.spool_drain_task",
+    "schedule": env.float("LANDING_SPOOL_DRAIN_SECONDS", default=30.0),
+}
 # journeys: the engine's tick and its knobs (journeys/engine.py, README "Journeys").
 JOURNEYS_TICK_SECONDS = env.float("JOURNEYS_TICK_SECONDS", default=10.0)
 CELERY_BEAT_SCHEDULE["journeys-tick"] = {"task": "journeys.tick", "schedule": JOURNEYS_TICK_SECONDS}
@@ -283,6 +287,10 @@ LANDING_FORM_TOKEN_MAX_AGE = env.int("LANDING_FORM_TOKEN_MAX_AGE", default=7 * 8
 LANDING_LOCK_TIMEOUT_MS = env.int("LANDING_LOCK_TIMEOUT_MS", default=5000)
 LANDING_RETRY_DELAY_SECONDS = env.int("LANDING_RETRY_DELAY_SECONDS", default=10)
 LANDING_SWEEP_AFTER_SECONDS = env.int("LANDING_SWEEP_AFTER_SECONDS", default=600)
+# A post the database cannot take is retried for this long, then kept in the spool directory and
+# stored when the database answers (landing/spool.py); drained by the web process and the beat task.
+LANDING_STORE_RETRY_SECONDS = env.float("LANDING_STORE_RETRY_SECONDS", default=2.0)
+LANDING_SPOOL_DIR = env("LANDING_SPOOL_DIR", default=str(VAR_DIR / "spool" / "landing"))
 # Tries before a submission whose processing keeps failing is marked failed (and no longer retried).
 LANDING_MAX_ATTEMPTS = env.int("LANDING_MAX_ATTEMPTS", default=5)
 # --- Scoring signals (crm_core/signal_quality.py) ---------------------------------------

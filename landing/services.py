@@ -310,6 +310,39 @@ def submission_store(
         )
 
 
+def submission_store_spooled(*, record: dict) -> FormSubmission | None:
+    """Store a post the spool kept during a database outage (landing.spool), once, and queue it.
+
+    The spool id travels in the payload, so a post stored before its file was removed is found and
+    not stored again. A post whose page is gone or no longer live is dropped with a log line.
+    """
+    from .abuse import form_token_valid
+    from .spool import SPOOL_ID
+    from .tasks import submission_process_task
+
+    payload = {**record["payload"], SPOOL_ID: record[SPOOL_ID]}
+    if FormSubmission.objects.filter(**{f"payload__{SPOOL_ID}": record[SPOOL_ID]}).exists():
+        return None
+    page = LandingPage.objects.filter(slug=record["slug"]).first()
+    if page is None:
+        logger.error("spooled post %s names no page %r; dropped", record[SPOOL_ID], record["slug"])
+        return None
+    if record.get("token") is not None and not form_token_valid(page=page, token=record["token"]):
+        record = {**record, "spam": True}  # kept for review, never processed: the form token was bad
+    with transaction.atomic(durable=True):
+        submission = FormSubmission.objects.create(
+            page=page,
+            payload=payload,
+            received_at=record["received_at"],
+            ip_address=record.get("ip_address"),
+            user_agent=record.get("user_agent", "")[:500],
+            status=SubmissionStatus.SPAM if record.get("spam") else SubmissionStatus.PENDING,
+        )
+    if submission.status == SubmissionStatus.PENDING:
+        _enqueue_retry(submission_process_task, submission.pk, 0)
+    return submission
+
+
 def _names_match(contact: Contact, values: dict, strategy: str) -> bool:
     for name in MATCHING_FIELDS[strategy]:
         if (getattr(contact, name) or "").strip().casefold() != str(values.get(name, "")).strip().casefold():
