@@ -264,6 +264,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "crm_core.api.schema_errors.error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ConsentLevelEnum": "crm_core.models.ConsentLevel",
         "InteractionKindEnum": "crm_core.models.InteractionKind",

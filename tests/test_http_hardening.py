@@ -69,3 +69,22 @@ def test_bidi_controls_are_stripped_from_names(admin_client_api):
     contact = Contact.objects.get(email="bidi@example.com")
     assert (contact.first_name, contact.last_name) == ("Evil", "Doe")
     assert response.json()["first_name"] == "Evil"
+
+
+def test_every_operation_documents_the_4xx_answers():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            codes = set(operation["responses"])
+            assert {"400", "401", "403", "404", "429"} <= codes, (method, path)
+            if "requestBody" in operation:
+                assert {"413", "415"} <= codes, (method, path)
+
+
+@pytest.mark.django_db
+def test_an_api_path_no_route_matches_is_a_json_404(admin_client_api, client):
+    response = admin_client_api.get("/api/accounts/1.5/")
+    assert response.status_code == 404 and response.json() == {"detail": "Not found."}
+    assert "text/html" in client.get("/no-such-page/").headers["Content-Type"]
