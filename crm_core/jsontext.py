@@ -48,6 +48,8 @@ class StorableJSONField(serializers.JSONField):
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
+        if value is None and not self.allow_null:  # a form field "null" parses to None
+            self.fail("null")
         problems = unstorable_text(value)
         if problems:
             raise serializers.ValidationError(problems)

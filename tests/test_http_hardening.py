@@ -88,3 +88,24 @@ def test_an_api_path_no_route_matches_is_a_json_404(admin_client_api, client):
     response = admin_client_api.get("/api/accounts/1.5/")
     assert response.status_code == 404 and response.json() == {"detail": "Not found."}
     assert "text/html" in client.get("/no-such-page/").headers["Content-Type"]
+
+
+@pytest.mark.django_db
+def test_a_form_field_null_for_a_json_setting_is_a_400(admin_client_api):
+    from journeys.tests.test_api import PAYLOAD
+
+    journey = admin_client_api.post("/api/journeys/", PAYLOAD, format="json").json()
+    response = admin_client_api.patch(
+        f"/api/journeys/{journey['id']}/", {"trigger_config": "null"}, format="multipart"
+    )
+    assert response.status_code == 400 and "trigger_config" in response.json()
+
+
+@pytest.mark.django_db
+def test_a_grade_band_without_its_minimum_is_a_400_on_patch(admin_client_api):
+    from leadscoring.tests.factories import ScoringModelFactory
+
+    model = ScoringModelFactory(status="draft")
+    body = {"grade_bands": [{"grade": "A", "max_score": 0}]}
+    response = admin_client_api.patch(f"/api/scoring-models/{model.pk}/", body, format="json")
+    assert response.status_code == 400 and "grade_bands" in response.json()

@@ -94,6 +94,11 @@ class ScoringModelSerializer(StrictSerializerMixin, serializers.ModelSerializer)
         read_only_fields = ("id", "created_at", "updated_at")
 
     def validate_grade_bands(self, bands):
+        incomplete = [i for i, band in enumerate(bands) if "grade" not in band or "min_score" not in band]
+        if incomplete:  # a PATCH does not make nested fields required; the bands replace the old ones
+            raise serializers.ValidationError(
+                [f"Band {i}: grade and min_score are required." for i in incomplete]
+            )
         try:
             grade_bands_validate(bands)
         except DjangoValidationError as error:
