@@ -115,7 +115,9 @@ class LeadTransitionResultSerializer(LeadLifecycleSerializer):
     """What a lifecycle action answers (the schema's account of `_transition`'s body)."""
 
     status_change = LeadStatusChangeSerializer(read_only=True)
-    opportunity = LeadOpportunitySerializer(read_only=True, required=False, help_text="Only after qualify.")
+    opportunity = LeadOpportunitySerializer(
+        read_only=True, allow_null=True, help_text="Set by qualify; else null."
+    )
 
     class Meta(LeadLifecycleSerializer.Meta):
         fields = (*LeadLifecycleSerializer.Meta.fields, "status_change", "opportunity")
@@ -168,8 +170,7 @@ class LeadLifecycleActionsMixin:
         lead, opportunity = outcome if isinstance(outcome, tuple) else (outcome, None)
         body = LeadLifecycleSerializer(lead).data
         body["status_change"] = LeadStatusChangeSerializer(lead.status_changes.order_by("-id").first()).data
-        if opportunity is not None:
-            body["opportunity"] = LeadOpportunitySerializer(opportunity).data
+        body["opportunity"] = LeadOpportunitySerializer(opportunity).data if opportunity is not None else None
         return Response(body)
 
     @extend_schema(request=LeadTransitionSerializer, responses=LeadTransitionResultSerializer)
