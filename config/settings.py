@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "csp",
     "crm_core",
     "segments",
     "leadscoring",
@@ -82,7 +83,39 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
+
+# --- HTTP security: with DEBUG off the defaults pass `manage.py check --deploy` ---------------
+# Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER_ENABLED (X-Forwarded-Proto: https).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+if env.bool("SECURE_PROXY_SSL_HEADER_ENABLED", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REFERRER_POLICY = env("SECURE_REFERRER_POLICY", default="same-origin")
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# django-csp: only our own files run. The UI's scripts and styles are static files (no inline script,
+# style attribute or event handler); the API docs page loads Swagger UI from its CDN, so it is left out.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/docs/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -184,6 +217,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     # sales: owners hear about tasks that went past due.
     "sales-tasks-overdue": {"task": "sales.tasks.tasks_overdue_notify_task", "schedule": 300.0},
 }
+CELERY_BEAT_SCHEDULE["landing-spool-drain"] = {
+    "task": "landing.tasks.spool_drain_task",
+    "schedule": env.float("LANDING_SPOOL_DRAIN_SECONDS", default=30.0),
+}
 # journeys: the engine's tick and its knobs (journeys/engine.py, README "Journeys").
 JOURNEYS_TICK_SECONDS = env.float("JOURNEYS_TICK_SECONDS", default=10.0)
 CELERY_BEAT_SCHEDULE["journeys-tick"] = {"task": "journeys.tick", "schedule": JOURNEYS_TICK_SECONDS}
@@ -216,9 +253,12 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
+# API tokens stop working this long after they were issued (POST /api/auth/token/ issues a new one).
+API_TOKEN_TTL_SECONDS = env.int("API_TOKEN_TTL_SECONDS", default=30 * 86400)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "crm_core.api.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -258,6 +298,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "crm_core.api.schema_errors.error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ConsentLevelEnum": "crm_core.models.ConsentLevel",
         "InteractionKindEnum": "crm_core.models.InteractionKind",
@@ -285,8 +329,44 @@ LANDING_FORM_TOKEN_MAX_AGE = env.int("LANDING_FORM_TOKEN_MAX_AGE", default=7 * 8
 LANDING_LOCK_TIMEOUT_MS = env.int("LANDING_LOCK_TIMEOUT_MS", default=5000)
 LANDING_RETRY_DELAY_SECONDS = env.int("LANDING_RETRY_DELAY_SECONDS", default=10)
 LANDING_SWEEP_AFTER_SECONDS = env.int("LANDING_SWEEP_AFTER_SECONDS", default=600)
+# A post the database cannot take is retried for this long, then kept in the spool directory and
+# stored when the database answers (landing/spool.py); drained by the web process and the beat task.
+LANDING_STORE_RETRY_SECONDS = env.float("LANDING_STORE_RETRY_SECONDS", default=2.0)
+LANDING_SPOOL_DIR = env("LANDING_SPOOL_DIR", default=str(VAR_DIR / "spool" / "landing"))
 # Tries before a submission whose processing keeps failing is marked failed (and no longer retried).
 LANDING_MAX_ATTEMPTS = env.int("LANDING_MAX_ATTEMPTS", default=5)
+# --- Scoring signals (crm_core/signal_quality.py) ---------------------------------------
+# Repeated opens/clicks of one message, and submissions of one form page, count once per window.
+SCORING_REPEAT_WINDOW_SECONDS = env.int("SCORING_REPEAT_WINDOW_SECONDS", default=86400)
+# The cap a new interaction rule gets when none is given (an explicit null means no cap).
+SCORING_DEFAULT_RULE_CAP = env.int("SCORING_DEFAULT_RULE_CAP", default=10)
+# Clicks this soon after delivery are a scanner's, not a person's: recorded, never scored.
+TRACKING_MACHINE_CLICK_SECONDS = env.int("TRACKING_MACHINE_CLICK_SECONDS", default=10)
+TRACKING_SCANNER_AGENTS = env.list(
+    "TRACKING_SCANNER_AGENTS",
+    default=[
+        "Barracuda",
+        "Mimecast",
+        "Proofpoint",
+        "Safelinks",
+        "MS Search",
+        "Microsoft Office Protocol",
+        "Symantec",
+        "Trend Micro",
+        "bitdefender",
+        "python-requests",
+        "curl/",
+        "Go-http-client",
+        "HeadlessChrome",
+        "bot",
+        "spider",
+        "crawler",
+        "preview",
+        "scanner",
+    ],
+)
+# Opens and clicks recorded per message (N/second|minute|hour|day); beyond it they are served, not recorded.
+TRACKING_RATE_LIMIT = env("TRACKING_RATE_LIMIT", default="20/minute")
 # Lifetime of signed contact links (subscription center, prefill), in seconds.
 CONTACT_TOKEN_MAX_AGE = env.int("CONTACT_TOKEN_MAX_AGE", default=90 * 86400)
 

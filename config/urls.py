@@ -21,3 +21,5 @@ urlpatterns = [
 # Each app's pages (web UI and public pages) live in `<app>/urls.py`, mounted at the root.
 urlpatterns += [path("", include(f"{app}.urls")) for app in LOCAL_APPS if module_exists(f"{app}.urls")]
 urlpatterns.append(path("", include("config.web_urls")))
+
+handler404 = "crm_core.api.exceptions.not_found"

@@ -31,6 +31,7 @@ from . import events
 from .models import (
     ConsentChange,
     ConsentLevel,
+    ConsentSource,
     Contact,
     ListMembership,
     SubscriptionList,
@@ -261,6 +262,42 @@ def contact_preferences_update(
             fields=[r.field for r in records],
         )
     return records
+
+
+@transaction.atomic
+def consent_increase_request(*, contact: Contact, level: int) -> bool:
+    """Hold a consent increase that nobody has confirmed (an anonymous form post) as pending.
+
+    Nothing about the person's consent changes until `consent_increase_confirm`; returns True when a
+    confirmation should be sent (the level is above both the current and any pending level).
+    """
+    locked = Contact.objects.select_for_update().get(pk=contact.pk)
+    if level <= locked.consent_level or level <= (locked.pending_consent_level or 0):
+        return False
+    locked.pending_consent_level = contact.pending_consent_level = level
+    locked.pending_consent_requested_at = contact.pending_consent_requested_at = timezone.now()
+    locked.save(update_fields=["pending_consent_level", "pending_consent_requested_at", "updated_at"])
+    return True
+
+
+@transaction.atomic
+def consent_increase_confirm(*, contact: Contact, ip_address: str | None = None) -> list[ConsentChange]:
+    """The person confirmed the pending increase through the emailed link: apply and record it."""
+    locked = Contact.objects.select_for_update().get(pk=contact.pk)
+    pending = locked.pending_consent_level
+    if pending is None:
+        return []
+    locked.pending_consent_level = contact.pending_consent_level = None
+    locked.pending_consent_requested_at = contact.pending_consent_requested_at = None
+    locked.save(update_fields=["pending_consent_level", "pending_consent_requested_at", "updated_at"])
+    if pending <= locked.consent_level:
+        return []
+    return contact_preferences_update(
+        contact=contact,
+        changes={"consent_level": pending},
+        source=ConsentSource.EMAIL_CONFIRMATION,
+        ip_address=ip_address,
+    )
 
 
 @transaction.atomic

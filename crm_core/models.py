@@ -147,6 +147,12 @@ class Contact(RecordModel):
     consent_level = models.PositiveSmallIntegerField(
         choices=ConsentLevel.choices, default=ConsentLevel.NOT_SET
     )
+    # A higher consent asked for by an anonymous form post: applied only when the person confirms it
+    # through the signed link emailed to them (double opt-in, crm_core.consent).
+    pending_consent_level = models.PositiveSmallIntegerField(
+        choices=ConsentLevel.choices, null=True, blank=True
+    )
+    pending_consent_requested_at = models.DateTimeField(null=True, blank=True)
     is_minor = models.BooleanField(default=False)
     guardian = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="wards"
@@ -446,6 +452,7 @@ class ConsentSource(models.TextChoices):
     API = "api", "API"
     JOURNEY = "journey", "Journey"
     IMPORT = "import", "Import"
+    EMAIL_CONFIRMATION = "email_confirmation", "Confirmed by email (double opt-in)"
 
 
 class ConsentChange(models.Model):

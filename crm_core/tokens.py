@@ -19,6 +19,7 @@ from .models import Contact
 
 PURPOSE_PREFERENCES = "preferences"
 PURPOSE_PREFILL = "prefill"
+PURPOSE_CONSENT_CONFIRM = "consent-confirm"
 
 DEFAULT_MAX_AGE = 60 * 60 * 24 * 90  # seconds: about three months
 

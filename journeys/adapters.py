@@ -7,7 +7,7 @@
 | marketing_email_block_reason(s), tracking_allowed | crm_core.consent |
 | contacts_field_set / list_memberships_set (step writes) | crm_core.consent (ConsentChange, change notices) |
 | subscription_center_url(_builder) | landing's subscription center (crm_core.tokens) |
-| form_submit_interactions | the properties landing records on form_submit interactions |
+| form_submit_interactions, landing_page_id / _choices | landing's pages; what it records on form_submit |
 | sales_tasks_create (the create-task step) | sales.services.tasks_create (set-based) |
 
 A member's `added_at` is when it (last) joined: a contact that leaves and joins again gets a new
@@ -148,6 +148,11 @@ def subscription_center_url(contact: Contact) -> str:
     return preferences_url(contact=contact)
 
 
+def one_click_unsubscribe_url(subscription_center_url: str) -> str:
+    """The RFC 8058 one-click address that goes with a subscription-center link (landing's route)."""
+    return subscription_center_url.rstrip("/") + "/unsubscribe/"
+
+
 def subscription_center_url_builder() -> Callable[[Contact], str]:
     """`subscription_center_url` for a batch of emails: the route is reversed once per builder."""
     from landing.services import preferences_url_builder
@@ -158,9 +163,38 @@ def subscription_center_url_builder() -> Callable[[Contact], str]:
 # --- Landing-page form submissions ------------------------------------------------------------
 
 
-def form_submit_interactions(page) -> QuerySet:
-    """form_submit interactions recorded on a landing page (by slug or id, as landing records it)."""
-    page_q = Q(properties__page=page) | Q(properties__page_slug=page) | Q(properties__landing_page=page)
+def landing_page_choices(limit: int = 500) -> list[tuple[int, str]]:
+    """(id, label) of the landing pages a form-submit trigger may name, for the designer's picker."""
+    from landing.models import LandingPage
+
+    pages = LandingPage.objects.order_by("title", "id").values_list("pk", "title", "slug")[:limit]
+    return [(pk, f"{title} (/l/{slug}/)") for pk, title, slug in pages]
+
+
+def landing_page_id(page) -> int | None:
+    """The id of the landing page `page` names (its id, as int or digits, or its slug); None if none."""
+    from landing.models import LandingPage
+
+    if isinstance(page, bool) or not isinstance(page, int | str) or page == "":
+        return None
+    by_id = isinstance(page, int) or page.isdigit()
+    pages = LandingPage.objects.filter(**({"pk": int(page)} if by_id else {"slug": page}))
+    return pages.values_list("pk", flat=True).first()
+
+
+def form_submit_interactions(*, page=None, form: str | None = None) -> QuerySet:
+    """form_submit interactions of a landing page (its id, or its slug) or of a form (the page's
+    slug), matched on what landing records: `landing_page_id` and `form`."""
+    page_q = Q()
+    if page not in (None, ""):
+        if isinstance(page, int) or str(page).isdigit():
+            page_q &= Q(properties__landing_page_id=int(page))
+        else:
+            page_q &= Q(properties__form=str(page))
+    if form:
+        page_q &= Q(properties__form=form)
+    if not page_q:
+        return Interaction.objects.none()
     return Interaction.objects.filter(kind=InteractionKind.FORM_SUBMIT).filter(page_q)
 
 

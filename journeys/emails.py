@@ -389,7 +389,9 @@ def build_message(
         headers={
             # Stable per outbox row: a resend after a crash carries the same Message-ID.
             "Message-ID": f"<journey-email-{outbox_id}@{domain}>",
-            "List-Unsubscribe": f"<{unsubscribe_url}>",
+            "List-Unsubscribe": f"<{adapters.one_click_unsubscribe_url(unsubscribe_url)}>",
+            # RFC 8058 one-click: the mailbox provider POSTs "List-Unsubscribe=One-Click" to that URL.
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "X-Nurture-Outbox": str(outbox_id),
         },
     )

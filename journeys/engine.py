@@ -97,13 +97,19 @@ def entry_source(journey: Journey, since: datetime | None):
     if journey.entry_type == EntryType.SEGMENT:
         return adapters.segment_joins_since(journey.entry_segment_id, since)
     config = journey.trigger_config or {}
-    since = since or journey.went_live_at
+    # Nothing that happened before the journey (last) went live enters: the cursor's overlap must not
+    # reach back past it.
+    live_since = journey.live_since or journey.went_live_at
+    since = max(since, live_since) if since and live_since else since or live_since
     match journey.trigger_kind:
         case TriggerKind.FORM_SUBMIT:
-            rows = adapters.form_submit_interactions(config.get("page")).filter(created_at__gte=since)
+            rows = adapters.form_submit_interactions(page=config.get("page"), form=config.get("form"))
+            rows = rows.filter(created_at__gte=since, occurred_at__gte=live_since)
             return rows.values_list("contact_id", "created_at")
         case TriggerKind.INTERACTION:
-            rows = Interaction.objects.filter(kind=config.get("kind"), created_at__gte=since)
+            rows = Interaction.objects.filter(
+                kind=config.get("kind"), created_at__gte=since, occurred_at__gte=live_since
+            )
             return rows.values_list("contact_id", "created_at")
         case TriggerKind.LEAD_CREATED:
             rows = Lead.objects.filter(created_at__gte=since, parent_contact__isnull=False)

@@ -70,6 +70,8 @@ class Journey(models.Model):
     # Where the entry scan resumes: joins / trigger events at or after this time.
     entry_cursor = models.DateTimeField(null=True, blank=True)
     went_live_at = models.DateTimeField(null=True, blank=True)
+    # When it last went live (first time or after a pause): triggers count nothing from before.
+    live_since = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -15,7 +16,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from crm_core import signal_quality
+from crm_core.jsontext import unstorable_text_problems
 from crm_core.models import Contact, InteractionKind, SubscriptionList
+from crm_core.ratelimit import over_limit
 from crm_core.services import interaction_record
 
 from . import adapters, emails, engine
@@ -75,6 +79,9 @@ def validate_steps(steps) -> dict[str, list[str]]:
         return {"steps": ["must be a list of steps"]}
     if len(steps) > 200:
         return {"steps": ["at most 200 steps"]}
+    unstorable = unstorable_text_problems(steps, "steps")
+    if unstorable:  # a NUL in an email's HTML, say: PostgreSQL could not store the definition
+        return {path: [message] for path, message in unstorable}
     keys: dict[str, str] = {}
     for index, step in enumerate(steps):
         if not isinstance(step, dict):
@@ -188,9 +195,29 @@ def _update_field_value_problems(field: str, value) -> dict[str, str]:
     return {}
 
 
+def _form_trigger_problems(config: dict) -> dict[str, list[str]]:
+    """A form_submit trigger names a landing page (its id, or slug) and/or a form (a page's slug)."""
+    page, form = config.get("page"), config.get("form")
+    if page in (None, "") and not form:
+        return {
+            "trigger_config": ["a form_submit trigger needs {'page': <landing page id>} or {'form': <slug>}"]
+        }
+    if page not in (None, "") and adapters.landing_page_id(page) is None:
+        return {"trigger_config": [f"no landing page with id or slug {page!r}"]}
+    if form is not None and not isinstance(form, str):
+        return {"trigger_config": ["'form' must be a landing page's slug"]}
+    return {}
+
+
 def validate_entry(data: dict) -> dict[str, list[str]]:
     """Problems of a journey's entry and exit settings."""
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[str]] = {
+        path: [message]
+        for name in ("trigger_config", "exit_condition", "name", "description")
+        for path, message in unstorable_text_problems(data.get(name), name)
+    }
+    if errors:
+        return errors
     entry_type = data.get("entry_type", EntryType.SEGMENT)
     if entry_type == EntryType.SEGMENT:
         if not _is_int(data.get("entry_segment_id")):
@@ -201,8 +228,8 @@ def validate_entry(data: dict) -> dict[str, list[str]]:
             errors["trigger_kind"] = [f"one of {', '.join(TriggerKind.values)}"]
         elif not isinstance(config, dict):
             errors["trigger_config"] = ["must be an object"]
-        elif kind == TriggerKind.FORM_SUBMIT and not config.get("page"):
-            errors["trigger_config"] = ["a form_submit trigger needs {'page': <landing page slug or id>}"]
+        elif kind == TriggerKind.FORM_SUBMIT:
+            errors.update(_form_trigger_problems(config))
         elif kind == TriggerKind.INTERACTION and config.get("kind") not in InteractionKind.values:
             errors["trigger_config"] = [f"'kind' must be one of {', '.join(InteractionKind.values)}"]
         elif kind == TriggerKind.FIELD_CHANGED and config.get("field") not in TRIGGER_FIELDS:
@@ -287,8 +314,9 @@ def journey_go_live(*, journey: Journey) -> Journey:
     )
     if problems:
         raise ValidationError(problems)
-    journey.went_live_at = journey.went_live_at or timezone.now()
-    journey.save(update_fields=["status", "went_live_at", "updated_at"])
+    journey.live_since = timezone.now()
+    journey.went_live_at = journey.went_live_at or journey.live_since
+    journey.save(update_fields=["status", "went_live_at", "live_since", "updated_at"])
     from .tasks import journeys_tick
 
     transaction.on_commit(journeys_tick.delay)
@@ -407,19 +435,29 @@ def _tracked_email(outbox_id: int) -> OutboundEmail:
     return email
 
 
-def _record(email: OutboundEmail, kind: str, now: datetime, **extra) -> None:
+def _record(email: OutboundEmail, kind: str, now: datetime, *, machine: bool, **extra) -> None:
+    """Record the interaction; a repeat within the window or machine traffic is marked unscored.
+
+    The caller has updated (so locked) the outbox row first, which serialises replays of one message.
+    """
+    reason = signal_quality.unscored_reason(
+        contact_id=email.contact_id, kind=kind, occurred_at=now, same={"outbox": email.pk}, machine=machine
+    )
     interaction_record(
         contact_id=email.contact_id,
         kind=kind,
         occurred_at=now,
-        properties={
-            "journey": email.journey_id,
-            "journey_name": email.journey.name,
-            "step": email.step_id,
-            "email": email.step.key,
-            "outbox": email.pk,
-            **extra,
-        },
+        properties=signal_quality.mark(
+            {
+                "journey": email.journey_id,
+                "journey_name": email.journey.name,
+                "step": email.step_id,
+                "email": email.step.key,
+                "outbox": email.pk,
+                **extra,
+            },
+            reason,
+        ),
     )
     # Anyone of this contact waiting on an interaction condition looks again now.
     Enrollment.objects.filter(
@@ -427,23 +465,30 @@ def _record(email: OutboundEmail, kind: str, now: datetime, **extra) -> None:
     ).update(next_run_at=now)
 
 
+def _over_tracking_limit(email: OutboundEmail) -> bool:
+    """Per message: past TRACKING_RATE_LIMIT the request is served but nothing is recorded."""
+    return over_limit(scope="tracking", key=str(email.pk), rate=settings.TRACKING_RATE_LIMIT)
+
+
 @transaction.atomic
-def email_open_record(*, token: str) -> None:
-    """The open pixel was loaded: record an email_open interaction."""
+def email_open_record(*, token: str, user_agent: str = "") -> None:
+    """The open pixel was loaded: record an email_open interaction (unless over the message's limit)."""
     try:
         outbox_id = emails.read_open_token(token)
     except (signing.BadSignature, ValueError) as error:
         raise TrackingTokenInvalid("bad token") from error
     email = _tracked_email(outbox_id)
+    if _over_tracking_limit(email):
+        return
     now = timezone.now()
     OutboundEmail.objects.filter(pk=email.pk).update(
         open_count=F("open_count") + 1, first_opened_at=Coalesce("first_opened_at", now)
     )
-    _record(email, InteractionKind.EMAIL_OPEN, now)
+    _record(email, InteractionKind.EMAIL_OPEN, now, machine=signal_quality.is_scanner(user_agent))
 
 
 @transaction.atomic
-def email_click_record(*, token: str) -> str:
+def email_click_record(*, token: str, user_agent: str = "") -> str:
     """A tracked link was followed: record an email_click (which implies an open); return the
     link's own stored URL, the only place the redirect may go."""
     try:
@@ -454,11 +499,14 @@ def email_click_record(*, token: str) -> str:
     link = TrackedLink.objects.filter(step_id=email.step_id, position=position).first()
     if link is None:
         raise TrackingTokenInvalid("unknown link")
+    if _over_tracking_limit(email):
+        return link.url
     now = timezone.now()
     OutboundEmail.objects.filter(pk=email.pk).update(
         click_count=F("click_count") + 1,
         first_clicked_at=Coalesce("first_clicked_at", now),
         first_opened_at=Coalesce("first_opened_at", now),
     )
-    _record(email, InteractionKind.EMAIL_CLICK, now, url=link.url, link=position)
+    machine = signal_quality.is_machine_click(user_agent=user_agent, delivered_at=email.sent_at, now=now)
+    _record(email, InteractionKind.EMAIL_CLICK, now, machine=machine, url=link.url, link=position)
     return link.url

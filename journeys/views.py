@@ -27,7 +27,7 @@ PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRA
 @require_GET
 def open_pixel(request, token: str):
     try:
-        services.email_open_record(token=token)
+        services.email_open_record(token=token, user_agent=request.headers.get("User-Agent", ""))
     except services.TrackingTokenInvalid as error:
         raise Http404("unknown email") from error
     return HttpResponse(PIXEL, content_type="image/gif")
@@ -37,7 +37,7 @@ def open_pixel(request, token: str):
 @require_GET
 def tracked_click(request, token: str):
     try:
-        url = services.email_click_record(token=token)
+        url = services.email_click_record(token=token, user_agent=request.headers.get("User-Agent", ""))
     except services.TrackingTokenInvalid as error:
         raise Http404("unknown link") from error
     return HttpResponseRedirect(url)
@@ -81,6 +81,9 @@ def _settings_from_post(post) -> dict:
         trigger_config = json.loads(trigger_config) if trigger_config else {}
     except json.JSONDecodeError as error:
         raise ValidationError({"trigger_config": [f"not valid JSON: {error}"]}) from error
+    page_id = _int_or_none(post.get("trigger_page"))
+    if page_id is not None and isinstance(trigger_config, dict):
+        trigger_config = {**trigger_config, "page": page_id}  # the picker stores the page's id
     list_id = _int_or_none(post.get("subscription_list"))
     return {
         "name": post.get("name", "").strip()[:200],
@@ -140,6 +143,7 @@ def _context(journey: Journey | None, **extra) -> dict:
         "interaction_kinds": InteractionKind.choices,
         "lists": SubscriptionList.objects.order_by("name")[:200],
         "segment_choices": adapters.segment_choices(),
+        "landing_page_choices": adapters.landing_page_choices(),
         **extra,
     }
     if journey is not None:

@@ -12,6 +12,8 @@ from .models import FieldType, FormField, LandingPage
 TOKEN_FIELD = "_token"
 HONEYPOT_FIELD = "_website"
 CONSENT_FIELD = "_consent"
+# The signed prefill link's token, carried by the form of a visitor who came through it.
+IDENTITY_FIELD = "_ct"
 SYSTEM_FIELDS = (TOKEN_FIELD, HONEYPOT_FIELD, CONSENT_FIELD)
 
 MAX_FIELD_LENGTH = 5000

@@ -56,6 +56,13 @@ class LandingPage(TimestampedModel):
         default=ConsentLevel.MARKETING,
         help_text="Consent level a ticked checkbox grants (never lowers the contact's level).",
     )
+    identified_visitors_update = models.BooleanField(
+        default=False,
+        help_text=(
+            "Let a visitor identified by a signed link from our email overwrite their own details. "
+            "Anonymous posts only ever fill empty fields."
+        ),
+    )
     thank_you_message = models.TextField(blank=True, default="Thank you! We received your details.")
     redirect_url = models.URLField(blank=True, help_text="Where to send the person after a submission.")
     created_by = models.ForeignKey(

@@ -17,12 +17,13 @@ from typing import NamedTuple
 import nh3
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from crm_core import consent
+from crm_core import consent, signal_quality
 from crm_core.models import (
     ConsentSource,
     Contact,
@@ -40,9 +41,16 @@ from crm_core.services import (
     lead_create_identity_conflict,
     lead_update,
 )
-from crm_core.tokens import PURPOSE_PREFERENCES, contact_token_make
+from crm_core.tokens import (
+    PURPOSE_CONSENT_CONFIRM,
+    PURPOSE_PREFERENCES,
+    PURPOSE_PREFILL,
+    ContactTokenError,
+    contact_token_make,
+    contact_token_read,
+)
 
-from .forms import LandingForm, form_data, form_errors
+from .forms import IDENTITY_FIELD, LandingForm, form_data, form_errors
 from .models import (
     CONTACT_TARGETS,
     LEAD_TARGETS,
@@ -302,6 +310,39 @@ def submission_store(
         )
 
 
+def submission_store_spooled(*, record: dict) -> FormSubmission | None:
+    """Store a post the spool kept during a database outage (landing.spool), once, and queue it.
+
+    The spool id travels in the payload, so a post stored before its file was removed is found and
+    not stored again. A post whose page is gone or no longer live is dropped with a log line.
+    """
+    from .abuse import form_token_valid
+    from .spool import SPOOL_ID
+    from .tasks import submission_process_task
+
+    payload = {**record["payload"], SPOOL_ID: record[SPOOL_ID]}
+    if FormSubmission.objects.filter(**{f"payload__{SPOOL_ID}": record[SPOOL_ID]}).exists():
+        return None
+    page = LandingPage.objects.filter(slug=record["slug"]).first()
+    if page is None:
+        logger.error("spooled post %s names no page %r; dropped", record[SPOOL_ID], record["slug"])
+        return None
+    if record.get("token") is not None and not form_token_valid(page=page, token=record["token"]):
+        record = {**record, "spam": True}  # kept for review, never processed: the form token was bad
+    with transaction.atomic(durable=True):
+        submission = FormSubmission.objects.create(
+            page=page,
+            payload=payload,
+            received_at=record["received_at"],
+            ip_address=record.get("ip_address"),
+            user_agent=record.get("user_agent", "")[:500],
+            status=SubmissionStatus.SPAM if record.get("spam") else SubmissionStatus.PENDING,
+        )
+    if submission.status == SubmissionStatus.PENDING:
+        _enqueue_retry(submission_process_task, submission.pk, 0)
+    return submission
+
+
 def _names_match(contact: Contact, values: dict, strategy: str) -> bool:
     for name in MATCHING_FIELDS[strategy]:
         if (getattr(contact, name) or "").strip().casefold() != str(values.get(name, "")).strip().casefold():
@@ -382,16 +423,14 @@ def _process_locked(submission: FormSubmission) -> None:
         submission.outcome = SubmissionOutcome.UNMATCHED
         return
 
-    changed = {name: value for name, value in contact_values.items() if getattr(contact, name) != value}
+    identified = created or _identified_contact_id(submission) == contact.pk
+    changed = _contact_changes(
+        contact, contact_values, overwrite=identified and page.identified_visitors_update
+    )
     if changed:
         contact = contact_update(contact=contact, consent_source=ConsentSource.LANDING_PAGE, **changed)
     if form.consent_given and contact.consent_level < page.consent_level:
-        consent.contact_preferences_update(
-            contact=contact,
-            changes={"consent_level": page.consent_level},
-            source=ConsentSource.LANDING_PAGE,
-            ip_address=submission.ip_address,
-        )
+        _consent_raise(submission, contact, identified=identified)
 
     lead = _find_open_lead(contact=contact, page=page)
     if lead is None:
@@ -401,23 +440,97 @@ def _process_locked(submission: FormSubmission) -> None:
         if updates:
             lead_update(lead=lead, **updates)
 
-    submission.interaction = interaction_record(
-        contact_id=contact.pk,
-        kind=InteractionKind.FORM_SUBMIT,
-        occurred_at=submission.received_at,
-        properties={
-            "form": page.slug,
-            "page": page.title,
-            "landing_page_id": page.pk,
-            "url": page.get_absolute_url(),
-            "submission_id": submission.pk,
-            "lead_id": lead.pk,
-            "topic": page.lead_topic,
-        },
-    )
+    submission.interaction = _form_submit_record(submission, contact=contact, lead=lead)
     submission.outcome = SubmissionOutcome.NEW_CONTACT if created else SubmissionOutcome.MATCHED_CONTACT
     submission.contact = contact
     submission.lead = lead
+
+
+def _identified_contact_id(submission: FormSubmission) -> int | None:
+    """The contact a signed link from our email identified (the form carries it), else None."""
+    token = submission.payload.get(IDENTITY_FIELD)
+    if not isinstance(token, str) or not token:
+        return None
+    try:
+        return contact_token_read(token=token, purpose=PURPOSE_PREFILL).pk
+    except ContactTokenError:
+        return None
+
+
+def _contact_changes(contact: Contact, values: dict, *, overwrite: bool) -> dict:
+    """What a post may change: anything for an identified visitor the page trusts; otherwise only
+    fields the contact has empty, since a match by email alone proves nothing about who typed."""
+    return {
+        name: value
+        for name, value in values.items()
+        if getattr(contact, name) != value and (overwrite or getattr(contact, name) in (None, ""))
+    }
+
+
+def _consent_raise(submission: FormSubmission, contact: Contact, *, identified: bool) -> None:
+    """Raise consent at once for a new or identified person; else hold it until they confirm."""
+    page = submission.page
+    if identified:
+        consent.contact_preferences_update(
+            contact=contact,
+            changes={"consent_level": page.consent_level},
+            source=ConsentSource.LANDING_PAGE,
+            ip_address=submission.ip_address,
+        )
+    elif consent.consent_increase_request(contact=contact, level=page.consent_level):
+        contact_id = contact.pk
+        transaction.on_commit(lambda: consent_confirmation_send(contact_id=contact_id))
+
+
+def consent_confirmation_send(*, contact_id: int) -> None:
+    """Email the person a signed link to confirm a pending consent increase (double opt-in).
+
+    A lost email only leaves the increase pending; the person can ask again by posting the form.
+    """
+    contact = Contact.objects.filter(pk=contact_id, pending_consent_level__isnull=False).first()
+    if contact is None or not contact.email:
+        return
+    token = contact_token_make(contact=contact, purpose=PURPOSE_CONSENT_CONFIRM)
+    url = settings.SITE_URL.rstrip("/") + reverse("landing:consent-confirm", args=[token])
+    try:
+        send_mail(
+            "Please confirm your email preferences",
+            "Someone (we hope you) asked us to send you more email. If it was you, confirm here:\n"
+            f"{url}\n\nIf it was not you, ignore this email: nothing changes.",
+            None,
+            [contact.email],
+        )
+    except Exception:
+        logger.exception("could not send the consent confirmation to contact %s", contact_id)
+
+
+def _form_submit_record(submission: FormSubmission, *, contact: Contact, lead: Lead):
+    """The form_submit interaction; a repeat of this page by this person within the window is
+    recorded unscored (the contact row is locked, so concurrent posts decide one after the other)."""
+    page = submission.page
+    reason = signal_quality.unscored_reason(
+        contact_id=contact.pk,
+        kind=InteractionKind.FORM_SUBMIT,
+        occurred_at=submission.received_at,
+        same={"landing_page_id": page.pk},
+    )
+    return interaction_record(
+        contact_id=contact.pk,
+        kind=InteractionKind.FORM_SUBMIT,
+        occurred_at=submission.received_at,
+        properties=signal_quality.mark(
+            {
+                "form": page.slug,
+                "page": page.title,
+                "landing_page_id": page.pk,
+                "url": page.get_absolute_url(),
+                "submission_id": submission.pk,
+                "lead_id": lead.pk,
+                "topic": page.lead_topic,
+            },
+            reason,
+        ),
+    )
 
 
 def submission_process(*, submission_id: int) -> FormSubmission:

@@ -35,3 +35,11 @@ def submissions_retry_unfinished() -> int:
     for submission_id in ids:
         submission_process_task.delay(submission_id)
     return len(ids)
+
+
+@shared_task
+def spool_drain_task() -> int:
+    """Store the form posts kept on disk during a database outage (landing.spool)."""
+    from .spool import spool_drain
+
+    return spool_drain()

@@ -7,6 +7,12 @@ app_name = "landing"
 urlpatterns = [
     path("l/<slug:slug>/", views.LandingPageView.as_view(), name="page"),
     path("preferences/<str:token>/", views.PreferencesView.as_view(), name="preferences"),
+    path(
+        "preferences/<str:token>/unsubscribe/",
+        views.OneClickUnsubscribeView.as_view(),
+        name="one-click-unsubscribe",
+    ),
+    path("consent/confirm/<str:token>/", views.ConsentConfirmView.as_view(), name="consent-confirm"),
     # The marketers' editor.
     path("landing-pages/", editor.landing_page_list, name="editor-list"),
     path("landing-pages/new/", editor.landing_page_edit, name="editor-new"),

@@ -79,6 +79,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+def _not_counted_text(row) -> str:
+    parts = [f"{item['count']} {item['why']}" for item in row["not_counted"]]
+    return f"; not counted: {', '.join(parts)}" if parts else ""
+
+
 def explanation_html(*, lead, model=None):
     """The rules that give a lead its points (as of now), one line each."""
     from django.utils.html import format_html_join
@@ -90,8 +95,8 @@ def explanation_html(*, lead, model=None):
         return "No rule contributes."
     return format_html_join(
         "",
-        "<div>{}: {} point(s) from {} match(es)</div>",
-        ((r["rule"], r["points"], r["count"]) for r in rows),
+        "<div>{}: {} point(s) from {} match(es){}</div>",
+        ((r["rule"], r["points"], r["count"], _not_counted_text(r)) for r in rows),
     )
 
 

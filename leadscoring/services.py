@@ -41,7 +41,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
-from django.db.models import Count, Func, Max, TextField, Value
+from django.db.models import Count, Func, Max, Q, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, StrIndex
@@ -52,6 +52,7 @@ from django.utils import timezone
 from crm_core.models import Account, Contact, Interaction, Lead, LeadStatus
 from crm_core.roles import SALES
 from crm_core.services import SqlRows, leads_hand_off, leads_return_to_nurture, leads_scores_apply
+from crm_core.signal_quality import MACHINE, OVER_CAP, REASONS, REPEAT, UNSCORED
 
 from .conditions import condition_q
 from .models import (
@@ -108,7 +109,7 @@ def _decay(model: ScoringModel, now: datetime) -> tuple[str, list, str, list]:
 def _rule_sql(rule: ScoringRule, model: ScoringModel, now: datetime, lead_ids) -> tuple[str, list]:
     """Per parent contact: (contact_id, rule_id, count, points) of one interaction rule."""
     weight, weight_params, window, window_params = _decay(model, now)
-    where = ["i.kind = %s", "i.occurred_at <= %s"]
+    where = ["i.kind = %s", "i.occurred_at <= %s", f"(i.properties ->> '{UNSCORED}') IS NULL"]
     params: list = [rule.interaction_kind, now]
     if rule.url_contains:
         where.append("strpos(lower(i.properties ->> 'url'), lower(%s)) > 0")
@@ -217,6 +218,25 @@ def _lock_model(model: ScoringModel) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ADVISORY_NAMESPACE, model.pk])
 
 
+def _lock_people(lead_ids: list[int]) -> None:
+    """Take a person's rows in the one order every writer uses: contacts, then leads, by id (the
+    score rows follow, upserted in lead order). Landing holds a contact FOR UPDATE while it writes
+    that person's lead, so rescoring first waits on the contact instead of holding the lead it
+    needs; two statements, whatever the number of leads. A full recompute (every lead) does not
+    pre-lock: its rare overlaps with a form post are deadlocks the task retries."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT c.id FROM {_CONTACT} c"
+            f" WHERE c.id IN (SELECT parentcontactid FROM {_LEAD} WHERE id = ANY(%s))"
+            " ORDER BY c.id FOR KEY SHARE OF c",
+            [lead_ids],
+        )
+        cursor.execute(
+            f"SELECT l.id FROM {_LEAD} l WHERE l.id = ANY(%s) ORDER BY l.id FOR NO KEY UPDATE OF l",
+            [lead_ids],
+        )
+
+
 def _set_based_sql() -> bool:
     """PostgreSQL runs the SQL above; other databases (the embedded SQLite default) the portable path."""
     return connection.vendor == "postgresql"
@@ -243,6 +263,8 @@ def scoring_model_recompute(
     if not _set_based_sql():
         return _recompute_portable(model=model, lead_ids=lead_ids, now=now)
     _lock_model(model)
+    if lead_ids is not None:
+        _lock_people(lead_ids)
     model = ScoringModel.objects.get(pk=model.pk)  # the state as of the lock
     rules = list(model.rules.order_by("pk"))
     bands = list(model.grade_bands.order_by("-min_score"))
@@ -264,6 +286,7 @@ def scoring_model_recompute(
                 ) t
                   ON t.lead_id = l.id
                 {scope}
+                ORDER BY l.id
             ) s
             ON CONFLICT (lead_id, model_id) DO UPDATE SET
                 score = EXCLUDED.score, grade = EXCLUDED.grade,
@@ -325,14 +348,51 @@ def lead_score_explain(
     now = now or timezone.now()
     rules = list(model.rules.order_by("pk"))
     if not _set_based_sql():
-        return _explanation(rules, _explain_rows_portable(model, rules, now, lead.pk))
-    sql, params = _contributions_sql(model, rules, now, [lead.pk])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT c.rule_id, sum(c.n), sum(c.points) FROM ({sql}) c GROUP BY c.rule_id ORDER BY c.rule_id",
-            params,
+        rows = _explain_rows_portable(model, rules, now, lead.pk)
+    else:
+        sql, params = _contributions_sql(model, rules, now, [lead.pk])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT c.rule_id, sum(c.n), sum(c.points) FROM ({sql}) c"
+                " GROUP BY c.rule_id ORDER BY c.rule_id",
+                params,
+            )
+            rows = cursor.fetchall()
+    return _explanation(rules, rows, _not_counted(model, rules, now, lead, rows))
+
+
+def _not_counted(model: ScoringModel, rules: list[ScoringRule], now: datetime, lead: Lead, rows) -> dict:
+    """Per interaction rule, what matched but gave nothing: {rule_id: {reason: count}}.
+
+    Reasons: `repeat` and `machine` (marked when recorded, crm_core.signal_quality) and `over_cap`
+    (counted-eligible interactions beyond the rule's cap). One aggregate per rule of the lead's model.
+    """
+    if lead.parent_contact_id is None:
+        return {}
+    counted = {rule_id: int(n) for rule_id, n, _ in rows}
+    result = {}
+    for rule in rules:
+        if rule.is_condition_rule:
+            continue
+        totals = _matching_interactions(
+            rule, model, now, [lead.parent_contact_id], counted_only=False
+        ).aggregate(
+            total=Count("id"),
+            **{
+                reason: Count("id", filter=Q(**{f"properties__{UNSCORED}": reason}))
+                for reason in (REPEAT, MACHINE)
+            },
         )
-        return _explanation(rules, cursor.fetchall())
+        eligible = totals["total"] - totals[REPEAT] - totals[MACHINE]
+        reasons = {
+            REPEAT: totals[REPEAT],
+            MACHINE: totals[MACHINE],
+            OVER_CAP: eligible - counted.get(rule.pk, 0),
+        }
+        reasons = {reason: n for reason, n in reasons.items() if n > 0}
+        if reasons:
+            result[rule.pk] = reasons
+    return result
 
 
 def leads_score_explain(
@@ -376,12 +436,24 @@ def leads_score_explain(
     return dict(out)
 
 
-def _explanation(rules: list[ScoringRule], rows) -> list[dict]:
-    """The explanation from (rule_id, count, points) rows in rule order."""
+def _explanation(rules: list[ScoringRule], rows, not_counted: dict) -> list[dict]:
+    """The explanation in rule order: (rule_id, count, points) rows, plus what each rule did not count
+    and why (rules that only have uncounted matches appear with 0 points)."""
     names = {rule.pk: rule.name for rule in rules}
+    scored = {rule_id: (int(count), int(points)) for rule_id, count, points in rows}
     return [
-        {"rule_id": rule_id, "rule": names[rule_id], "points": int(points), "count": int(count)}
-        for rule_id, count, points in rows
+        {
+            "rule_id": rule.pk,
+            "rule": names[rule.pk],
+            "points": scored.get(rule.pk, (0, 0))[1],
+            "count": scored.get(rule.pk, (0, 0))[0],
+            "not_counted": [
+                {"reason": reason, "count": n, "why": REASONS[reason]}
+                for reason, n in not_counted.get(rule.pk, {}).items()
+            ],
+        }
+        for rule in rules
+        if rule.pk in scored or rule.pk in not_counted
     ]
 
 
@@ -629,9 +701,14 @@ def _update_scoped(queryset, ids: list[int] | None, field: str = "lead_id", **va
     return sum(queryset.filter(**{f"{field}__in": chunk}).update(**values) for chunk in _chunked(ids))
 
 
-def _matching_interactions(rule: ScoringRule, model: ScoringModel, now: datetime, contact_ids):
-    """The interactions a rule scores as of `now`: kind, property filters, not after now, the window."""
+def _matching_interactions(
+    rule: ScoringRule, model: ScoringModel, now: datetime, contact_ids, *, counted_only: bool = True
+):
+    """The interactions a rule scores as of `now`: kind, property filters, not after now, the window;
+    without `counted_only` also those marked unscored (repeats, machine traffic)."""
     interactions = Interaction.objects.filter(kind=rule.interaction_kind, occurred_at__lte=now)
+    if counted_only:
+        interactions = interactions.exclude(properties__has_key=UNSCORED)
     if model.decay_mode == DecayMode.WINDOW:
         interactions = interactions.filter(occurred_at__gte=now - timedelta(days=model.decay_days))
     elif model.decay_mode == DecayMode.LINEAR:  # weight 0 from N days on
@@ -1017,6 +1094,14 @@ RULE_FIELDS = (
 BAND_FIELDS = ("grade", "min_score", "max_score")
 
 
+def _rule_defaults(rule: dict) -> dict:
+    """An interaction rule given no cap gets SCORING_DEFAULT_RULE_CAP (an explicit None means none),
+    so no rule can be pumped without limit by default."""
+    if rule.get("interaction_kind") and "max_count" not in rule:
+        return {**rule, "max_count": settings.SCORING_DEFAULT_RULE_CAP}
+    return rule
+
+
 @transaction.atomic
 def scoring_model_save(
     *, model: ScoringModel | None, data: dict, rules: list[dict] | None, grade_bands: list[dict] | None
@@ -1032,7 +1117,7 @@ def scoring_model_save(
     model.save()
     if rules is not None:
         model.rules.all().delete()
-        ScoringRule.objects.bulk_create([ScoringRule(model=model, **rule) for rule in rules])
+        ScoringRule.objects.bulk_create([ScoringRule(model=model, **_rule_defaults(rule)) for rule in rules])
     if grade_bands is not None:
         model.grade_bands.all().delete()
         GradeBand.objects.bulk_create([GradeBand(model=model, **band) for band in grade_bands])

@@ -23,6 +23,7 @@ from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
+    status_code_conformance,
 )
 
 from crm_core.tests.factories import AccountFactory, AdminUserFactory, ContactFactory, LeadFactory
@@ -110,6 +111,7 @@ def test_api_never_answers_500_and_keeps_to_its_schema(case, api_token, in_proce
         checks=[
             not_a_server_error,
             response_schema_conformance,
+            status_code_conformance,  # every 4xx the API answers is in the schema
             content_type_conformance,
             response_headers_conformance,
         ],

@@ -30,3 +30,14 @@ def exception_handler(exc, context):
         body = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)
+
+
+def not_found(request, exception=None):
+    """handler404: under /api/ a path no route matches (an id like `1.5`) answers JSON like DRF's
+    404s, as the schema documents; elsewhere Django's HTML page."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)

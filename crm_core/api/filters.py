@@ -69,6 +69,13 @@ class StrictFilterSet(filters.FilterSet):
         dj_models.DateTimeField: {"filter_class": UTCIsoDateTimeFilter},
     }
 
+    @classmethod
+    def filter_for_lookup(cls, field, lookup_type):
+        """`__isnull` is strict too: django-filter's own reads `null` or `banana` as "no filter"."""
+        if lookup_type == "isnull":
+            return StrictBooleanFilter, {}
+        return super().filter_for_lookup(field, lookup_type)
+
 
 DATE_RANGE = ["gte", "lte"]
 

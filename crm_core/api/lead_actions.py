@@ -111,6 +111,18 @@ class LeadLifecycleSerializer(serializers.ModelSerializer):
         )
 
 
+class LeadTransitionResultSerializer(LeadLifecycleSerializer):
+    """What a lifecycle action answers (the schema's account of `_transition`'s body)."""
+
+    status_change = LeadStatusChangeSerializer(read_only=True)
+    opportunity = LeadOpportunitySerializer(
+        read_only=True, allow_null=True, help_text="Set by qualify; else null."
+    )
+
+    class Meta(LeadLifecycleSerializer.Meta):
+        fields = (*LeadLifecycleSerializer.Meta.fields, "status_change", "opportunity")
+
+
 class LeadIdentitySerializer(LeadLifecycleSerializer):
     """The lead after an identity review step."""
 
@@ -158,24 +170,27 @@ class LeadLifecycleActionsMixin:
         lead, opportunity = outcome if isinstance(outcome, tuple) else (outcome, None)
         body = LeadLifecycleSerializer(lead).data
         body["status_change"] = LeadStatusChangeSerializer(lead.status_changes.order_by("-id").first()).data
-        if opportunity is not None:
-            body["opportunity"] = LeadOpportunitySerializer(opportunity).data
+        body["opportunity"] = LeadOpportunitySerializer(opportunity).data if opportunity is not None else None
         return Response(body)
 
+    @extend_schema(request=LeadTransitionSerializer, responses=LeadTransitionResultSerializer)
     @action(detail=True, methods=["post"], permission_classes=TRANSITION_PERMISSIONS)
     def accept(self, request, pk=None):
         """Sales accepts the lead (from new or marketing qualified)."""
         return self._transition(request, services.lead_accept)
 
+    @extend_schema(request=LeadQualifySerializer, responses=LeadTransitionResultSerializer)
     @action(detail=True, methods=["post"], permission_classes=TRANSITION_PERMISSIONS)
     def qualify(self, request, pk=None):
         """Qualify the lead: creates an opportunity; its contact becomes a sales contact."""
         return self._transition(request, services.lead_qualify, LeadQualifySerializer)
 
+    @extend_schema(request=LeadTransitionSerializer, responses=LeadTransitionResultSerializer)
     @action(detail=True, methods=["post"], permission_classes=TRANSITION_PERMISSIONS)
     def disqualify(self, request, pk=None):
         return self._transition(request, services.lead_disqualify)
 
+    @extend_schema(request=LeadTransitionSerializer, responses=LeadTransitionResultSerializer)
     @action(
         detail=True,
         methods=["post"],

@@ -17,6 +17,7 @@ def register(router) -> None:
 
 urlpatterns = [
     path("auth/token/", views.AuthTokenView.as_view(), name="api-auth-token"),
+    path("auth/token/rotate/", views.AuthTokenRotateView.as_view(), name="api-auth-token-rotate"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from crm_core import models
 from crm_core.emails import normalize_email
+from crm_core.jsontext import StorableJSONField
 
 
 class NormalizedEmailField(serializers.EmailField):
@@ -31,17 +32,6 @@ class NormalizedEmailField(serializers.EmailField):
 
     def to_internal_value(self, data):
         return normalize_email(super().to_internal_value(data))
-
-
-def _has_unstorable_text(value) -> bool:
-    """True if a JSON value holds a NUL or a lone surrogate, which PostgreSQL's jsonb refuses."""
-    if isinstance(value, str):
-        return "\x00" in value or any("\ud800" <= char <= "\udfff" for char in value)
-    if isinstance(value, dict):
-        return any(_has_unstorable_text(k) or _has_unstorable_text(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_unstorable_text(v) for v in value)
-    return False
 
 
 class StrictModelSerializer(serializers.ModelSerializer):
@@ -248,7 +238,7 @@ class OpportunitySerializer(StrictModelSerializer):
 
 
 class InteractionSerializer(StrictModelSerializer):
-    properties = serializers.JSONField(
+    properties = StorableJSONField(
         required=False, help_text='A JSON object, e.g. {"url": ...}, {"email": ...}, {"form": ...}.'
     )
 
@@ -261,8 +251,6 @@ class InteractionSerializer(StrictModelSerializer):
     def validate_properties(self, value):
         if not isinstance(value, dict):
             raise serializers.ValidationError("Expected a JSON object.")
-        if _has_unstorable_text(value):
-            raise serializers.ValidationError("Null characters and lone surrogates are not allowed.")
         return value
 
 
@@ -280,6 +268,7 @@ class AuthTokenRequestSerializer(serializers.Serializer):
 
 class AuthTokenSerializer(serializers.Serializer):
     token = serializers.CharField(read_only=True)
+    expires_at = serializers.DateTimeField(read_only=True, help_text="After this the token is refused (401).")
 
 
 class LeadAssignSerializer(serializers.Serializer):

@@ -16,7 +16,6 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.permissions import AllowAny
@@ -33,6 +32,7 @@ from .pagination import StandardPagination
 from .parsers import FormParser, JSONParser, MultiPartParser
 from .permissions import RoleModelPermissions
 from .throttling import AnonRateThrottle
+from .tokens import token_expires_at, token_issue
 
 # Constraint name -> (field, message) for conflicts the database catches after validation (races).
 CONFLICTS = {
@@ -263,9 +263,18 @@ class AuthTokenView(APIView):
         if user is None:
             raise ValidationError({"non_field_errors": ["Unable to log in with the given credentials."]})
         login_limits.login_failures_clear(username)
-        try:
-            with transaction.atomic():
-                token, _ = Token.objects.get_or_create(user=user)
-        except IntegrityError:  # two logins raced to create the token
-            token = Token.objects.get(user=user)
-        return Response({"token": token.key}, status=status.HTTP_200_OK)
+        token = token_issue(user=user)  # the live one, or a new one if it expired
+        return Response(
+            {"token": token.key, "expires_at": token_expires_at(token)}, status=status.HTTP_200_OK
+        )
+
+
+class AuthTokenRotateView(APIView):
+    """POST with a live token (or a session): a new token; the old one stops working at once."""
+
+    @extend_schema(request=None, responses={200: serializers.AuthTokenSerializer})
+    def post(self, request):
+        token = token_issue(user=request.user, rotate=True)
+        return Response(
+            {"token": token.key, "expires_at": token_expires_at(token)}, status=status.HTTP_200_OK
+        )

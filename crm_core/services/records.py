@@ -31,6 +31,7 @@ from ..models import (
     Lead,
     Opportunity,
 )
+from ..text import names_clean
 from .orphans import lead_schedule_orphan_link
 from .sql import SqlRows
 
@@ -111,7 +112,7 @@ def _checked(values: Mapping[str, Any], allowed: frozenset[str], entity: str) ->
     unknown = sorted(n for n in values if n not in allowed and not (n.endswith("_id") and n[:-3] in allowed))
     if unknown:
         raise TypeError(f"{entity} fields not settable here: {', '.join(unknown)}")
-    return dict(values)
+    return names_clean(values)
 
 
 def _changed_fields(instance, values: Mapping[str, Any]) -> list[str]:
@@ -195,7 +196,7 @@ def contact_create(*, actor=None, consent_source: str = ConsentSource.API, **val
     from ..consent import PREFERENCE_FIELDS, contact_preferences_update
 
     profile, preferences = _consent_split(values)
-    _checked(profile, CONTACT_PROFILE_FIELDS | {"marketing_only"}, "contact")
+    profile = _checked(profile, CONTACT_PROFILE_FIELDS | {"marketing_only"}, "contact")
     _checked(preferences, frozenset(PREFERENCE_FIELDS), "contact")
     contact = Contact(**profile)
     contact.created_by_id = contact.updated_by_id = _actor_id(actor)
@@ -227,7 +228,7 @@ def contact_update(
     from ..consent import PREFERENCE_FIELDS, contact_preferences_update
 
     profile, preferences = _consent_split(values)
-    _checked(profile, CONTACT_PROFILE_FIELDS | {"marketing_only"}, "contact")
+    profile = _checked(profile, CONTACT_PROFILE_FIELDS | {"marketing_only"}, "contact")
     _checked(preferences, frozenset(PREFERENCE_FIELDS), "contact")
     locked = Contact.objects.select_for_update().get(pk=contact.pk)
     changed = _changed_fields(locked, profile)

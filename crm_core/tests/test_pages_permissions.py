@@ -27,6 +27,7 @@ PUBLIC = {
     "login", "logout", "password_change", "password_change_done", "password_reset",
     "password_reset_done", "password_reset_confirm", "password_reset_complete",
     "landing:page", "landing:preferences", "journeys:open-pixel", "journeys:tracked-click",
+    "landing:consent-confirm", "landing:one-click-unsubscribe",
 }  # fmt: skip
 
 OK, FORBIDDEN, REDIRECT = 200, 403, 302

@@ -26,6 +26,7 @@ from crm_core.tests.factories import (
     OrphanLeadFactory,
     SalesRepFactory,
 )
+from crm_core.tokens import PURPOSE_PREFILL, contact_token_make
 from landing.models import FormSubmission
 from landing.tests.factories import LandingPageFactory
 from landing.tests.utils import submit
@@ -64,7 +65,15 @@ def person(web_client, settings):
     )
     page = LandingPageFactory()
     response = submit(
-        web_client, page, email="erase.me@example.com", first_name="Erin", last_name="Rase", _consent="on"
+        web_client,
+        page,
+        email="erase.me@example.com",
+        first_name="Erin",
+        last_name="Rase",
+        _consent="on",
+        _ct=contact_token_make(
+            contact=contact, purpose=PURPOSE_PREFILL
+        ),  # identified: consent applies at once
     )
     assert response.status_code == 200
     return contact, ward

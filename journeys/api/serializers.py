@@ -1,6 +1,8 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from crm_core.jsontext import StorableJSONField, storable_json_mapping
+
 from ..models import Journey, Step
 from ..services import validate_entry, validate_steps
 
@@ -32,7 +34,8 @@ def step_representation(step: Step, keys: dict[int, str]) -> dict:
 
 
 class JourneySerializer(serializers.ModelSerializer):
-    steps = serializers.JSONField(
+    serializer_field_mapping = storable_json_mapping(serializers.ModelSerializer.serializer_field_mapping)
+    steps = StorableJSONField(
         required=False,
         help_text="list of {key, kind, config, next?, else?}; the first step is the entry; `next` defaults "
         "to the following step; editable only while draft",

@@ -143,7 +143,7 @@ def test_send_wait_branch_on_open_and_end():
     assert message.extra_headers["List-Unsubscribe"].startswith("<http")
     # The unsubscribe link opens this contact's subscription center.
     unsubscribe = message.extra_headers["List-Unsubscribe"].strip("<>")
-    page = Client().get(urlsplit(unsubscribe).path)
+    page = Client().get(urlsplit(unsubscribe).path, follow=True)
     assert page.status_code == 200 and opener.email in page.content.decode()
     pixel = html.split('src="')[-1].split('"')[0]
     assert Enrollment.objects.filter(journey=journey, state="waiting").count() == 2
@@ -463,8 +463,12 @@ def test_paused_journeys_do_not_move_and_stop_exits_everyone():
 
 def test_trigger_journey_enters_on_form_submissions_after_it_went_live():
     from crm_core.tests.factories import InteractionFactory
+    from landing.tests.factories import LandingPageFactory
 
-    before = InteractionFactory(kind="form_submit", properties={"page": "webinar"})
+    LandingPageFactory(slug="webinar")
+    before = InteractionFactory(
+        kind="form_submit", properties={"form": "webinar"}, occurred_at=timezone.now() - timedelta(seconds=1)
+    )
     journey = live(
         make_journey(
             entry_type="trigger",
@@ -473,8 +477,8 @@ def test_trigger_journey_enters_on_form_submissions_after_it_went_live():
             steps=[send_email_step()],
         )
     )
-    InteractionFactory(kind="form_submit", properties={"page": "other"})
-    after = InteractionFactory(kind="form_submit", properties={"page": "webinar"})
+    InteractionFactory(kind="form_submit", properties={"form": "other"})
+    after = InteractionFactory(kind="form_submit", properties={"form": "webinar"})
     tick()
     assert [e.contact_id for e in journey.enrollments.all()] == [after.contact_id]
     assert before.contact_id != after.contact_id

@@ -208,7 +208,9 @@ def test_links_stored_escaped_by_earlier_versions_are_unescaped_by_the_migration
 
 def test_unsubscribe_link_and_header_open_the_recipients_subscription_center(sent_email):
     row, message = sent_email
-    url = message.extra_headers["List-Unsubscribe"].strip("<>")
+    one_click = message.extra_headers["List-Unsubscribe"].strip("<>")
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = one_click.removesuffix("unsubscribe/")
     assert url in message.body and escape(url) in message.alternatives[0][0]
     # The batch sender's URL (route reversed once) has the same shape as the one-off URL.
     one_off = adapters.subscription_center_url(row.contact)
@@ -217,3 +219,16 @@ def test_unsubscribe_link_and_header_open_the_recipients_subscription_center(sen
     assert contact_token_read(token=token, purpose=PURPOSE_PREFERENCES) == row.contact
     assert Client().get(_path(url)).status_code == 200
     assert message.extra_headers["Message-ID"] == f"<journey-email-{row.pk}@127.0.0.1>"
+
+
+def test_one_click_unsubscribe_stops_bulk_email_on_post_only(sent_email):
+    row, message = sent_email
+    one_click = _path(message.extra_headers["List-Unsubscribe"].strip("<>"))
+    assert Client().get(one_click).status_code == 302  # a scanner's GET changes nothing
+    row.contact.refresh_from_db()
+    assert row.contact.do_not_bulk_email is False
+    response = Client(enforce_csrf_checks=True).post(one_click, {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    row.contact.refresh_from_db()
+    assert row.contact.do_not_bulk_email is True
+    assert Client().post(one_click.replace("/preferences/", "/preferences/x")).status_code == 400

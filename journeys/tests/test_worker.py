@@ -120,12 +120,15 @@ def test_live_segment_journey_sends_waits_branches_on_the_real_pixel_and_ends(ma
 def test_trigger_journey_starts_on_a_form_submission_and_exits_when_sales_ready(
     mailbox, celery_worker_process
 ):
+    from landing.tests.factories import LandingPageFactory
+
+    page = LandingPageFactory(slug="spring-webinar")
     contact = ContactFactory()
     lead = LeadFactory(parent_contact=contact)
     journey = make_journey(
         entry_type="trigger",
         trigger_kind="form_submit",
-        trigger_config={"page": "spring-webinar"},
+        trigger_config={"page": page.pk},
         steps=[
             send_email_step(),
             {"key": "pause", "kind": "wait_duration", "config": {"seconds": 2}},
@@ -134,7 +137,7 @@ def test_trigger_journey_starts_on_a_form_submission_and_exits_when_sales_ready(
     )
     services.journey_go_live(journey=journey)
     InteractionFactory(
-        contact=contact, kind="form_submit", properties={"page": "spring-webinar", "form": "f"}
+        contact=contact, kind="form_submit", properties={"landing_page_id": page.pk, "form": page.slug}
     )
     wait_until(ticking(lambda: len(delivered(mailbox)) == 1), timeout=30)
     Lead.objects.filter(pk=lead.pk).update(sales_ready=True)

@@ -82,6 +82,7 @@ class LandingPageSerializer(StrictSerializerMixin, serializers.ModelSerializer):
             "submit_label",
             "consent_text",
             "consent_required",
+            "identified_visitors_update",
             "consent_level",
             "thank_you_message",
             "redirect_url",

@@ -1,6 +1,8 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from crm_core.jsontext import StorableJSONField
+
 from ..conditions import ConditionError, condition_q
 from ..models import GradeBand, ScoringModel, ScoringRule, grade_bands_validate
 from ..services import scoring_model_save
@@ -24,7 +26,7 @@ class GradeBandSerializer(StrictSerializerMixin, serializers.ModelSerializer):
 
 
 class ScoringRuleSerializer(StrictSerializerMixin, serializers.ModelSerializer):
-    condition = serializers.JSONField(required=False, allow_null=True, default=None)
+    condition = StorableJSONField(required=False, allow_null=True, default=None)
 
     class Meta:
         model = ScoringRule
@@ -92,6 +94,11 @@ class ScoringModelSerializer(StrictSerializerMixin, serializers.ModelSerializer)
         read_only_fields = ("id", "created_at", "updated_at")
 
     def validate_grade_bands(self, bands):
+        incomplete = [i for i, band in enumerate(bands) if "grade" not in band or "min_score" not in band]
+        if incomplete:  # a PATCH does not make nested fields required; the bands replace the old ones
+            raise serializers.ValidationError(
+                [f"Band {i}: grade and min_score are required." for i in incomplete]
+            )
         try:
             grade_bands_validate(bands)
         except DjangoValidationError as error:
@@ -136,11 +143,18 @@ class ScoringModelSerializer(StrictSerializerMixin, serializers.ModelSerializer)
         return self._save(instance, validated_data)
 
 
+class NotCountedSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=["repeat", "machine", "over_cap"])
+    count = serializers.IntegerField()
+    why = serializers.CharField()
+
+
 class ExplanationRowSerializer(serializers.Serializer):
     rule_id = serializers.IntegerField()
     rule = serializers.CharField()
     points = serializers.IntegerField()
     count = serializers.IntegerField()
+    not_counted = NotCountedSerializer(many=True, help_text="Matches that gave nothing, and why.")
 
 
 class LeadModelScoreSerializer(serializers.Serializer):

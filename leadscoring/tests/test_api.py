@@ -145,7 +145,9 @@ def test_lead_score_explanation_is_readable_by_sales_and_marketing(request, clie
     assert response.status_code == 200
     [entry] = response.data["scores"]
     assert (entry["model"], entry["score"], entry["grade"], entry["current_score"]) == (model.pk, 8, "A", 8)
-    assert entry["explanation"] == [{"rule_id": opens.pk, "rule": opens.name, "points": 8, "count": 2}]
+    assert entry["explanation"] == [
+        {"rule_id": opens.pk, "rule": opens.name, "points": 8, "count": 2, "not_counted": []}
+    ]
 
 
 def test_lead_score_unknown_lead_and_anonymous(marketer_client, anon_client):

@@ -1,12 +1,13 @@
 from rest_framework import serializers
 
 from crm_core.api.serializers import ContactSerializer
+from crm_core.jsontext import StorableJSONField
 from segments.compiler import validate_definition
 from segments.models import Segment
 
 
 class SegmentSerializer(serializers.ModelSerializer):
-    definition = serializers.JSONField()
+    definition = StorableJSONField()
 
     class Meta:
         model = Segment
@@ -35,7 +36,7 @@ class SegmentSerializer(serializers.ModelSerializer):
 
 
 class PreviewRequestSerializer(serializers.Serializer):
-    definition = serializers.JSONField()
+    definition = StorableJSONField()
 
     def validate_definition(self, definition):
         errors = validate_definition(definition)

@@ -11,6 +11,8 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet,
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
 
+from crm_core.jsontext import unstorable_text_problems
+
 from .operators import OPERATORS, ValueProblem, check_value, condition_q
 from .registry import ENTITIES, ROOTS, SEGMENT_ROOTS, Entity
 
@@ -213,6 +215,9 @@ def validate_definition(definition, *, root: str | None = None, segment_id: int 
     definition's own "entity" (contact or account) decides. `segment_id` is the segment the
     definition belongs to, for refusing in_segment cycles.
     """
+    unstorable = unstorable_text_problems(definition)
+    if unstorable:
+        return [{"path": path, "message": message} for path, message in unstorable]
     allowed = ROOTS if root is not None else SEGMENT_ROOTS
     validator = _Validator(segment_id=segment_id, allowed_roots=allowed)
     validator.root(definition, root)
