@@ -143,7 +143,7 @@ def _render_row(request, lead: Lead, *, message: str, error: bool = False, statu
     from sales.selectors import queue_enrich
 
     lead = _get_lead(lead.pk)
-    lead.ui_actions = actions_for(lead) if access.user_may_act_on(request.user, lead) else []
+    lead.ui_actions = actions_for(lead) if access.lead_action_refusal(request.user, lead) is None else []
     queue_enrich([lead], since=None)
     return render(
         request,
