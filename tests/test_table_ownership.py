@@ -36,7 +36,6 @@ from leadscoring.tests.factories import PrimaryScoringModelFactory, ScoringRuleF
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(settings.BASE_DIR).resolve()
-OWNER = ROOT / "crm_core"
 CRM_TABLES = {model._meta.db_table for model in apps.get_app_config("crm_core").get_models()}
 WRITE = re.compile(r'\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(crm_core_\w+)"?', re.IGNORECASE)
 

@@ -42,7 +42,6 @@ from .orphans import (
 )
 from .records import (
     LEAD_EDITABLE_FIELDS,
-    LEAD_STATE_FIELDS,
     account_create,
     account_delete,
     account_update,
@@ -75,7 +74,6 @@ __all__ = [
     "LEAD_EDITABLE_FIELDS",
     "LEAD_IMPORT_FIELDS",
     "LEAD_IMPORT_MAX_ROWS",
-    "LEAD_STATE_FIELDS",
     "LEAD_TRANSITIONS",
     "ORPHAN_LINK_BATCH_SIZE",
     "IdentityReviewError",

@@ -13,24 +13,12 @@ from .. import events
 from ..models import Account, Contact, Lead, LeadSource
 from ..selectors import orphan_workflow_enabled
 from .orphans import lead_link_orphans
+from .records import LEAD_CREATE_FIELD_ORDER
 
 # --- Bulk lead import ------------------------------------------------------------------------
 
 LEAD_IMPORT_MAX_ROWS = 10_000  # per API request; the CSV command has no limit
-LEAD_IMPORT_FIELDS = (
-    "topic",
-    "first_name",
-    "last_name",
-    "email",
-    "company_name",
-    "job_title",
-    "job_role",
-    "source",
-    "parent_contact",
-    "parent_account",
-    "owner",
-    "estimated_value",
-)
+LEAD_IMPORT_FIELDS = LEAD_CREATE_FIELD_ORDER  # what `lead_create` accepts, in CSV column order
 LEAD_IMPORT_REQUIRED = ("topic",)
 _IMPORT_FOREIGN_KEYS = {"parent_contact": Contact, "parent_account": Account}
 

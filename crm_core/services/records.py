@@ -35,25 +35,25 @@ from ..text import names_clean
 from .orphans import lead_schedule_orphan_link
 from .sql import SqlRows
 
-# Lead fields the lifecycle, scoring and assignment services own: no generic update may set them.
-LEAD_STATE_FIELDS = frozenset({"status", "score", "grade", "sales_ready", "owner", "identity_status"})
-LEAD_EDITABLE_FIELDS = frozenset(
-    {
-        "topic",
-        "first_name",
-        "last_name",
-        "email",
-        "company_name",
-        "job_title",
-        "job_role",
-        "source",
-        "parent_contact",
-        "parent_account",
-        "estimated_value",
-    }
+# The lead fields a caller may give when creating a lead, in import-file column order (an import, a
+# rep creating their own lead). Status, score, grade and sales_ready belong to the lifecycle and
+# scoring services; after creation the owner changes only through `lifecycle.lead_assign`.
+LEAD_CREATE_FIELD_ORDER = (
+    "topic",
+    "first_name",
+    "last_name",
+    "email",
+    "company_name",
+    "job_title",
+    "job_role",
+    "source",
+    "parent_contact",
+    "parent_account",
+    "owner",
+    "estimated_value",
 )
-# On create a lead may be given its first owner (an import, a rep creating their own lead).
-LEAD_CREATE_FIELDS = LEAD_EDITABLE_FIELDS | {"owner"}
+LEAD_CREATE_FIELDS = frozenset(LEAD_CREATE_FIELD_ORDER)
+LEAD_EDITABLE_FIELDS = LEAD_CREATE_FIELDS - {"owner"}
 CONTACT_PROFILE_FIELDS = frozenset(
     {
         "first_name",

@@ -7,7 +7,6 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from crm_core import events
 from crm_core.models import (
     ConsentChange,
     ConsentSource,
@@ -27,28 +26,21 @@ from crm_core.tests.factories import (
     SalesRepFactory,
     SubscriptionListFactory,
 )
+from crm_core.tests.notices import notices_sent
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def notices(django_capture_on_commit_callbacks):
-    """The change notices sent while the block runs (its on-commit callbacks executed)."""
-    seen: list[events.RecordsChanged] = []
-
-    def receive(sender, *, change, **kwargs):
-        seen.append(change)
-
-    events.records_changed.connect(receive, dispatch_uid="test-integrity")
+    """A context manager: the change notices sent while its block runs (on-commit callbacks executed)."""
 
     @contextmanager
     def capture():
-        seen.clear()
-        with django_capture_on_commit_callbacks(execute=True):
+        with notices_sent() as seen, django_capture_on_commit_callbacks(execute=True):
             yield seen
 
-    yield capture
-    events.records_changed.disconnect(dispatch_uid="test-integrity")
+    return capture
 
 
 def noticed(seen, entity, pk) -> bool:
