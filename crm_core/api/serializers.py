@@ -48,6 +48,19 @@ class StrictModelSerializer(serializers.ModelSerializer):
         return super().to_internal_value(data)
 
 
+def _with_errors(errors: dict, validate):
+    """`validate()`'s values, or one 400 with its field errors and `errors` together."""
+    try:
+        values = validate()
+    except serializers.ValidationError as invalid:
+        if isinstance(invalid.detail, dict):
+            raise serializers.ValidationError({**invalid.detail, **errors}) from invalid
+        raise serializers.ValidationError(errors or invalid.detail) from invalid
+    if errors:
+        raise serializers.ValidationError(errors)
+    return values
+
+
 def _user_queryset():
     return get_user_model().objects.all()
 
@@ -203,16 +216,9 @@ class LeadSerializer(StrictModelSerializer):
         return errors
 
     def to_internal_value(self, data):
-        errors = self._state_field_errors(data)
-        try:
-            values = super().to_internal_value(data)
-        except serializers.ValidationError as invalid:
-            if isinstance(invalid.detail, dict):
-                errors = {**invalid.detail, **errors}
-            raise serializers.ValidationError(errors or invalid.detail) from invalid
-        if errors:
-            raise serializers.ValidationError(errors)
-        return values
+        return _with_errors(
+            self._state_field_errors(data), lambda: super(LeadSerializer, self).to_internal_value(data)
+        )
 
 
 class OpportunitySerializer(StrictModelSerializer):
@@ -283,12 +289,4 @@ class LeadAssignSerializer(serializers.Serializer):
             if isinstance(data, dict)
             else {}
         )
-        try:
-            values = super().to_internal_value(data)
-        except serializers.ValidationError as invalid:
-            if isinstance(invalid.detail, dict):
-                raise serializers.ValidationError({**invalid.detail, **unknown}) from invalid
-            raise
-        if unknown:
-            raise serializers.ValidationError(unknown)
-        return values
+        return _with_errors(unknown, lambda: super(LeadAssignSerializer, self).to_internal_value(data))
