@@ -265,3 +265,12 @@ def django_db_setup(django_db_setup, django_db_blocker):
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                     " WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
+
+
+@pytest.fixture
+def portable_path():
+    """Run the portable ORM path (the embedded default's) on PostgreSQL for this test."""
+    from crm_core import sqlpath
+
+    with sqlpath.portable_path():
+        yield
