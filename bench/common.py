@@ -65,9 +65,12 @@ def setup_django(url: str) -> None:
     django.setup()
 
 
-def ensure_dataset(contacts: int, *, seed: int = 42) -> str:
-    """Set Django up on a database holding the demo data set of `contacts` contacts; return its URL."""
-    url = database_url(str(contacts))
+def ensure_dataset(contacts: int, *, seed: int = 42, rows_only: bool = False) -> str:
+    """Set Django up on a database holding the demo data set of `contacts` contacts; return its URL.
+
+    `rows_only`: the rows as generated, before any workflow ran (orphan leads still unlinked, nothing
+    scored or handed off), in a database of its own (`<name>_<N>_rows`)."""
+    url = database_url(f"{contacts}_rows" if rows_only else str(contacts))
     if not dataset_ready(url):
         create_database(url, drop=True)
         setup_django(url)
@@ -77,7 +80,7 @@ def ensure_dataset(contacts: int, *, seed: int = 42) -> str:
         call_command("migrate", verbosity=0)
         print(f"seeding a data set of {contacts:,} contacts into {url} (once; later runs reuse it)")
         with timer() as elapsed:
-            call_command("seed_demo", contacts=contacts, seed=seed)
+            call_command("seed_demo", contacts=contacts, seed=seed, rows_only=rows_only)
         print(f"  seeded in {elapsed():.1f}s")
         with connection.cursor() as cursor:
             cursor.execute(f"CREATE TABLE {READY_TABLE} (contacts bigint, seconds float)")

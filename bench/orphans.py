@@ -76,7 +76,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rounds", type=int, default=1, help="runs of each, alternating (best is kept)")
     args = parser.parse_args(argv)
 
-    ensure_dataset(args.contacts)
+    ensure_dataset(args.contacts, rows_only=True)  # orphans still unlinked
     from django.db import connection, transaction
 
     from crm_core.services import ORPHAN_LINK_BATCH_SIZE, lead_link_orphans
@@ -96,7 +96,7 @@ def main(argv: list[str]) -> int:
         cursor.execute("SELECT max(id) FROM crm_core_contact")
         max_contact = cursor.fetchone()[0] or 0
     if not orphan_ids:
-        print("The data set has no orphan leads (was a backfill committed?); nothing to time.")
+        print("The data set has no orphan leads (was a backfill committed to it?); nothing to time.")
         return 1
 
     def service_run():
