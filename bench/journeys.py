@@ -44,7 +44,7 @@ def main(argv: list[str]) -> int:
 
     from config.celery_app import app
     from journeys import services
-    from journeys.models import Journey, OutboundEmail, StepExecution
+    from journeys.models import Enrollment, Journey, OutboundEmail, StepExecution
     from journeys.tasks import journeys_tick
     from segments.models import Segment, SegmentKind, SegmentStatus
 
@@ -118,6 +118,8 @@ def main(argv: list[str]) -> int:
             last_tick = time.perf_counter()
             while True:
                 done = StepExecution.objects.filter(step__key="welcome").count()
+                # Contacts that left before the first step (the journey's exit rule: sales-ready).
+                done += Enrollment.objects.filter(journey=journey, state="exited", executions=None).count()
                 unsent = OutboundEmail.objects.filter(status__in=["pending", "sending"]).count()
                 if done >= args.members and unsent == 0:
                     break
