@@ -131,9 +131,9 @@ def main(argv: list[str]) -> int:
 
     from leadscoring.models import ScoringModel
     from leadscoring.services import (
-        _redis,
         pending_contacts_drain,
         pending_contacts_key,
+        redis_client,
         scoring_model_recompute,
     )
 
@@ -206,7 +206,7 @@ def main(argv: list[str]) -> int:
                     " WHERE EXISTS (SELECT 1 FROM crm_core_contact WHERE id = %s)",
                     [(*v, v[0]) for v in values],
                 )
-            client = _redis()
+            client = redis_client()
             client.delete(pending_contacts_key())
             with timer() as incremental:
                 client.sadd(pending_contacts_key(), *{v[0] for v in values})

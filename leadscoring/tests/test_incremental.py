@@ -31,7 +31,7 @@ KINDS = [InteractionKind.EMAIL_OPEN, InteractionKind.PAGE_VISIT, InteractionKind
 
 @pytest.fixture
 def clean_redis():
-    client = services._redis()
+    client = services.redis_client()
     client.delete(pending_contacts_key(), drain_scheduled_key())
     yield client
     client.delete(pending_contacts_key(), drain_scheduled_key())
