@@ -31,7 +31,7 @@ score / grade / sales_ready, the hand-off's status and owner, the return to nurt
 LeadStatusChange rows are written by `crm_core.services.scores`, which announces the changed leads
 (`crm_core.events`) so live segments hear of them. On PostgreSQL it is handed SQL over the score
 table or the hand-off's temp tables (`SqlRows`), so the statements stay set-based; the portable path
-hands it the rows.
+hands it the rows. Tasks are enqueued by name (`crm_core.tasking`), never by importing `tasks`.
 """
 
 from .decay import scoring_models_recompute_live

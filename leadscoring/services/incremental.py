@@ -17,6 +17,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 
+from crm_core import tasking
 from crm_core.models import Lead
 
 from ..models import ScoringModel, ScoringModelStatus
@@ -55,16 +56,14 @@ def interactions_recorded(*, contact_ids: Iterable[int]) -> None:
     if not ids:
         return
 
-    from ..tasks import contacts_rescore_task, interactions_rescore_pending_task
-
     def enqueue() -> None:
         if not settings.REDIS_URL:
-            contacts_rescore_task.delay(contact_ids=ids)
+            tasking.enqueue("leadscoring.rescore_contacts", contact_ids=ids)
             return
         client = redis_client()
         client.sadd(pending_contacts_key(), *ids)
         if client.set(drain_scheduled_key(), 1, nx=True, ex=max(60, COALESCE_SECONDS * 10)):
-            interactions_rescore_pending_task.apply_async(countdown=COALESCE_SECONDS)
+            tasking.enqueue_with("leadscoring.rescore_pending", countdown=COALESCE_SECONDS)
 
     transaction.on_commit(enqueue)
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from crm_core import sqlpath
+from crm_core import sqlpath, tasking
 
 from ..models import ScoringModel
 from .outcome import RecomputeResult
@@ -41,7 +41,5 @@ def scoring_model_recompute(
 
 def scoring_model_schedule_recompute(*, model: ScoringModel) -> None:
     """Recompute the model in the worker once the current transaction commits."""
-    from ..tasks import scoring_model_recompute_task
-
     model_id = model.pk
-    transaction.on_commit(lambda: scoring_model_recompute_task.delay(model_id=model_id))
+    transaction.on_commit(lambda: tasking.enqueue("leadscoring.recompute_model", model_id=model_id))

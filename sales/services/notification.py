@@ -1,7 +1,7 @@
 """Notifications: what a rep is told in the app and, if their settings ask for it, by email.
 
 Hand-offs and task assignments are told by the services that make them (task.py, handoff.py); this
-module also tells owners about overdue tasks (beat `tasks_overdue_notify_task`) and about marketing
+module also tells owners about overdue tasks (beat `sales.notify_overdue_tasks`) and about marketing
 activity on the open leads they own (sales/apps.py subscribes to new interactions).
 """
 
