@@ -11,6 +11,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -20,12 +21,14 @@ from django.urls import reverse
 
 from crm_core.models import Lead
 from crm_core.services.sql import SqlRows
-from leadscoring.events import LeadsHandedOff
-from leadscoring.models import ScoringModel
 
 from ..models import TaskSource
 from .notification import users_wanting_email
 from .task import TaskTarget, tasks_create
+
+if TYPE_CHECKING:
+    from leadscoring.events import LeadsHandedOff
+    from leadscoring.models import ScoringModel
 
 log = logging.getLogger(__name__)
 
