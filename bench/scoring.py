@@ -126,16 +126,10 @@ def main(argv: list[str]) -> int:
         ensure_dataset(args.contacts)
 
     from django.conf import settings
-    from django.db import connection, transaction
+    from django.db import transaction
     from django.utils import timezone
 
     from leadscoring.models import ScoringModel
-    from leadscoring.services import (
-        _redis,
-        pending_contacts_drain,
-        pending_contacts_key,
-        scoring_model_recompute,
-    )
 
     if not settings.REDIS_URL:
         print("set REDIS_URL: the incremental path drains a Redis set")
@@ -145,77 +139,14 @@ def main(argv: list[str]) -> int:
     try:
         with transaction.atomic():
             created = _ensure_tables()
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT count(*) FROM crm_core_lead")
-                leads = cursor.fetchone()[0]
-                cursor.execute("SELECT count(*) FROM crm_core_interaction")
-                interactions = cursor.fetchone()[0]
-            rows += [
-                ("leads", f"{leads:,}"),
-                ("interactions", f"{interactions:,}"),
-                ("tables made", str(created)),
-            ]
+            rows += [*_data_set_size(), ("tables made", str(created))]
             model = _make_model("bench: service")
             twin = _make_model("bench: hand-written")
             ScoringModel.objects.filter(pk=twin.pk).update(
                 status="draft"
             )  # only `model` is rescored incrementally
-
-            with timer() as full:
-                scoring_model_recompute(model=model, now=now)
-            with timer() as hand, connection.cursor() as cursor:
-                cursor.execute(CONTACT_POINTS, {"now": now})
-                cursor.execute("ANALYZE contact_points")  # a temp table has no statistics otherwise
-                cursor.execute(HAND_WRITTEN, {"model": twin.pk, "now": now})
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    """SELECT count(*) FILTER (
-                                  WHERE a.score IS DISTINCT FROM b.score OR a.grade IS DISTINCT FROM b.grade),
-                              count(*), max(a.score)
-                       FROM leadscoring_leadscore a
-                       FULL JOIN leadscoring_leadscore b ON b.lead_id = a.lead_id AND b.model_id = %s
-                       WHERE a.model_id = %s""",
-                    [twin.pk, model.pk],
-                )
-                differing, compared, top = cursor.fetchone()
-            rows += [
-                ("full recompute (service)", f"{full():.2f}s"),
-                ("full recompute (hand-written SQL)", f"{hand():.2f}s"),
-                ("ratio service / hand-written", f"{full() / hand():.2f} (goal <= 1.5)"),
-                ("leads compared / differing", f"{compared:,} / {differing:,} (top score {top})"),
-            ]
-
-            rng = random.Random(7)
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT min(id), max(id) FROM crm_core_contact")
-                low, high = cursor.fetchone()
-                kinds = [kind for _, kind, _, _, _ in RULES]
-                values = [
-                    (
-                        rng.randint(low, high),
-                        rng.choice(kinds),
-                        now,
-                        '{"url": "https://nurture.example/pricing"}',
-                        now,
-                    )
-                    for _ in range(args.new_interactions)
-                ]
-                cursor.executemany(
-                    "INSERT INTO crm_core_interaction (contact_id, kind, occurred_at, properties, created_at)"
-                    " SELECT %s, %s, %s, %s::jsonb, %s"
-                    " WHERE EXISTS (SELECT 1 FROM crm_core_contact WHERE id = %s)",
-                    [(*v, v[0]) for v in values],
-                )
-            client = _redis()
-            client.delete(pending_contacts_key())
-            with timer() as incremental:
-                client.sadd(pending_contacts_key(), *{v[0] for v in values})
-                contacts = pending_contacts_drain(now=now)
-            rows += [
-                ("new interactions / contacts", f"{len(values):,} / {contacts:,}"),
-                ("incremental (hook's drain)", f"{incremental():.2f}s"),
-                ("incremental interactions/s", f"{len(values) / incremental():,.0f}"),
-            ]
+            rows += _full_recomputes(model, twin, now)
+            rows += _incremental(model, now, args.new_interactions)
             raise Rollback
     except Rollback:
         pass
@@ -223,3 +154,84 @@ def main(argv: list[str]) -> int:
         f"lead scoring on {args.contacts:,} contacts (rolled back; shared machine: figures are noisy)", rows
     )
     return 0
+
+
+def _data_set_size() -> list[tuple[str, str]]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM crm_core_lead")
+        leads = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM crm_core_interaction")
+        interactions = cursor.fetchone()[0]
+    return [("leads", f"{leads:,}"), ("interactions", f"{interactions:,}")]
+
+
+def _full_recomputes(model, twin, now) -> list[tuple[str, str]]:
+    """1 and 2: the service's full recompute of `model`, the hand-written SQL into `twin`, compared."""
+    from django.db import connection
+
+    from leadscoring.services import scoring_model_recompute
+
+    with timer() as full:
+        scoring_model_recompute(model=model, now=now)
+    with timer() as hand, connection.cursor() as cursor:
+        cursor.execute(CONTACT_POINTS, {"now": now})
+        cursor.execute("ANALYZE contact_points")  # a temp table has no statistics otherwise
+        cursor.execute(HAND_WRITTEN, {"model": twin.pk, "now": now})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT count(*) FILTER (
+                          WHERE a.score IS DISTINCT FROM b.score OR a.grade IS DISTINCT FROM b.grade),
+                      count(*), max(a.score)
+               FROM leadscoring_leadscore a
+               FULL JOIN leadscoring_leadscore b ON b.lead_id = a.lead_id AND b.model_id = %s
+               WHERE a.model_id = %s""",
+            [twin.pk, model.pk],
+        )
+        differing, compared, top = cursor.fetchone()
+    return [
+        ("full recompute (service)", f"{full():.2f}s"),
+        ("full recompute (hand-written SQL)", f"{hand():.2f}s"),
+        ("ratio service / hand-written", f"{full() / hand():.2f} (goal <= 1.5)"),
+        ("leads compared / differing", f"{compared:,} / {differing:,} (top score {top})"),
+    ]
+
+
+def _incremental(model, now, new_interactions: int) -> list[tuple[str, str]]:
+    """3: `new_interactions` for random contacts, then the hook's drain of the Redis pending set."""
+    from django.db import connection
+
+    from leadscoring.services import pending_contacts_drain, pending_contacts_key, redis_client
+
+    rng = random.Random(7)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(id), max(id) FROM crm_core_contact")
+        low, high = cursor.fetchone()
+        kinds = [kind for _, kind, _, _, _ in RULES]
+        values = [
+            (
+                rng.randint(low, high),
+                rng.choice(kinds),
+                now,
+                '{"url": "https://nurture.example/pricing"}',
+                now,
+            )
+            for _ in range(new_interactions)
+        ]
+        cursor.executemany(
+            "INSERT INTO crm_core_interaction (contact_id, kind, occurred_at, properties, created_at)"
+            " SELECT %s, %s, %s, %s::jsonb, %s"
+            " WHERE EXISTS (SELECT 1 FROM crm_core_contact WHERE id = %s)",
+            [(*v, v[0]) for v in values],
+        )
+    client = redis_client()
+    client.delete(pending_contacts_key())
+    with timer() as incremental:
+        client.sadd(pending_contacts_key(), *{v[0] for v in values})
+        contacts = pending_contacts_drain(now=now)
+    return [
+        ("new interactions / contacts", f"{len(values):,} / {contacts:,}"),
+        ("incremental (hook's drain)", f"{incremental():.2f}s"),
+        ("incremental interactions/s", f"{len(values) / incremental():,.0f}"),
+    ]

@@ -213,9 +213,9 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "landing.tasks.submissions_retry_unfinished",
         "schedule": 300.0,
     },
-    "leadscoring-decay": {"task": "leadscoring.tasks.scoring_decay_task", "schedule": 86400.0},  # leadscoring
+    "leadscoring-decay": {"task": "leadscoring.decay", "schedule": 86400.0},  # leadscoring
     # sales: owners hear about tasks that went past due.
-    "sales-tasks-overdue": {"task": "sales.tasks.tasks_overdue_notify_task", "schedule": 300.0},
+    "sales-tasks-overdue": {"task": "sales.notify_overdue_tasks", "schedule": 300.0},
 }
 CELERY_BEAT_SCHEDULE["landing-spool-drain"] = {
     "task": "landing.tasks.spool_drain_task",

@@ -10,10 +10,10 @@ class LeadscoringConfig(AppConfig):
 
         from crm_core.events import records_changed
 
-        from .services import sqlite_functions_register
+        from .services.portable import sqlite_functions_register
 
         records_changed.connect(_records_changed, dispatch_uid="leadscoring.records_changed")
-        # The portable recompute's lower() on SQLite (see services._Lower).
+        # The portable recompute's lower() on SQLite (see services/portable.py).
         connection_created.connect(sqlite_functions_register, dispatch_uid="leadscoring.sqlite_functions")
 
 

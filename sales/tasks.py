@@ -1,12 +1,16 @@
-"""Thin Celery tasks over the sales services; each is safe to run twice."""
+"""Thin Celery tasks over the sales services; each is safe to run twice.
+
+Named `sales.<what>`; the beat runs `sales.notify_overdue_tasks`. Retries only on transient errors.
+"""
 
 from celery import shared_task
-from django.db import OperationalError
+
+from crm_core.tasking import RETRY_TRANSIENT
 
 from . import services
 
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, retry_jitter=True, max_retries=5)
+@shared_task(name="sales.notify_overdue_tasks", **RETRY_TRANSIENT)
 def tasks_overdue_notify_task() -> int:
     """Beat: tell owners about tasks that went past due (once per task; batches until none are left)."""
     total = 0

@@ -27,7 +27,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
 from crm_core.models import ConsentChange, Contact, Interaction, Lead, LeadStatusChange
-from leadscoring.models import SalesReadyCrossing
+from leadscoring.selectors import sales_ready_crossings
 from segments.models import SegmentMembershipEvent
 
 from .models import Activity, Task
@@ -235,9 +235,7 @@ def _status(scope: Scope):
 
 
 def _score(scope: Scope):
-    rows = SalesReadyCrossing.objects.filter(_in("lead_id", scope.lead_ids)).values(
-        "id", "direction", "score", "crossed_at", "model__name", "lead__topic"
-    )
+    rows = sales_ready_crossings(lead_ids=scope.lead_ids)
 
     def entry(r):
         verb = "became sales ready" if r["direction"] == "up" else "fell below sales ready"

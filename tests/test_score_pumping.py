@@ -1,13 +1,14 @@
 """Anonymous score pumping: replayed tracking links and repeated form posts score as one real action."""
 
+import contextlib
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
+from crm_core import sqlpath
 from crm_core.models import ConsentLevel, Interaction, InteractionKind
 from crm_core.tests.factories import ContactFactory
 from journeys import services as journey_services
@@ -62,7 +63,7 @@ def _delivered_email(contact, *, sent_ago=timedelta(hours=1), segment_id=1):
 
 def _score(model, contact, path="sql"):
     lead = contact.leads.get()
-    with mock.patch.object(scoring, "_set_based_sql", lambda: path == "sql"):
+    with sqlpath.portable_path() if path != "sql" else contextlib.nullcontext():
         scoring.scoring_model_recompute(model=model)
         explanation = scoring.lead_score_explain(lead=lead, model=model)
     lead.refresh_from_db()

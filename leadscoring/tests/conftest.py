@@ -1,11 +1,13 @@
 import pytest
 
-from leadscoring import services
+from crm_core import sqlpath
 
 
 @pytest.fixture(params=["sql", "portable"])
-def scoring_path(request, monkeypatch):
+def scoring_path(request):
     """Run a test on the PostgreSQL SQL and on the ORM path the embedded SQLite default uses."""
     if request.param == "portable":
-        monkeypatch.setattr(services, "_set_based_sql", lambda: False)
-    return request.param
+        with sqlpath.portable_path():
+            yield request.param
+    else:
+        yield request.param

@@ -31,7 +31,7 @@ KINDS = [InteractionKind.EMAIL_OPEN, InteractionKind.PAGE_VISIT, InteractionKind
 
 @pytest.fixture
 def clean_redis():
-    client = services._redis()
+    client = services.redis_client()
     client.delete(pending_contacts_key(), drain_scheduled_key())
     yield client
     client.delete(pending_contacts_key(), drain_scheduled_key())
@@ -108,9 +108,12 @@ def test_a_burst_is_coalesced_into_one_task_and_drained_in_batches(clean_redis, 
     model = ScoringModelFactory()
     ScoringRuleFactory(model=model, interaction_kind=InteractionKind.DOWNLOAD, points=3)
     leads = [LeadFactory() for _ in range(5)]
-    enqueued = []  # count the enqueues instead of leaving messages on a queue no worker reads
+    # Count the enqueues (their Celery options) instead of leaving messages on a queue no worker reads.
+    enqueued = []
     monkeypatch.setattr(
-        tasks.interactions_rescore_pending_task, "apply_async", lambda **kw: enqueued.append(kw)
+        tasks.interactions_rescore_pending_task,
+        "apply_async",
+        lambda args=(), kwargs=None, **options: enqueued.append(options),
     )
     for done, lead in enumerate(leads):
         with transaction.atomic():

@@ -36,9 +36,9 @@ def nothing_pending():
     """No refresh or rescore left marked or scheduled by earlier tests of this session."""
     keys = [DIRTY_KEY.format(entity=entity) for entity in ("contact", "lead", "interaction")]
     cache.delete_many([SCHEDULED_KEY, *keys])
-    services._redis().delete(pending_contacts_key(), drain_scheduled_key())
+    services.redis_client().delete(pending_contacts_key(), drain_scheduled_key())
     yield keys
-    services._redis().delete(pending_contacts_key(), drain_scheduled_key())
+    services.redis_client().delete(pending_contacts_key(), drain_scheduled_key())
 
 
 def members(segment) -> set[int]:

@@ -6,6 +6,7 @@ re-arming), full or for some leads; every LeadScore, lead, crossing, status chan
 and explanation must be the same.
 """
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 from unittest import mock
 
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from crm_core import sqlpath
 from crm_core.models import InteractionKind, JobRole, Lead, LeadStatus, LeadStatusChange
 from crm_core.tests.factories import (
     AccountFactory,
@@ -28,6 +30,7 @@ from crm_core.tests.factories import (
 )
 from leadscoring import services
 from leadscoring.models import CrossingDirection, DecayMode, GradeBand, LeadScore, SalesReadyCrossing
+from sales.services import handoff as sales_handoff
 
 from .factories import ScoringModelFactory, ScoringRuleFactory
 
@@ -129,14 +132,13 @@ def _snapshot(model):
 def _run(path, model, leads, rounds):
     """Snapshots after each round of recomputes on `path` ("sql" or "portable"), then rolled back."""
     emails = []
-    recompute = services.scoring_model_recompute if path == "sql" else services._recompute_portable
     with (
         mock.patch.object(
-            services,
-            "_handoff_emails_on_commit",
+            sales_handoff,
+            "handoff_emails_on_commit",
             lambda owner_leads, *, model: emails.append((model.pk, list(owner_leads))),
         ),
-        mock.patch.object(services, "_set_based_sql", lambda: path == "sql"),
+        sqlpath.portable_path() if path != "sql" else contextlib.nullcontext(),
         transaction.atomic(),
     ):
         out = []
@@ -150,7 +152,7 @@ def _run(path, model, leads, rounds):
             )
             if lead_ids == []:
                 continue
-            result = recompute(model=model, lead_ids=lead_ids, now=now)
+            result = services.scoring_model_recompute(model=model, lead_ids=lead_ids, now=now)
             out.append((result, _snapshot(model), list(emails)))
         explanations = [services.lead_score_explain(lead=lead, model=model, now=now) for lead in leads]
         transaction.set_rollback(True)
@@ -198,48 +200,9 @@ def test_portable_path_matches_the_sql(
             sales_ready_threshold=threshold,
             handoff_rearm_margin=margin,
         )
-        for kind, points, cap, filters in rules:
-            ScoringRuleFactory(model=model, interaction_kind=kind, points=points, max_count=cap, **filters)
-        if condition_points is not None:
-            ScoringRuleFactory(
-                model=model,
-                interaction_kind=None,
-                points=condition_points,
-                condition={
-                    "conditions": [
-                        {
-                            "related": "parent_contact",
-                            "quantifier": "exists",
-                            "conditions": [{"field": "job_role", "op": "eq", "value": "decision_maker"}],
-                        }
-                    ]
-                },
-            )
-        if banded:
-            GradeBand.objects.create(model=model, grade="A", min_score=40, max_score=None)
-            GradeBand.objects.create(model=model, grade="B", min_score=10, max_score=39)
-            GradeBand.objects.create(model=model, grade="C", min_score=-5, max_score=9)
+        _rules_and_bands(model, rules, condition_points, banded)
         reps = [SalesRepFactory() for _ in range(sales_reps)]
-        others = [UserFactory(), UserFactory()]
-        users = [*reps, *others]
-        contacts = [
-            ContactFactory(
-                job_role=JobRole.DECISION_MAKER if index % 2 else JobRole.END_USER,
-                parent_account=AccountFactory(owner=others[0]) if index == 3 else None,
-            )
-            for index in range(4)
-        ]
-        leads = []
-        for contact_index, status, owner_index, has_account in lead_specs:
-            fields = {
-                "status": status,
-                "owner": users[owner_index] if owner_index is not None and owner_index < len(users) else None,
-                "parent_account": AccountFactory(owner=others[1]) if has_account else None,
-            }
-            if contact_index is None:
-                leads.append(OrphanLeadFactory(**fields))
-            else:
-                leads.append(LeadFactory(parent_contact=contacts[contact_index], **fields))
+        contacts, leads = _people(reps, lead_specs)
         # Earlier hand-offs decide who the round-robin picks first.
         for rep, days_ago in zip(reps, rep_assigned_days_ago, strict=False):
             if days_ago is not None:
@@ -263,3 +226,53 @@ def test_portable_path_matches_the_sql(
         portable = _run("portable", model, leads, rounds)
         assert portable == sql
         transaction.set_rollback(True)
+
+
+def _rules_and_bands(model, rules, condition_points, banded):
+    for kind, points, cap, filters in rules:
+        ScoringRuleFactory(model=model, interaction_kind=kind, points=points, max_count=cap, **filters)
+    if condition_points is not None:
+        ScoringRuleFactory(
+            model=model,
+            interaction_kind=None,
+            points=condition_points,
+            condition={
+                "conditions": [
+                    {
+                        "related": "parent_contact",
+                        "quantifier": "exists",
+                        "conditions": [{"field": "job_role", "op": "eq", "value": "decision_maker"}],
+                    }
+                ]
+            },
+        )
+    if banded:
+        GradeBand.objects.create(model=model, grade="A", min_score=40, max_score=None)
+        GradeBand.objects.create(model=model, grade="B", min_score=10, max_score=39)
+        GradeBand.objects.create(model=model, grade="C", min_score=-5, max_score=9)
+
+
+def _people(reps, lead_specs):
+    """Four contacts (one with an owned account) and the leads of `lead_specs`, owned by the reps or two
+    other users; (contacts, leads)."""
+    others = [UserFactory(), UserFactory()]
+    users = [*reps, *others]
+    contacts = [
+        ContactFactory(
+            job_role=JobRole.DECISION_MAKER if index % 2 else JobRole.END_USER,
+            parent_account=AccountFactory(owner=others[0]) if index == 3 else None,
+        )
+        for index in range(4)
+    ]
+    leads = []
+    for contact_index, status, owner_index, has_account in lead_specs:
+        fields = {
+            "status": status,
+            "owner": users[owner_index] if owner_index is not None and owner_index < len(users) else None,
+            "parent_account": AccountFactory(owner=others[1]) if has_account else None,
+        }
+        if contact_index is None:
+            leads.append(OrphanLeadFactory(**fields))
+        else:
+            leads.append(LeadFactory(parent_contact=contacts[contact_index], **fields))
+    return contacts, leads

@@ -1,0 +1,99 @@
+"""Incremental rescoring: the hook for new interactions and the drain of the Redis pending set.
+
+Other apps call `interactions_recorded(contact_ids=...)` after creating interactions (inside their
+transaction or not; lead scoring's own `records_changed` subscriber in leadscoring/apps.py does it
+for every notice of created interactions). Once that transaction commits, the contact ids join a
+Redis set and one coalescing task is scheduled (a Redis flag keeps it to one pending task); the task
+drains the set in batches and recomputes those contacts' leads under every live model. A burst of
+10,000 interactions is a few batched recomputes, not 10,000 tasks. Without Redis (the embedded
+default) each call enqueues its own task with the ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+
+from crm_core import tasking
+from crm_core.models import Lead
+
+from ..models import ScoringModel, ScoringModelStatus
+from .recompute import scoring_model_recompute
+
+COALESCE_SECONDS = getattr(settings, "LEADSCORING_COALESCE_SECONDS", 2)
+DRAIN_BATCH_SIZE = getattr(settings, "LEADSCORING_DRAIN_BATCH_SIZE", 5_000)
+
+
+def _key(name: str) -> str:
+    """A Redis key of lead scoring, under the cache's key prefix (one per installation or test run)."""
+    return f"{settings.CACHES['default'].get('KEY_PREFIX', '')}leadscoring:{name}"
+
+
+def pending_contacts_key() -> str:
+    return _key("pending-contacts")
+
+
+def drain_scheduled_key() -> str:
+    return _key("drain-scheduled")
+
+
+def redis_client():
+    """A client of the Redis that holds the pending set (`settings.REDIS_URL`)."""
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def interactions_recorded(*, contact_ids: Iterable[int]) -> None:
+    """Tell lead scoring that these contacts have new interactions; their leads are rescored soon.
+
+    Call it after creating interactions; the work is queued when the current transaction commits.
+    """
+    ids = sorted({int(pk) for pk in contact_ids})
+    if not ids:
+        return
+
+    def enqueue() -> None:
+        if not settings.REDIS_URL:
+            tasking.enqueue("leadscoring.rescore_contacts", contact_ids=ids)
+            return
+        client = redis_client()
+        client.sadd(pending_contacts_key(), *ids)
+        if client.set(drain_scheduled_key(), 1, nx=True, ex=max(60, COALESCE_SECONDS * 10)):
+            tasking.enqueue_with("leadscoring.rescore_pending", countdown=COALESCE_SECONDS)
+
+    transaction.on_commit(enqueue)
+
+
+def contacts_rescore(*, contact_ids: Iterable[int], now: datetime | None = None) -> int:
+    """Recompute, under every live model, the leads of these contacts; returns the leads rescored."""
+    lead_ids = list(Lead.objects.filter(parent_contact_id__in=list(contact_ids)).values_list("pk", flat=True))
+    if not lead_ids:
+        return 0
+    for model in ScoringModel.objects.filter(status=ScoringModelStatus.LIVE).order_by("pk"):
+        scoring_model_recompute(model=model, lead_ids=lead_ids, now=now)
+    return len(lead_ids)
+
+
+def pending_contacts_drain(*, batch_size: int = DRAIN_BATCH_SIZE, now: datetime | None = None) -> int:
+    """Rescore the leads of every contact in the pending set, a batch at a time; returns contacts done.
+
+    A batch that fails goes back into the set before the error propagates (the task retries).
+    """
+    client = redis_client()
+    client.delete(drain_scheduled_key())  # ids arriving from now on schedule another drain
+    done = 0
+    while True:
+        popped = client.spop(pending_contacts_key(), batch_size)
+        if not popped:
+            return done
+        ids = sorted(int(pk) for pk in popped)
+        try:
+            contacts_rescore(contact_ids=ids, now=now)
+        except Exception:
+            client.sadd(pending_contacts_key(), *ids)
+            raise
+        done += len(ids)
