@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import engine, services
+from . import services
 
 
 @shared_task(name="journeys.tick", ignore_result=True)
@@ -33,4 +33,4 @@ def journeys_run_batch(enrollment_ids: list[int]) -> int:
 )
 def journeys_send_outbox(outbox_ids: list[int]) -> int:
     """Send outbox rows still pending (rows already claimed or sent are left alone)."""
-    return engine.send_outbox(outbox_ids=outbox_ids)
+    return services.send_outbox(outbox_ids=outbox_ids)
