@@ -221,7 +221,7 @@ CELERY_BEAT_SCHEDULE["landing-spool-drain"] = {
     "task": "landing.tasks.spool_drain_task",
     "schedule": env.float("LANDING_SPOOL_DRAIN_SECONDS", default=30.0),
 }
-# journeys: the engine's tick and its knobs (journeys/engine.py, README "Journeys").
+# journeys: the engine's tick and its knobs (journeys/engine/, README "Journeys").
 JOURNEYS_TICK_SECONDS = env.float("JOURNEYS_TICK_SECONDS", default=10.0)
 CELERY_BEAT_SCHEDULE["journeys-tick"] = {"task": "journeys.tick", "schedule": JOURNEYS_TICK_SECONDS}
 JOURNEYS_BATCH_SIZE = env.int("JOURNEYS_BATCH_SIZE", default=1000)

@@ -22,6 +22,19 @@ def journey_list() -> QuerySet[Journey]:
     return Journey.objects.prefetch_related("steps")
 
 
+def step_representation(step: Step, keys: dict[int, str]) -> dict:
+    """A step as a journey definition lists it: its branches by the keys of their steps (`keys` maps
+    the journey's step ids to keys)."""
+    return {
+        "id": step.pk,
+        "key": step.key,
+        "kind": step.kind,
+        "config": step.config,
+        "next": keys.get(step.next_step_id),
+        "else": keys.get(step.else_step_id),
+    }
+
+
 def journey_stats(*, journey: Journey) -> dict:
     """Counts per journey and per step, in five grouped queries whatever the journey's size."""
     states = dict(journey.enrollments.values("state").annotate(n=Count("id")).values_list("state", "n"))

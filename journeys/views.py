@@ -17,7 +17,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 from crm_core.models import ConsentLevel, InteractionKind, SubscriptionList
 
 from . import adapters, selectors, services
-from .api.serializers import step_representation
 from .models import EntryType, Journey, JourneyStatus, StepKind, TriggerKind
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -151,7 +150,7 @@ def _context(journey: Journey | None, **extra) -> dict:
         keys = {s.pk: s.key for s in steps}
         rows = []
         for index, step in enumerate(steps):
-            row = step_representation(step, keys)
+            row = selectors.step_representation(step, keys)
             row.update(
                 index=index, config_json=json.dumps(step.config, indent=1), label=step.get_kind_display()
             )

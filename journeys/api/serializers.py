@@ -3,7 +3,8 @@ from rest_framework import serializers
 
 from crm_core.jsontext import StorableJSONField, storable_json_mapping
 
-from ..models import Journey, Step
+from ..models import Journey
+from ..selectors import step_representation
 from ..services import validate_entry, validate_steps
 
 JOURNEY_FIELDS = (
@@ -20,17 +21,6 @@ JOURNEY_FIELDS = (
     "exit_on_sales_ready",
     "exit_condition",
 )
-
-
-def step_representation(step: Step, keys: dict[int, str]) -> dict:
-    return {
-        "id": step.pk,
-        "key": step.key,
-        "kind": step.kind,
-        "config": step.config,
-        "next": keys.get(step.next_step_id),
-        "else": keys.get(step.else_step_id),
-    }
 
 
 class JourneySerializer(serializers.ModelSerializer):

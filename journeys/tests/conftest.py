@@ -1,8 +1,24 @@
-"""Fixtures of the journeys tests: hearing change notices."""
+"""Fixtures of the journeys tests: both SQL paths of the engine, and hearing change notices."""
 
 import pytest
 
 from crm_core.events import records_changed
+
+from .engine_support import SQL_PATHS
+
+
+def pytest_generate_tests(metafunc):
+    """A test using `sql_path` runs once per path it is made for (engine_support.py)."""
+    if "sql_path" in metafunc.fixturenames:
+        metafunc.parametrize("sql_path", getattr(metafunc.function, "sql_paths", SQL_PATHS), indirect=True)
+
+
+@pytest.fixture
+def sql_path(request):
+    """ "postgresql" or "portable": the latter runs the test on the portable ORM path."""
+    if request.param == "portable":
+        request.getfixturevalue("portable_path")
+    return request.param
 
 
 @pytest.fixture

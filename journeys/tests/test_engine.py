@@ -1,14 +1,16 @@
-import smtplib
+"""The engine on both SQL paths (see engine_support.py): entry, exits, the tick, every step kind,
+and what steps announce. Sending and the outbox are test_outbox.py."""
+
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from django.core import mail
-from django.core.mail.backends.base import BaseEmailBackend
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from crm_core import tasking
 from crm_core.events import RecordsChanged
 from crm_core.models import (
     ConsentChange,
@@ -29,54 +31,18 @@ from crm_core.tests.factories import (
 from sales.models import Task
 from segments.models import Segment, SegmentKind, SegmentMembership
 
-from .. import adapters, engine, services
+from .. import adapters, services
+from ..engine import entry
+from ..engine.steps.split import split_bucket
 from ..models import (
     Enrollment,
-    ExecutionOutcome,
-    OutboundEmail,
     StepExecution,
 )
 from ..selectors import journey_stats
+from .engine_support import live, postgresql_only, tick
 from .factories import SegmentMemberFactory, make_journey, send_email_step
 
-pytestmark = pytest.mark.django_db
-
-
-SQL_PATHS = ("postgresql", "portable")
-
-
-def pytest_generate_tests(metafunc):
-    """Every test here runs on the PostgreSQL statements and on the portable ORM path that the
-    embedded SQLite default uses, except those made for one path (@postgresql_only, @portable_only),
-    which are generated for that path alone."""
-    if "sql_path" in metafunc.fixturenames:
-        metafunc.parametrize("sql_path", getattr(metafunc.function, "sql_paths", SQL_PATHS), indirect=True)
-
-
-@pytest.fixture(autouse=True)
-def sql_path(request, monkeypatch):
-    if request.param == "portable":
-        monkeypatch.setattr(engine, "postgres_sql", lambda: False)
-    return request.param
-
-
-def postgresql_only(test):
-    """Row and advisory locks: only the PostgreSQL path has them."""
-    test.sql_paths = ("postgresql",)
-    return test
-
-
-def portable_only(test):
-    test.sql_paths = ("portable",)
-    return test
-
-
-def live(journey):
-    return services.journey_go_live(journey=journey)
-
-
-def tick(now=None):
-    return services.journeys_tick(now=now, inline=True)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sql_path")]
 
 
 def test_segment_members_enter_set_based_and_suppression_keeps_people_out():
@@ -165,103 +131,6 @@ def test_send_wait_branch_on_open_and_end():
     assert (opened["yes"], opened["no"]) == (1, 1)
 
 
-@pytest.mark.parametrize(
-    ("fields", "reason"),
-    [
-        ({"do_not_bulk_email": True}, adapters.BLOCK_DO_NOT_BULK_EMAIL),
-        ({"do_not_email": True}, adapters.BLOCK_DO_NOT_EMAIL),
-        ({"is_minor": True}, adapters.BLOCK_MINOR),
-        ({"consent_level": 1}, adapters.BLOCK_CONSENT_LEVEL),
-        ({"email": None}, adapters.BLOCK_NO_EMAIL),
-    ],
-)
-def test_consent_skips_are_recorded_with_their_reason(fields, reason):
-    blocked = ContactFactory(**fields)
-    allowed = ContactFactory(is_minor=True, guardian_consent=True)
-    for contact in (blocked, allowed):
-        SegmentMemberFactory(segment_id=1, contact=contact)
-    live(make_journey(steps=[send_email_step()]))
-    tick()
-    assert [m.to for m in mail.outbox] == [[allowed.email]]
-    execution = StepExecution.objects.get(enrollment__contact=blocked)
-    assert (execution.outcome, execution.detail) == (ExecutionOutcome.SKIPPED_CONSENT, reason)
-
-
-def test_unsubscribed_from_the_journeys_list_is_skipped_even_if_it_happens_after_the_step_ran():
-    newsletter = SubscriptionListFactory()
-    early = ListMembershipFactory(
-        subscription_list=newsletter, status=SubscriptionStatus.UNSUBSCRIBED
-    ).contact
-    late = ContactFactory()
-    for contact in (early, late):
-        SegmentMemberFactory(segment_id=1, contact=contact)
-    live(make_journey(steps=[send_email_step()], subscription_list=newsletter))
-    tick()  # enters and queues
-    assert len(mail.outbox) == 1  # `late` got it, `early` was skipped at the step
-    outbox_ids = engine.run_batch(enrollment_ids=[])  # nothing due
-    assert outbox_ids == []
-    # Consent is checked again when the outbox is sent.
-    row = OutboundEmail.objects.get(contact=late)
-    OutboundEmail.objects.filter(pk=row.pk).update(status="pending")
-    ListMembership.objects.create(
-        subscription_list=newsletter, contact=late, status=SubscriptionStatus.UNSUBSCRIBED
-    )
-    engine.send_outbox(outbox_ids=[row.pk])
-    row.refresh_from_db()
-    assert (row.status, row.skip_reason) == ("skipped", adapters.BLOCK_UNSUBSCRIBED)
-    assert len(mail.outbox) == 1
-
-
-def test_a_batch_run_twice_or_a_step_recorded_twice_never_sends_twice():
-    contacts = [SegmentMemberFactory(segment_id=1).contact for _ in range(3)]
-    journey = live(make_journey(steps=[send_email_step(), {"key": "done", "kind": "end"}]))
-    now = timezone.now()
-    engine.enter_contacts(journey=journey, now=now)
-    ids = list(Enrollment.objects.values_list("id", flat=True))
-    first = engine.run_batch(enrollment_ids=ids, now=now)
-    second = engine.run_batch(enrollment_ids=ids, now=now)  # a retried task
-    assert len(first) == 3 and second == []
-    engine.send_outbox(outbox_ids=first)
-    engine.send_outbox(outbox_ids=first)  # a retried send
-    assert sorted(m.to[0] for m in mail.outbox) == sorted(c.email for c in contacts)
-    execution = StepExecution.objects.filter(step__key="welcome").first()
-    with pytest.raises(IntegrityError), transaction.atomic():
-        StepExecution.objects.create(
-            enrollment=execution.enrollment,
-            seq=execution.seq,
-            journey=journey,
-            step=execution.step,
-            outcome="done",
-            executed_at=now,
-        )
-
-
-@postgresql_only
-def test_claims_of_a_dead_sender_go_back_to_pending_but_a_live_senders_do_not():
-    SegmentMemberFactory(segment_id=1)
-    SegmentMemberFactory(segment_id=1)
-    journey = live(make_journey(steps=[send_email_step()]))
-    now = timezone.now()
-    engine.enter_contacts(journey=journey, now=now)
-    first, second = engine.run_batch(enrollment_ids=list(Enrollment.objects.values_list("id", flat=True)))
-    OutboundEmail.objects.filter(pk=first).update(status="sending", claim_id=111)
-    OutboundEmail.objects.filter(pk=second + 0).update(status="sending", claim_id=222)
-    OutboundEmail.objects.filter(pk=first).update(sent_at=timezone.now())  # SMTP had accepted it
-    from django.db import connections
-
-    # Another connection (a live sender) holds claim 222's lock.
-    other = connections.create_connection("default")
-    with other.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [engine.ADVISORY_NAMESPACE, 222])
-    try:
-        assert engine.release_dead_claims() == 1
-    finally:
-        other.close()
-    assert OutboundEmail.objects.get(pk=first).status == "sent"
-    assert Interaction.objects.get(kind="email_sent").properties["outbox"] == first
-    assert OutboundEmail.objects.get(pk=second).status == "sending"
-
-
 def test_exit_on_sales_ready_before_the_next_step():
     contact = SegmentMemberFactory(segment_id=1).contact
     lead = LeadFactory(parent_contact=contact)
@@ -297,7 +166,7 @@ def test_split_is_deterministic_and_near_its_percentage():
     a = StepExecution.objects.filter(step__key="ab", outcome="yes")
     assert 35 <= a.count() <= 85
     for execution in a:
-        assert engine.split_bucket(execution.enrollment_id, execution.step_id) < 30
+        assert split_bucket(execution.enrollment_id, execution.step_id) < 30
     assert StepExecution.objects.filter(step__key="a").count() == a.count()
     assert journey.enrollments.filter(state="completed").count() == 200
 
@@ -492,7 +361,7 @@ def test_enter_query_is_one_statement():
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as queries:
-        entered = engine.enter_contacts(journey=journey, now=timezone.now())
+        entered = entry.enter_contacts(journey=journey, now=timezone.now())
     assert entered == 30
     assert sum("INSERT INTO journeys_enrollment" in q["sql"] for q in queries.captured_queries) == 1
 
@@ -506,12 +375,10 @@ def test_a_tick_entering_contacts_does_not_deadlock_with_a_worker_mid_batch(monk
 
     from django.db import connections
 
-    from ..tasks import journeys_run_batch
-
-    monkeypatch.setattr(journeys_run_batch, "delay", lambda ids: None)
+    monkeypatch.setattr(tasking.task_by_name("journeys.run_batch"), "apply_async", lambda *a, **kw: None)
     contact = SegmentMemberFactory(segment_id=1).contact
     journey = live(make_journey(steps=[{"key": "w", "kind": "wait_duration", "config": {"days": 1}}]))
-    engine.enter_contacts(journey=journey, now=timezone.now())
+    entry.enter_contacts(journey=journey, now=timezone.now())
     enrollment = Enrollment.objects.get(contact=contact)
     worker = connections.create_connection("default")
     worker.set_autocommit(False)
@@ -548,50 +415,3 @@ def test_a_tick_entering_contacts_does_not_deadlock_with_a_worker_mid_batch(monk
         assert not ticker.is_alive() and errors == []
     finally:
         worker.close()
-
-
-@portable_only
-def test_without_locks_a_claim_is_finished_once_it_is_older_than_the_lease(settings):
-    settings.JOURNEYS_DISPATCH_LEASE_SECONDS = 600
-    SegmentMemberFactory(segment_id=1)
-    SegmentMemberFactory(segment_id=1)
-    journey = live(make_journey(steps=[send_email_step()]))
-    engine.enter_contacts(journey=journey, now=timezone.now())
-    first, second = engine.run_batch(enrollment_ids=list(Enrollment.objects.values_list("id", flat=True)))
-    old = timezone.now() - timedelta(seconds=601)
-    OutboundEmail.objects.filter(pk=first).update(
-        status="sending", claim_id=111, claimed_at=old, sent_at=timezone.now()
-    )
-    OutboundEmail.objects.filter(pk=second).update(status="sending", claim_id=222, claimed_at=timezone.now())
-    assert engine.release_dead_claims() == 1  # 222 may still be sending
-    assert OutboundEmail.objects.get(pk=first).status == "sent"
-    assert Interaction.objects.get(kind="email_sent").properties["outbox"] == first
-    assert OutboundEmail.objects.get(pk=second).status == "sending"
-    OutboundEmail.objects.filter(pk=second).update(claimed_at=old)
-    assert engine.release_dead_claims() == 1
-    assert OutboundEmail.objects.get(pk=second).status == "pending"  # never accepted: sent by the sweep
-
-
-class RefusingBackend(BaseEmailBackend):
-    """Refuses every message to an address starting with "refuse"; delivers the rest to mail.outbox."""
-
-    def send_messages(self, email_messages):
-        for message in email_messages:
-            if message.to[0].startswith("refuse"):
-                raise smtplib.SMTPRecipientsRefused({message.to[0]: (550, b"mailbox unavailable")})
-            mail.outbox.append(message)
-        return len(email_messages)
-
-
-def test_a_refused_message_goes_back_to_pending_and_the_rest_of_the_batch_is_sent(settings):
-    settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
-    refused = SegmentMemberFactory(segment_id=1, contact=ContactFactory(email="refuse@example.com")).contact
-    others = [SegmentMemberFactory(segment_id=1).contact for _ in range(2)]
-    live(make_journey(steps=[send_email_step()]))
-    tick()
-    assert sorted(m.to[0] for m in mail.outbox) == sorted(c.email for c in others)
-    row = OutboundEmail.objects.get(contact=refused)
-    assert (row.status, row.sent_at, row.claim_id, row.attempts) == ("pending", None, None, 1)
-    assert "mailbox unavailable" in row.error
-    assert OutboundEmail.objects.filter(status="sent").count() == 2
-    assert Interaction.objects.filter(kind="email_sent").count() == 2

@@ -11,8 +11,11 @@ from crm_core.models import ConsentLevel, Interaction
 from crm_core.tests.factories import ContactFactory
 from crm_core.tokens import PURPOSE_PREFERENCES, contact_token_read
 
-from .. import adapters, emails, services
+from .. import adapters, services
+from ..email_templates import extract_links, validate_email_config
+from ..engine.messages import prepare, render
 from ..models import OutboundEmail, Step, TrackedLink
+from ..tracking_tokens import click_token, open_token
 from .factories import SegmentMemberFactory, make_journey, send_email_step
 
 SITE = "http://127.0.0.1:8000"
@@ -22,18 +25,12 @@ OFFER = "https://example.com/offer?a=1&b=2"
 
 def test_template_validation_refuses_template_code_and_unknown_fields():
     ok = {"subject": "Hi {{ contact.first_name }}", "html": "<p>{{ account.name }} {{ unsubscribe_url }}</p>"}
-    assert emails.validate_email_config(ok) == {}
-    assert "template tags" in emails.validate_email_config({**ok, "html": "{% load x %}"})["html"]
-    assert (
-        "unknown merge field"
-        in emails.validate_email_config({**ok, "subject": "{{ user.password }}"})["subject"]
-    )
-    assert (
-        "unknown merge field"
-        in emails.validate_email_config({**ok, "html": "{{ contact.__class__ }}"})["html"]
-    )
+    assert validate_email_config(ok) == {}
+    assert "template tags" in validate_email_config({**ok, "html": "{% load x %}"})["html"]
+    assert "unknown merge field" in validate_email_config({**ok, "subject": "{{ user.password }}"})["subject"]
+    assert "unknown merge field" in validate_email_config({**ok, "html": "{{ contact.__class__ }}"})["html"]
     bad_link = '<a href="https://x.com/?e={{ contact.email }}">x</a>'
-    assert "inside links" in emails.validate_email_config({**ok, "html": bad_link})["html"]
+    assert "inside links" in validate_email_config({**ok, "html": bad_link})["html"]
 
 
 @pytest.fixture
@@ -69,7 +66,7 @@ def test_click_redirects_only_to_the_links_own_url(sent_email):
     row, message = sent_email
     html = message.alternatives[0][0]
     link = html.split('<a href="')[1].split('"')[0]
-    assert link == escape(f"{SITE}/t/c/{emails.click_token(row.pk, 0)}/")
+    assert link == escape(f"{SITE}/t/c/{click_token(row.pk, 0)}/")
     response = Client().get(_path(link))
     assert response.status_code == 302
     # The query string survives: the URL the href means, not its escaped spelling.
@@ -85,9 +82,9 @@ def test_forged_or_unknown_tokens_get_404(sent_email):
     row, _ = sent_email
     client = Client()
     assert client.get("/t/o/abc:def.gif").status_code == 404
-    assert client.get(f"/t/c/{emails.click_token(row.pk, 7)}/").status_code == 404  # no 8th link
-    assert client.get(f"/t/o/{emails.open_token(row.pk + 1000)}.gif").status_code == 404
-    forged = emails.click_token(row.pk, 0)[:-2] + "xx"
+    assert client.get(f"/t/c/{click_token(row.pk, 7)}/").status_code == 404  # no 8th link
+    assert client.get(f"/t/o/{open_token(row.pk + 1000)}.gif").status_code == 404
+    forged = click_token(row.pk, 0)[:-2] + "xx"
     assert client.get(f"/t/c/{forged}/").status_code == 404
     assert not Interaction.objects.filter(kind__in=["email_open", "email_click"]).exists()
 
@@ -156,8 +153,8 @@ TRICKY_TEXT = "A: https://example.com/a?x=1&y=2\nB: https://example.com/b\n"
 
 def _tricky_render(*, track: bool):
     step = Step(pk=5, config={"subject": "Hi", "html": TRICKY_HTML, "text": TRICKY_TEXT})
-    return emails.render(
-        emails.prepare(step),
+    return render(
+        prepare(step),
         outbox_id=7,
         records={"contact": SimpleNamespace(first_name="Ann & Co")},
         track=track,
@@ -166,19 +163,19 @@ def _tricky_render(*, track: bool):
 
 
 def test_links_are_found_by_the_html_parser_and_stored_unescaped():
-    assert emails.extract_links(TRICKY_HTML) == ["https://example.com/a?x=1&y=2", "https://example.com/b"]
+    assert extract_links(TRICKY_HTML) == ["https://example.com/a?x=1&y=2", "https://example.com/b"]
     ok = {"subject": "Hi", "text": "", "html": TRICKY_HTML}
-    assert emails.validate_email_config(ok) == {}
+    assert validate_email_config(ok) == {}
     commented_merge = '<!-- <a href="https://x.example/?e={{ contact.email }}">x</a> --><p>hi</p>'
-    assert emails.validate_email_config({**ok, "html": commented_merge}) == {}
+    assert validate_email_config({**ok, "html": commented_merge}) == {}
     no_host = "<p><A HREF='https:///path?a=1&amp;b=2'>x</A></p>"
-    assert "has no host" in emails.validate_email_config({**ok, "html": no_host})["html"]
+    assert "has no host" in validate_email_config({**ok, "html": no_host})["html"]
 
 
 def test_tracked_links_are_rewritten_in_place_and_escaped():
     _, html, text, _ = _tricky_render(track=True)
-    first = f"{SITE}/t/c/{emails.click_token(7, 0)}/"
-    second = f"{SITE}/t/c/{emails.click_token(7, 1)}/"
+    first = f"{SITE}/t/c/{click_token(7, 0)}/"
+    second = f"{SITE}/t/c/{click_token(7, 1)}/"
     assert f"<A class='btn' HREF='{escape(first)}' title=\"Ann &amp; Co\">A</A>" in html
     assert f"<a href={escape(second)}>B</a>" in html
     for untouched in ("https://commented.example/", "https://data.example/", 'href="#top"', "script.example"):

@@ -1,6 +1,8 @@
-"""Email backends for load work: `CountingBackend` sends nothing and counts messages in Redis
-(`JOURNEYS_COUNTER_URL`, key `JOURNEYS_COUNTER_KEY`), so a benchmark can see how many emails all
-worker processes handed to "SMTP". It adds its count to Redis when the connection closes."""
+"""The email backend of the journeys benchmark (bench/journeys.py, set as its worker's EMAIL_BACKEND):
+`CountingBackend` sends nothing and counts messages in Redis (`JOURNEYS_COUNTER_URL`, key
+`JOURNEYS_COUNTER_KEY`), so the benchmark can see how many emails all worker processes handed to
+"SMTP". It adds its count to Redis when the connection closes. (The leading underscore keeps it out
+of `python -m bench`'s list of benchmarks.)"""
 
 import os
 

@@ -1,0 +1,120 @@
+"""Writes of journey definitions: create and edit a journey with its steps, and its status changes
+(go live, pause, stop)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from crm_core import tasking
+
+from ..email_templates import extract_links
+from ..models import (
+    OPEN_STATES,
+    Enrollment,
+    EnrollmentState,
+    Journey,
+    JourneyStatus,
+    Step,
+    StepKind,
+    TrackedLink,
+)
+from .validation import validate_entry
+
+
+@transaction.atomic
+def journey_create(*, data: dict, steps: list[dict], created_by=None) -> Journey:
+    journey = Journey.objects.create(**data, created_by=created_by)
+    _steps_replace(journey=journey, steps=steps)
+    return journey
+
+
+@transaction.atomic
+def journey_update(*, journey: Journey, data: dict, steps: list[dict] | None = None) -> Journey:
+    journey = Journey.objects.select_for_update().get(pk=journey.pk)
+    if steps is not None and journey.status != JourneyStatus.DRAFT:
+        raise ValidationError({"steps": ["steps can only be changed while the journey is a draft"]})
+    entry_fields = {"entry_type", "entry_segment_id", "trigger_kind", "trigger_config"}
+    if journey.status != JourneyStatus.DRAFT and any(
+        getattr(journey, f) != v for f, v in data.items() if f in entry_fields
+    ):
+        raise ValidationError({"entry_type": ["the entry can only be changed while the journey is a draft"]})
+    for name, value in data.items():
+        setattr(journey, name, value)
+    journey.save()
+    if steps is not None:
+        _steps_replace(journey=journey, steps=steps)
+    return journey
+
+
+def _steps_replace(*, journey: Journey, steps: list[dict]) -> None:
+    """Store a validated step list: positions in list order; `next` defaults to the following step."""
+    journey.steps.all().delete()
+    created = Step.objects.bulk_create(
+        [
+            Step(journey=journey, key=s["key"], kind=s["kind"], config=s.get("config", {}), position=i)
+            for i, s in enumerate(steps)
+        ]
+    )
+    by_key = {step.key: step for step in created}
+    for index, (data, step) in enumerate(zip(steps, created, strict=True)):
+        if "next" in data:
+            step.next_step = by_key.get(data["next"]) if data["next"] is not None else None
+        elif step.kind != StepKind.END and index + 1 < len(created):
+            step.next_step = created[index + 1]
+        step.else_step = by_key.get(data.get("else")) if data.get("else") is not None else None
+    Step.objects.bulk_update(created, ["next_step", "else_step"])
+    TrackedLink.objects.bulk_create(
+        [
+            TrackedLink(step=step, position=position, url=url)
+            for step in created
+            if step.kind == StepKind.SEND_EMAIL
+            for position, url in enumerate(extract_links(step.config["html"]))
+        ]
+    )
+
+
+def _transition(journey: Journey, allowed_from: tuple[str, ...], to: str) -> Journey:
+    journey = Journey.objects.select_for_update().get(pk=journey.pk)
+    if journey.status not in allowed_from:
+        raise ValidationError({"status": [f"a {journey.status} journey cannot become {to}"]})
+    journey.status = to
+    return journey
+
+
+@transaction.atomic
+def journey_go_live(*, journey: Journey) -> Journey:
+    journey = _transition(journey, (JourneyStatus.DRAFT, JourneyStatus.PAUSED), JourneyStatus.LIVE)
+    if not journey.steps.exists():
+        raise ValidationError({"steps": ["a journey needs at least one step to go live"]})
+    problems = validate_entry(
+        {f: getattr(journey, f) for f in ("entry_type", "entry_segment_id", "trigger_kind", "trigger_config")}
+    )
+    if problems:
+        raise ValidationError(problems)
+    journey.live_since = timezone.now()
+    journey.went_live_at = journey.went_live_at or journey.live_since
+    journey.save(update_fields=["status", "went_live_at", "live_since", "updated_at"])
+    transaction.on_commit(lambda: tasking.enqueue("journeys.tick"))  # contacts enter at once
+    return journey
+
+
+@transaction.atomic
+def journey_pause(*, journey: Journey) -> Journey:
+    journey = _transition(journey, (JourneyStatus.LIVE,), JourneyStatus.PAUSED)
+    journey.save(update_fields=["status", "updated_at"])
+    return journey
+
+
+@transaction.atomic
+def journey_stop(*, journey: Journey) -> Journey:
+    journey = _transition(journey, (JourneyStatus.LIVE, JourneyStatus.PAUSED), JourneyStatus.STOPPED)
+    journey.save(update_fields=["status", "updated_at"])
+    Enrollment.objects.filter(journey=journey, state__in=OPEN_STATES).update(
+        state=EnrollmentState.EXITED,
+        exit_reason="journey_stopped",
+        finished_at=timezone.now(),
+        next_run_at=None,
+    )
+    return journey
