@@ -9,6 +9,8 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from crm_core import sqlpath, tasking
+
 from .compiler import DefinitionError, contacts_queryset, validate_definition
 from .models import (
     MembershipChange,
@@ -96,9 +98,7 @@ def segment_update(*, segment: Segment, data: dict) -> Segment:
 
 
 def _enqueue_refresh(segment_id: int) -> None:
-    from .tasks import segment_refresh_task
-
-    transaction.on_commit(lambda: segment_refresh_task.delay(segment_id=segment_id))
+    transaction.on_commit(lambda: tasking.enqueue("segments.refresh", segment_id=segment_id))
 
 
 @transaction.atomic
@@ -132,7 +132,7 @@ def segment_refresh(*, segment_id: int) -> RefreshResult:
             return RefreshResult(segment_id, skipped="static")
         members = contacts_queryset(segment.definition).values("pk")
         now = timezone.now()
-        if connection.vendor == "postgresql":
+        if sqlpath.postgres_sql():
             added, removed = _refresh_sql(segment.pk, members, now)
         else:
             added, removed = _refresh_orm(segment.pk, members, now)
@@ -303,9 +303,7 @@ def segments_entities_changed(*, entities: set[str] | list[str]) -> None:
     def mark_and_schedule():
         cache.set_many({DIRTY_KEY.format(entity=e): 1 for e in entities}, timeout=3600)
         if cache.add(SCHEDULED_KEY, 1, timeout=SCHEDULED_TTL_SECONDS):
-            from .tasks import refresh_changed_segments_task
-
-            refresh_changed_segments_task.apply_async(countdown=COALESCE_SECONDS)
+            tasking.enqueue_with("segments.refresh_changed", countdown=COALESCE_SECONDS)
 
     transaction.on_commit(mark_and_schedule)
 

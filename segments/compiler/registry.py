@@ -201,32 +201,3 @@ ENTITIES: dict[str, Entity] = {
 SEGMENT_ROOTS = ("contact", "account")
 # Entities other features (e.g. lead-scoring rules) may compile conditions over.
 ROOTS = ("contact", "account", "lead")
-
-
-def registry_as_dict() -> dict:
-    """The registry for the builder page (and the API): entities, fields, operators, relationships."""
-    from .operators import OPERATORS
-
-    return {
-        "roots": list(SEGMENT_ROOTS),
-        "operators": {type_: list(ops) for type_, ops in OPERATORS.items()},
-        "entities": {
-            name: {
-                "label": entity.label,
-                "fields": [
-                    {
-                        "name": f.name,
-                        "label": f.label,
-                        "type": f.type,
-                        "choices": [{"value": v, "label": label} for v, label in f.choices],
-                    }
-                    for f in entity.fields.values()
-                ],
-                "relationships": [
-                    {"name": r.name, "label": r.label, "target": r.target, "to_one": r.to_one}
-                    for r in entity.relationships.values()
-                ],
-            }
-            for name, entity in ENTITIES.items()
-        },
-    }
