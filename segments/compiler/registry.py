@@ -6,7 +6,7 @@ users, passwords, tokens or any table not listed here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db import models
 
@@ -28,6 +28,9 @@ class Field:
     label: str
     path: str  # ORM lookup path from the entity's model
     choices: tuple[tuple[str | int, str], ...] = ()
+    # Filled from the model (`_columns_resolved`): may the value be SQL NULL, and is it a JSON key?
+    nullable: bool = False
+    json_key: bool = False
 
 
 @dataclass(frozen=True)
@@ -195,6 +198,25 @@ ENTITIES: dict[str, Entity] = {
             ("attended", BOOLEAN, "Attended"),
         ),
     ),
+}
+
+
+def _column_resolved(model: type[models.Model], spec: Field) -> Field:
+    """The field with `nullable` and `json_key` read from the model along its path."""
+    nullable = False
+    for part in spec.path.split("__"):
+        column = model._meta.get_field(part)
+        if isinstance(column, models.JSONField):  # a key may be missing or JSON null
+            return replace(spec, nullable=True, json_key=True)
+        nullable = nullable or column.null
+        if column.is_relation:
+            model = column.related_model
+    return replace(spec, nullable=nullable)
+
+
+ENTITIES = {
+    name: replace(entity, fields={n: _column_resolved(entity.model, f) for n, f in entity.fields.items()})
+    for name, entity in ENTITIES.items()
 }
 
 # Entities a segment definition may start from (its members are always contacts).
