@@ -1,10 +1,14 @@
-"""Segment refresh at scale: the compiler's full and incremental refresh against hand-written SQL.
+"""Segment refresh at scale: the service's refresh against hand-written SQL and the floor statement.
 
 On the shared data set (default 1,000,000 contacts, ~2M leads, ~10M interactions) it times, for
 (a) the seed example "decision makers with a Contoso Ltd Conference lead" and (b) an any-group over
 account industry and country AND no bulk-email opt-out AND an email click in the last 30 days:
-a full refresh into the membership table, and an incremental refresh after 1% of the leads changed
-topic; and the same work in hand-written SQL. Everything runs in one transaction that is rolled back.
+a full refresh into the membership table, and a refresh after 1% of the leads changed topic. Three
+sides do the same work into three segments: the service (`segment_refresh`), the hand-written SQL
+(an INSERT ... ON CONFLICT and a DELETE ... NOT IN) and the floor (the one-statement diff of
+/work/shared/reference/pg-floor/q3_combined.sql on our tables). The order of the sides rotates from
+one measurement to the next, and after each step the three member SETS must be equal. Everything
+runs in one transaction that is rolled back.
 """
 
 import argparse
@@ -43,8 +47,9 @@ HAND_SQL = {
           AND NOT c.do_not_bulk_email
           AND EXISTS (SELECT 1 FROM crm_core_interaction i
                       WHERE i.contact_id = c.id AND i.kind = 'email_click'
-                        AND i.occurred_at >= now() - interval '30 days' AND i.occurred_at <= now())""",
+                        AND i.occurred_at >= NOW - interval '30 days' AND i.occurred_at <= NOW)""",
 }
+SIDES = ("service", "hand SQL", "floor")
 
 
 def hand_refresh(cursor, segment_id: int, select_sql: str) -> tuple[int, int]:
@@ -63,6 +68,70 @@ def hand_refresh(cursor, segment_id: int, select_sql: str) -> tuple[int, int]:
     return added, cursor.rowcount
 
 
+def floor_refresh(cursor, segment_id: int, select_sql: str) -> tuple[int, int]:
+    """pg-floor's q3_combined.sql on our tables: the target once, adds and removes in one statement."""
+    cursor.execute(
+        f"""WITH target AS MATERIALIZED ({select_sql}),
+            ins AS (
+                INSERT INTO segments_segmentmembership (segment_id, contact_id, added_at)
+                SELECT %s, t.id, now() FROM target t
+                ON CONFLICT (segment_id, contact_id) DO NOTHING
+                RETURNING contact_id
+            ), del AS (
+                DELETE FROM segments_segmentmembership sm
+                WHERE sm.segment_id = %s
+                  AND NOT EXISTS (SELECT 1 FROM target t WHERE t.id = sm.contact_id)
+                RETURNING contact_id
+            )
+            SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM del)""",
+        [segment_id, segment_id],
+    )
+    return tuple(cursor.fetchone())
+
+
+def members(segment_id: int) -> frozenset[int]:
+    from segments.models import SegmentMembership
+
+    return frozenset(
+        SegmentMembership.objects.filter(segment_id=segment_id).values_list("contact_id", flat=True)
+    )
+
+
+def run_sides(cursor, order: list[str], segments: dict, select_sql: str) -> dict[str, tuple[float, tuple]]:
+    """Each side refreshes its own segment, in `order`; returns {side: (seconds, (added, removed))}.
+
+    The hand-written sides read the clock the service's compiler reads (`NOW` in the SQL), so a
+    30-day window has the same bounds on every side (now() would be the transaction's start).
+    """
+    from django.utils import timezone
+
+    from segments.services import segment_refresh
+
+    select_sql = select_sql.replace("NOW", f"'{timezone.now().isoformat()}'::timestamptz")
+    done = {}
+    for side in order:
+        with timer() as elapsed:
+            if side == "service":
+                result = segment_refresh(segment_id=segments[side])
+                counts = (result.added, result.removed)
+            elif side == "hand SQL":
+                counts = hand_refresh(cursor, segments[side], select_sql)
+            else:
+                counts = floor_refresh(cursor, segments[side], select_sql)
+        done[side] = (elapsed(), counts)
+    sets = {side: members(segments[side]) for side in SIDES}
+    if len(set(sets.values())) != 1:
+        sizes = {side: len(found) for side, found in sets.items()}
+        raise AssertionError(f"member sets differ: {sizes}")
+    return done
+
+
+def timings(done: dict, order: list[str]) -> str:
+    floor = done["floor"][0]
+    sides = "  ".join(f"{side} {done[side][0]:.3f}s" for side in SIDES)
+    return f"{sides}  service/floor {done['service'][0] / floor:.2f}  (order: {', '.join(order)})"
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench segments", description=__doc__)
     parser.add_argument("--contacts", type=int, default=1_000_000)
@@ -73,38 +142,35 @@ def main(argv: list[str]) -> int:
 
     from segments.compiler import contacts_queryset
     from segments.models import Segment
-    from segments.services import segment_refresh
 
     rows = []
+    rotation = 0
     with transaction.atomic():
         with connection.cursor() as cursor:
             for name, definition in (("seed example", CONTOSO_DECISION_MAKERS), ("engaged", ENGAGED)):
-                contacts_queryset(definition).count()  # warm the cache, so neither side pays for it
-                ours = Segment.objects.create(name=f"bench {name}", definition=definition)
-                hand = Segment.objects.create(name=f"bench {name} (SQL)", definition=definition)
-                with timer() as t_full:
-                    full = segment_refresh(segment_id=ours.pk)
-                with timer() as t_hand_full:
-                    hand_full = hand_refresh(cursor, hand.pk, HAND_SQL[name])
-                assert full.added == hand_full[0], (full.added, hand_full)
+                contacts_queryset(definition).count()  # warm the cache, so no side pays for it alone
+                segments = {
+                    side: Segment.objects.create(name=f"bench {name} ({side})", definition=definition).pk
+                    for side in SIDES
+                }
+                order = list(SIDES[rotation % 3 :] + SIDES[: rotation % 3])
+                full = run_sides(cursor, order, segments, HAND_SQL[name])
+                rotation += 1
                 # 1% of the leads change topic (every 100th lead toggles to or from the Contoso topic).
                 cursor.execute(
                     """UPDATE crm_core_lead SET topic = CASE WHEN topic = 'Contoso Ltd Conference'
                        THEN 'Data Platform Demo' ELSE 'Contoso Ltd Conference' END WHERE id % 100 = 7"""
                 )
                 changed = cursor.rowcount
-                with timer() as t_incr:
-                    incremental = segment_refresh(segment_id=ours.pk)
-                with timer() as t_hand_incr:
-                    hand_incremental = hand_refresh(cursor, hand.pk, HAND_SQL[name])
-                assert (incremental.added, incremental.removed) == hand_incremental
+                incremental_order = list(SIDES[rotation % 3 :] + SIDES[: rotation % 3])
+                incremental = run_sides(cursor, incremental_order, segments, HAND_SQL[name])
+                rotation += 1
+                added, removed = incremental["service"][1]
                 rows += [
-                    (f"({name}) members", f"{full.added:,}"),
-                    (f"({name}) full refresh", f"{t_full():.2f}s  hand SQL {t_hand_full():.2f}s  "
-                     f"ratio {t_full() / t_hand_full():.2f}"),
-                    (f"({name}) incremental after {changed:,} lead topic changes",
-                     f"{t_incr():.2f}s (+{incremental.added:,} -{incremental.removed:,})  hand SQL "
-                     f"{t_hand_incr():.2f}s  ratio {t_incr() / t_hand_incr():.2f}"),
+                    (f"({name}) members", f"{len(members(segments['service'])):,} (the 3 sides' sets equal)"),
+                    (f"({name}) full refresh", timings(full, order)),
+                    (f"({name}) after {changed:,} lead topic changes (+{added:,} -{removed:,})",
+                     timings(incremental, incremental_order)),
                 ]  # fmt: skip
         transaction.set_rollback(True)
     report(f"segments on {args.contacts:,} contacts (rolled back)", rows)

@@ -206,7 +206,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     # segments: the periodic full refresh of live segments (changes refresh them within seconds).
     "segments-refresh-live": {
-        "task": "segments.tasks.refresh_live_segments_task",
+        "task": "segments.refresh_live",
         "schedule": env.float("SEGMENTS_FULL_REFRESH_SECONDS", default=900.0),
     },
     "landing-retry-unfinished-submissions": {

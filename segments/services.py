@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
+
+from crm_core import tasking
 
 from .compiler import DefinitionError, contacts_queryset, validate_definition
 from .models import (
@@ -19,6 +18,10 @@ from .models import (
     SegmentStatus,
 )
 
+# Refreshing is one of this app's writes: callers find it here with the others.
+from .refresh import RefreshResult as RefreshResult
+from .refresh import segment_refresh as segment_refresh
+
 DIRTY_KEY = "segments:dirty:{entity}"
 SCHEDULED_KEY = "segments:refresh-scheduled"
 # Changes within this many seconds are folded into one refresh run.
@@ -26,15 +29,6 @@ COALESCE_SECONDS = 1
 # A scheduled run holds off further scheduling this long at most (if its worker died, the next
 # change after this schedules again; the periodic full refresh covers the rest).
 SCHEDULED_TTL_SECONDS = 5
-
-
-@dataclass
-class RefreshResult:
-    segment_id: int
-    added: int = 0
-    removed: int = 0
-    seconds: float = 0.0
-    skipped: str = ""
 
 
 def definition_entities(definition) -> list[str]:
@@ -96,9 +90,7 @@ def segment_update(*, segment: Segment, data: dict) -> Segment:
 
 
 def _enqueue_refresh(segment_id: int) -> None:
-    from .tasks import segment_refresh_task
-
-    transaction.on_commit(lambda: segment_refresh_task.delay(segment_id=segment_id))
+    transaction.on_commit(lambda: tasking.enqueue("segments.refresh", segment_id=segment_id))
 
 
 @transaction.atomic
@@ -115,105 +107,6 @@ def segment_stop(*, segment: Segment) -> Segment:
     segment.status = SegmentStatus.STOPPED
     segment.save(update_fields=["status", "updated_at"])
     return segment
-
-
-def segment_refresh(*, segment_id: int) -> RefreshResult:
-    """Bring the stored membership up to date: one statement adds new matches, one removes the rest.
-
-    The segment's row lock serialises refreshes of one segment (a second one waits, then finds
-    little to do). Static segments keep their list. Each join and leave is logged as an event.
-    """
-    started = time.perf_counter()
-    with transaction.atomic():
-        segment = Segment.objects.select_for_update().filter(pk=segment_id).first()
-        if segment is None:
-            return RefreshResult(segment_id, skipped="deleted")
-        if segment.kind == SegmentKind.STATIC:
-            return RefreshResult(segment_id, skipped="static")
-        members = contacts_queryset(segment.definition).values("pk")
-        now = timezone.now()
-        if connection.vendor == "postgresql":
-            added, removed = _refresh_sql(segment.pk, members, now)
-        else:
-            added, removed = _refresh_orm(segment.pk, members, now)
-        segment.member_count = SegmentMembership.objects.filter(segment_id=segment.pk).count()
-        segment.refreshed_at = now
-        segment.refreshed_version = segment.version
-        segment.last_refresh_added, segment.last_refresh_removed = added, removed
-        segment.last_refresh_seconds = time.perf_counter() - started
-        segment.save(
-            update_fields=[
-                "member_count", "refreshed_at", "refreshed_version", "last_refresh_added",
-                "last_refresh_removed", "last_refresh_seconds",
-            ]
-        )  # fmt: skip
-    return RefreshResult(segment_id, added, removed, time.perf_counter() - started)
-
-
-_MEMBERS = SegmentMembership._meta.db_table
-_EVENTS = SegmentMembershipEvent._meta.db_table
-
-
-def _refresh_sql(segment_id: int, members, now) -> tuple[int, int]:
-    sql, params = members.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH matches(id) AS ({sql}),
-            added AS (
-                INSERT INTO {_MEMBERS} (segment_id, contact_id, added_at)
-                SELECT %s, m.id, %s FROM matches m
-                ON CONFLICT (segment_id, contact_id) DO NOTHING
-                RETURNING contact_id
-            ),
-            logged AS (
-                INSERT INTO {_EVENTS} (segment_id, contact_id, change, at)
-                SELECT %s, contact_id, %s, %s FROM added
-            )
-            SELECT count(*) FROM added
-            """,
-            [*params, segment_id, now, segment_id, MembershipChange.JOINED, now],
-        )
-        added = cursor.fetchone()[0]
-        cursor.execute(
-            f"""
-            WITH matches(id) AS ({sql}),
-            removed AS (
-                DELETE FROM {_MEMBERS} sm
-                WHERE sm.segment_id = %s AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.id = sm.contact_id)
-                RETURNING contact_id
-            ),
-            logged AS (
-                INSERT INTO {_EVENTS} (segment_id, contact_id, change, at)
-                SELECT %s, contact_id, %s, %s FROM removed
-            )
-            SELECT count(*) FROM removed
-            """,
-            [*params, segment_id, segment_id, MembershipChange.LEFT, now],
-        )
-        removed = cursor.fetchone()[0]
-    return added, removed
-
-
-def _refresh_orm(segment_id: int, members, now) -> tuple[int, int]:
-    """The embedded (SQLite) default: the same result through the ORM."""
-    wanted = set(members.values_list("pk", flat=True))
-    current = set(
-        SegmentMembership.objects.filter(segment_id=segment_id).values_list("contact_id", flat=True)
-    )
-    joined, left = wanted - current, current - wanted
-    SegmentMembership.objects.bulk_create(
-        [SegmentMembership(segment_id=segment_id, contact_id=c, added_at=now) for c in joined], batch_size=500
-    )
-    SegmentMembership.objects.filter(segment_id=segment_id, contact_id__in=left).delete()
-    SegmentMembershipEvent.objects.bulk_create(
-        [SegmentMembershipEvent(segment_id=segment_id, contact_id=c, change=MembershipChange.JOINED, at=now)
-         for c in joined]
-        + [SegmentMembershipEvent(segment_id=segment_id, contact_id=c, change=MembershipChange.LEFT, at=now)
-           for c in left],
-        batch_size=500,
-    )  # fmt: skip
-    return len(joined), len(left)
 
 
 @transaction.atomic
@@ -236,7 +129,7 @@ def static_segment_fill(*, segment: Segment, contact_ids=None, emails=None, defi
     SegmentMembership.objects.bulk_create(
         [
             SegmentMembership(segment=segment, contact_id=pk, added_at=now)
-            for pk in contacts.values_list("pk", flat=True)
+            for pk in contacts.order_by().values_list("pk", flat=True)
         ],
         ignore_conflicts=True,
         batch_size=2000,
@@ -303,9 +196,7 @@ def segments_entities_changed(*, entities: set[str] | list[str]) -> None:
     def mark_and_schedule():
         cache.set_many({DIRTY_KEY.format(entity=e): 1 for e in entities}, timeout=3600)
         if cache.add(SCHEDULED_KEY, 1, timeout=SCHEDULED_TTL_SECONDS):
-            from .tasks import refresh_changed_segments_task
-
-            refresh_changed_segments_task.apply_async(countdown=COALESCE_SECONDS)
+            tasking.enqueue_with("segments.refresh_changed", countdown=COALESCE_SECONDS)
 
     transaction.on_commit(mark_and_schedule)
 

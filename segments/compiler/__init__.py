@@ -7,6 +7,7 @@ Public API (other apps use only these):
 - DefinitionError(errors)
 """
 
+from .catalog import registry_as_dict
 from .compile import (
     DefinitionError,
     compile_definition,
@@ -14,7 +15,6 @@ from .compile import (
     referenced_segments,
     validate_definition,
 )
-from .registry import registry_as_dict
 
 __all__ = [
     "DefinitionError",

@@ -4,6 +4,10 @@
 - `is_empty` is true for NULL and, for text and choice fields, the empty string.
 - The negative operators (neq, not_contains, not_in, not_in_last_days) also match empty values.
 - Dates compare in the project's time zone (settings.TIME_ZONE).
+
+Every condition is two-valued: true or false for every row, never SQL NULL (a comparison with a NULL
+column or a missing JSON key is made false explicitly), so `negate` (NOT) of it, or of any group of
+them, is plain NOT: a negated positive operator matches the rows whose field is empty.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from django.db.models import Q
+from django.db.models.fields.json import KT
 from django.db.models.functions import Lower
-from django.db.models.lookups import In
+from django.db.models.lookups import Exact, In, IsNull
 from django.utils import timezone
 
 from .registry import BOOLEAN, CHOICE, DATE, DATETIME, NUMBER, TEXT, Field
@@ -133,11 +138,22 @@ def check_value(field: Field, op: str, node: dict):
 
 # --- Building Q objects ------------------------------------------------------------------------------
 
+# Each negative operator is "empty, or not the positive one".
+NEGATIVE_OPS = {"neq": "eq", "not_contains": "contains", "not_in": "in", "not_in_last_days": "in_last_days"}
+
+
+def null_q(field: Field) -> Q:
+    """The value is SQL NULL (for a JSON key: missing or JSON null)."""
+    if field.json_key:
+        return Q(IsNull(KT(field.path), True))
+    return Q(**{f"{field.path}__isnull": True})
+
 
 def empty_q(field: Field) -> Q:
-    q = Q(**{f"{field.path}__isnull": True})
+    """`is_empty`: NULL and, for text and choice fields, the empty string."""
+    q = null_q(field) if field.nullable else Q(pk__in=[])
     if field.type in (TEXT, CHOICE):
-        q |= Q(**{field.path: ""})
+        q |= Q(Exact(KT(field.path), "")) if field.json_key else Q(**{field.path: ""})
     return q
 
 
@@ -191,57 +207,61 @@ def _in_q(field: Field, values: list) -> Q:
     return Q(**{f"{field.path}__in": [Decimal(str(v)) if isinstance(v, float) else v for v in values]})
 
 
-def condition_q(field: Field, op: str, value) -> Q:
-    """The Q of one field condition (value already checked)."""
+def _date_q(field: Field, op: str, value) -> Q:
     path = field.path
-    present = ~empty_q(field)
-    if op == "is_empty":
-        return empty_q(field)
-    if op == "is_not_empty":
-        return present
+    if op == "on":
+        return _range(field, value, value)
+    if op == "before":
+        return Q(**{f"{path}__lt": value if field.type == DATE else _day_start(value)})
+    if op == "after":
+        if field.type == DATE:
+            return Q(**{f"{path}__gt": value})
+        return Q(**{f"{path}__gte": _day_start(value + dt.timedelta(days=1))})
+    if op == "on_or_before":
+        return _range(field, high=value)
+    if op == "on_or_after":
+        return _range(field, low=value)
+    if op == "between":
+        return _range(field, value[0], value[1])
+    if op in ("in_last_days", "in_next_days"):
+        return _now_window(field, value, future=op == "in_next_days")
+    raise ValueProblem(f"operator {op!r} is not supported on {field.type} fields")
+
+
+def _comparison_q(field: Field, op: str, value) -> Q:
+    """A positive operator's comparison; SQL NULL where the value is NULL."""
+    path = field.path
     if field.type == BOOLEAN:
         return Q(**{path: value})
     if field.type in (DATE, DATETIME):
-        if op == "on":
-            return _range(field, value, value)
-        if op == "before":
-            bound = value if field.type == DATE else _day_start(value)
-            return Q(**{f"{path}__lt": bound})
-        if op == "after":
-            if field.type == DATE:
-                return Q(**{f"{path}__gt": value})
-            return Q(**{f"{path}__gte": _day_start(value + dt.timedelta(days=1))})
-        if op == "on_or_before":
-            return _range(field, high=value)
-        if op == "on_or_after":
-            return _range(field, low=value)
-        if op == "between":
-            return _range(field, value[0], value[1])
-        if op == "in_last_days":
-            return _now_window(field, value, future=False)
-        if op == "not_in_last_days":
-            return empty_q(field) | ~_now_window(field, value, future=False)
-        if op == "in_next_days":
-            return _now_window(field, value, future=True)
+        return _date_q(field, op, value)
     text = field.type == TEXT
     if op == "eq":
         return Q(**{f"{path}__iexact" if text else path: value})
-    if op == "neq":
-        return empty_q(field) | (present & ~Q(**{f"{path}__iexact" if text else path: value}))
-    if op == "contains":
-        return Q(**{f"{path}__icontains": value})
-    if op == "not_contains":
-        return empty_q(field) | (present & ~Q(**{f"{path}__icontains": value}))
-    if op == "starts_with":
-        return Q(**{f"{path}__istartswith": value})
-    if op == "ends_with":
-        return Q(**{f"{path}__iendswith": value})
+    if op in ("contains", "starts_with", "ends_with"):
+        lookup = {"contains": "icontains", "starts_with": "istartswith", "ends_with": "iendswith"}[op]
+        return Q(**{f"{path}__{lookup}": value})
     if op == "in":
         return _in_q(field, value)
-    if op == "not_in":
-        return empty_q(field) | (present & ~_in_q(field, value))
     if op in ("gt", "gte", "lt", "lte"):
         return Q(**{f"{path}__{op}": value})
     if op == "between":
         return Q(**{f"{path}__gte": value[0], f"{path}__lte": value[1]})
     raise ValueProblem(f"operator {op!r} is not supported on {field.type} fields")
+
+
+def _holds(field: Field, op: str, value) -> Q:
+    """A positive operator, false (not NULL) where the value is NULL."""
+    q = _comparison_q(field, op, value)
+    return q & ~null_q(field) if field.nullable else q
+
+
+def condition_q(field: Field, op: str, value) -> Q:
+    """The Q of one field condition (value already checked): true or false for every row, never NULL."""
+    if op == "is_empty":
+        return empty_q(field)
+    if op == "is_not_empty":
+        return ~empty_q(field)
+    if op in NEGATIVE_OPS:
+        return empty_q(field) | ~_holds(field, NEGATIVE_OPS[op], value)
+    return _holds(field, op, value)

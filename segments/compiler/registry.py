@@ -6,7 +6,7 @@ users, passwords, tokens or any table not listed here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db import models
 
@@ -28,6 +28,9 @@ class Field:
     label: str
     path: str  # ORM lookup path from the entity's model
     choices: tuple[tuple[str | int, str], ...] = ()
+    # Filled from the model (`_columns_resolved`): may the value be SQL NULL, and is it a JSON key?
+    nullable: bool = False
+    json_key: bool = False
 
 
 @dataclass(frozen=True)
@@ -197,36 +200,26 @@ ENTITIES: dict[str, Entity] = {
     ),
 }
 
+
+def _column_resolved(model: type[models.Model], spec: Field) -> Field:
+    """The field with `nullable` and `json_key` read from the model along its path."""
+    nullable = False
+    for part in spec.path.split("__"):
+        column = model._meta.get_field(part)
+        if isinstance(column, models.JSONField):  # a key may be missing or JSON null
+            return replace(spec, nullable=True, json_key=True)
+        nullable = nullable or column.null
+        if column.is_relation:
+            model = column.related_model
+    return replace(spec, nullable=nullable)
+
+
+ENTITIES = {
+    name: replace(entity, fields={n: _column_resolved(entity.model, f) for n, f in entity.fields.items()})
+    for name, entity in ENTITIES.items()
+}
+
 # Entities a segment definition may start from (its members are always contacts).
 SEGMENT_ROOTS = ("contact", "account")
 # Entities other features (e.g. lead-scoring rules) may compile conditions over.
 ROOTS = ("contact", "account", "lead")
-
-
-def registry_as_dict() -> dict:
-    """The registry for the builder page (and the API): entities, fields, operators, relationships."""
-    from .operators import OPERATORS
-
-    return {
-        "roots": list(SEGMENT_ROOTS),
-        "operators": {type_: list(ops) for type_, ops in OPERATORS.items()},
-        "entities": {
-            name: {
-                "label": entity.label,
-                "fields": [
-                    {
-                        "name": f.name,
-                        "label": f.label,
-                        "type": f.type,
-                        "choices": [{"value": v, "label": label} for v, label in f.choices],
-                    }
-                    for f in entity.fields.values()
-                ],
-                "relationships": [
-                    {"name": r.name, "label": r.label, "target": r.target, "to_one": r.to_one}
-                    for r in entity.relationships.values()
-                ],
-            }
-            for name, entity in ENTITIES.items()
-        },
-    }

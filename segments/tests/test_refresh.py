@@ -163,3 +163,23 @@ def test_a_burst_of_lead_changes_schedules_one_refresh_run(monkeypatch):
     finally:
         app.conf.task_default_queue = previous
         broker.delete(queue)
+
+
+@pytest.mark.django_db
+def test_a_refresh_is_one_unordered_statement_that_evaluates_the_definition_once():
+    ada = ContactFactory(job_role="decision_maker")
+    LeadFactory(parent_contact=ada, topic="Contoso Ltd Conference")
+    segment = segment_create(name="Contoso decision makers", definition=CONTOSO)
+    with CaptureQueriesContext(connection) as queries:
+        segment_refresh(segment_id=segment.pk)
+    diffs = [q["sql"] for q in queries.captured_queries if "segments_segmentmembershipevent" in q["sql"]]
+    assert len(diffs) == 1 and "ORDER BY" not in diffs[0].upper()
+
+    def scans_of(table: str, plan: dict) -> int:
+        own = 1 if plan.get("Relation Name") == table else 0
+        return own + sum(scans_of(table, child) for child in plan.get("Plans", []))
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {diffs[0]}")
+        plan = cursor.fetchone()[0][0]["Plan"]
+    assert scans_of("crm_core_contact", plan) == 1 and scans_of("crm_core_lead", plan) == 1

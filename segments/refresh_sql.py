@@ -1,0 +1,68 @@
+"""PostgreSQL: a segment's stored membership brought up to date in ONE statement (see crm_core/sqlpath.py).
+
+The definition is evaluated once, into a materialized CTE, unordered (an ORDER BY inside it would stop
+the planner turning the removal's NOT EXISTS into an anti-join and make it re-run the definition per
+member). From it, one INSERT ... ON CONFLICT DO NOTHING adds the new members, one DELETE ... NOT EXISTS
+removes the members that no longer match, and every join and leave is logged in the same statement.
+With `contact_ids` the statement looks at those contacts only (`= ANY(%s)` on both sides).
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from .models import MembershipChange, SegmentMembership, SegmentMembershipEvent
+
+_MEMBERS = SegmentMembership._meta.db_table
+_EVENTS = SegmentMembershipEvent._meta.db_table
+
+
+def membership_diff(
+    *, segment_id: int, members, now, contact_ids: list[int] | None, changed_limit: int
+) -> tuple[int, int, list[int] | None]:
+    """(added, removed, the contacts that joined or left, or None when more than `changed_limit`)."""
+    sql, params = members.order_by().values("pk").query.sql_with_params()
+    matches, removal_scope = sql, ""
+    scope_params: list = []
+    if contact_ids is not None:
+        matches = f"SELECT d.id FROM ({sql}) d WHERE d.id = ANY(%s)"
+        removal_scope = "AND sm.contact_id = ANY(%s)"
+        scope_params = [contact_ids]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH matches(id) AS MATERIALIZED ({matches}),
+            added AS (
+                INSERT INTO {_MEMBERS} (segment_id, contact_id, added_at)
+                SELECT %s, m.id, %s FROM matches m
+                ON CONFLICT (segment_id, contact_id) DO NOTHING
+                RETURNING contact_id
+            ),
+            removed AS (
+                DELETE FROM {_MEMBERS} sm
+                WHERE sm.segment_id = %s {removal_scope}
+                  AND NOT EXISTS (SELECT 1 FROM matches m WHERE m.id = sm.contact_id)
+                RETURNING contact_id
+            ),
+            logged AS (
+                INSERT INTO {_EVENTS} (segment_id, contact_id, change, at)
+                SELECT %s, contact_id, %s, %s FROM added
+                UNION ALL
+                SELECT %s, contact_id, %s, %s FROM removed
+            ),
+            counts(added, removed) AS (SELECT (SELECT count(*) FROM added), (SELECT count(*) FROM removed))
+            SELECT added, removed,
+                   CASE WHEN added + removed <= %s
+                        THEN ARRAY(SELECT contact_id FROM added UNION ALL SELECT contact_id FROM removed) END
+            FROM counts
+            """,
+            [
+                *params, *scope_params,
+                segment_id, now,
+                segment_id, *scope_params,
+                segment_id, MembershipChange.JOINED, now, segment_id, MembershipChange.LEFT, now,
+                changed_limit,
+            ],
+        )  # fmt: skip
+        added, removed, changed = cursor.fetchone()
+    return added, removed, changed
