@@ -2,7 +2,8 @@
 
 - `records`: create, change and delete contacts, accounts, leads, opportunities and interactions.
 - `lifecycle`: lead status moves (accept, qualify, ...) recorded in `LeadStatusChange`.
-- `orphans`: the orphan-lead workflow (a parent contact for every lead without one, set-based).
+- `orphans`: the orphan-lead workflow (a parent contact for every lead without one, set-based;
+  the batch in `orphans_sql` on PostgreSQL, `orphans_portable` elsewhere).
 - `imports`: bulk lead import.
 - `identity`: the identity review of leads a landing page could not tie to their known contact.
 - `scores`: lead scoring's writes to leads (scores, the sales-ready hand-off, the return to nurture),
@@ -35,6 +36,7 @@ from .lifecycle import (
     lead_return_to_marketing,
 )
 from .orphans import (
+    LINK_ORPHAN_LEADS_TASK,
     ORPHAN_LINK_BATCH_SIZE,
     OrphanLinkResult,
     lead_link_orphans,
@@ -75,6 +77,7 @@ __all__ = [
     "LEAD_IMPORT_FIELDS",
     "LEAD_IMPORT_MAX_ROWS",
     "LEAD_TRANSITIONS",
+    "LINK_ORPHAN_LEADS_TASK",
     "ORPHAN_LINK_BATCH_SIZE",
     "IdentityReviewError",
     "LeadImportInvalid",
