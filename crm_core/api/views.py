@@ -25,10 +25,9 @@ from rest_framework.views import APIView
 from crm_core import access, login_limits, models, selectors, services
 
 from . import filters, serializers
-from .keyset import KeysetPagination
 from .lead_actions import LeadLifecycleActionsMixin
 from .ordering import KeysetOrderingFilter
-from .pagination import StandardPagination
+from .pagination import KeysetPagination, StandardPagination
 from .parsers import FormParser, JSONParser, MultiPartParser
 from .permissions import RoleModelPermissions
 from .throttling import AnonRateThrottle

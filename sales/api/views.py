@@ -9,8 +9,8 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import viewsets
 
 from crm_core.api.filters import DATE_RANGE, StrictBooleanFilter, StrictFilterSet
-from crm_core.api.keyset import KeysetPagination
 from crm_core.api.ordering import KeysetOrderingFilter
+from crm_core.api.pagination import KeysetPagination
 from crm_core.api.permissions import RoleModelPermissions
 
 from .. import services
