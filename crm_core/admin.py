@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 
 from . import consent, services, tasking
 from .admin_identity import identity_dismiss_leads, identity_link_leads
+from .estimates import EstimatedCountPaginator
 from .models import (
     Account,
     AuditLog,
@@ -25,7 +26,6 @@ from .models import (
     SubscriptionStatus,
     WorkflowSettings,
 )
-from .pagination import EstimatedCountPaginator
 from .privacy import contact_erase, contact_export
 from .roles import ADMIN, user_roles
 from .selectors import VIEW_MARKETING, VIEW_SALES, contact_default_view, contacts_in_view
