@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from crm_core import models
-from crm_core.emails import normalize_email
+from crm_core.addresses import normalize_email
 from crm_core.jsontext import StorableJSONField
 
 

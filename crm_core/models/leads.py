@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import F
 from django.db.models.functions import Upper
 
-from ..emails import NormalizedEmailField
+from ..addresses import NormalizedEmailField
 from .base import RecordModel
 from .people import Account, Contact, JobRole
 

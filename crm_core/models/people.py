@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower, Trim
 
-from ..emails import NormalizedEmailField
+from ..addresses import NormalizedEmailField
 from .base import RecordModel
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from ..emails import normalize_email
+from ..addresses import normalize_email
 from ..models import Contact, ContactOrigin, Lead
 
 

@@ -20,8 +20,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from .. import events
+from ..addresses import normalize_email
 from ..consent import PREFERENCE_FIELDS, contact_preferences_update
-from ..emails import normalize_email
 from ..models import (
     Account,
     ConsentSource,
