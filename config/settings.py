@@ -210,7 +210,7 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": env.float("SEGMENTS_FULL_REFRESH_SECONDS", default=900.0),
     },
     "landing-retry-unfinished-submissions": {
-        "task": "landing.tasks.submissions_retry_unfinished",
+        "task": "landing.submissions_retry_unfinished",
         "schedule": 300.0,
     },
     "leadscoring-decay": {"task": "leadscoring.tasks.scoring_decay_task", "schedule": 86400.0},  # leadscoring
@@ -218,7 +218,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "sales-tasks-overdue": {"task": "sales.tasks.tasks_overdue_notify_task", "schedule": 300.0},
 }
 CELERY_BEAT_SCHEDULE["landing-spool-drain"] = {
-    "task": "landing.tasks.spool_drain_task",
+    "task": "landing.spool_drain",
     "schedule": env.float("LANDING_SPOOL_DRAIN_SECONDS", default=30.0),
 }
 # journeys: the engine's tick and its knobs (journeys/engine.py, README "Journeys").
