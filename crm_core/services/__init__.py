@@ -6,6 +6,7 @@
   the batch in `orphans_sql` on PostgreSQL, `orphans_portable` elsewhere).
 - `imports`: bulk lead import.
 - `identity`: the identity review of leads a landing page could not tie to their known contact.
+- `lists`: subscription lists (their memberships are consent: `crm_core.consent`).
 - `scores`: lead scoring's writes to leads (scores, the sales-ready hand-off, the return to nurture),
   set-based from SQL the caller passes (`SqlRows`) or from rows on the portable path.
 Consent preferences and list memberships are written by `crm_core.consent`.
@@ -35,6 +36,7 @@ from .lifecycle import (
     lead_qualify,
     lead_return_to_marketing,
 )
+from .lists import subscription_list_create, subscription_list_update
 from .orphans import (
     LINK_ORPHAN_LEADS_TASK,
     ORPHAN_LINK_BATCH_SIZE,
@@ -121,4 +123,6 @@ __all__ = [
     "opportunity_update",
     "records_delete",
     "registration_save",
+    "subscription_list_create",
+    "subscription_list_update",
 ]
