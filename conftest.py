@@ -116,9 +116,16 @@ SQLITE_FILE = "nurture.sqlite3"
 
 def sqlite_default_env(tmp_path, **extra: str) -> dict:
     """The environment of the embedded default on a new SQLite file `tmp_path / SQLITE_FILE`:
-    this session's database and Redis settings removed, DEBUG on, `extra` added."""
+    this session's database and Redis settings removed, DEBUG on, `extra` added. Its filesystem
+    broker keeps its folders under `tmp_path` too, so the test writes nothing in the checkout and
+    a developer's worker on the checkout's var/celery-broker/ never gets the test's tasks."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / SQLITE_FILE}", DEBUG="true", **extra)
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / SQLITE_FILE}",
+        DEBUG="true",
+        CELERY_BROKER_DIR=str(tmp_path / "celery-broker"),
+        **extra,
+    )
     return env
 
 

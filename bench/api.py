@@ -166,6 +166,66 @@ def load(token: str, port: int, path: str, *, total: int, clients: int, pages: i
     return latencies, elapsed(), failures
 
 
+def _start_server(env: dict, port: int, workers: int) -> subprocess.Popen:
+    """gunicorn serving the app on `port`, once it accepts connections (SystemExit if it does not)."""
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"{HOST}:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection((HOST, port), timeout=1).close()
+            return server
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.terminate()
+                raise SystemExit("gunicorn did not start") from None
+            time.sleep(0.2)
+
+
+def _stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def _endpoint_rows(name: str, path: str, token: str, port: int, args, queries) -> list[tuple[str, str]]:
+    """Warm the endpoint up, load it, and report its throughput, latency and queries per request."""
+    load(token, port, path, total=20 * args.clients, clients=args.clients, pages=args.pages)  # warm up
+    latencies, seconds, failures = load(
+        token, port, path, total=args.requests, clients=args.clients, pages=args.pages
+    )
+    data_queries, auth_queries = queries[name]
+    p50, p99 = percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000
+    rows = [
+        (f"{name}", path),
+        ("  requests", f"{len(latencies):,} in {seconds:.1f}s, {len(failures)} failed"),
+        ("  requests/s", f"{len(latencies) / seconds:,.1f}"),
+        ("  latency p50 / p99", f"{p50:.1f} ms / {p99:.1f} ms"),
+        (
+            "  queries/request",
+            f"{data_queries + auth_queries} ({data_queries} data, {auth_queries} auth/roles)",
+        ),
+    ]
+    return rows + [("  failure", failure) for failure in failures[:3]]
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench api", description=__doc__)
     parser.add_argument("--contacts", type=int, default=1_000_000)
@@ -178,32 +238,9 @@ def main(argv: list[str]) -> int:
     data_url, auth_url, token = prepare(args.contacts)
     env = app_env(data_url, auth_url)
     port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--workers",
-            str(args.workers),
-            "--bind",
-            f"{HOST}:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    server = None
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection((HOST, port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("gunicorn did not start") from None
-                time.sleep(0.2)
+        server = _start_server(env, port, args.workers)
         queries = count_queries(env, token)
         rows = [
             ("data set", f"{args.contacts:,} contacts"),
@@ -213,37 +250,12 @@ def main(argv: list[str]) -> int:
             ),
         ]
         for name, path in ENDPOINTS.items():
-            load(
-                token, port, path, total=20 * args.clients, clients=args.clients, pages=args.pages
-            )  # warm up
-            latencies, seconds, failures = load(
-                token, port, path, total=args.requests, clients=args.clients, pages=args.pages
-            )
-            data_queries, auth_queries = queries[name]
-            rows += [
-                (f"{name}", path),
-                ("  requests", f"{len(latencies):,} in {seconds:.1f}s, {len(failures)} failed"),
-                ("  requests/s", f"{len(latencies) / seconds:,.1f}"),
-                (
-                    "  latency p50 / p99",
-                    f"{percentile(latencies, 50) * 1000:.1f} ms / {percentile(latencies, 99) * 1000:.1f} ms",
-                ),
-                (
-                    "  queries/request",
-                    f"{data_queries + auth_queries} ({data_queries} data, {auth_queries} auth/roles)",
-                ),
-            ]
-            for failure in failures[:3]:
-                rows.append(("  failure", failure))
+            rows += _endpoint_rows(name, path, token, port, args, queries)
         report(f"REST API under load ({args.requests:,} requests per endpoint)", rows)
         print("  (shared 2-core machine: figures are noisy)")
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        if server is not None:
+            _stop_server(server)
         from django.db import connections
 
         connections.close_all()

@@ -174,11 +174,13 @@ else:
         }
     }
 
-# The filesystem transport: every folder it writes (queue, processed, control) under var/.
+# The filesystem transport: every folder it writes (queue, processed, control) under one directory,
+# var/celery-broker/ unless CELERY_BROKER_DIR names another (the tests' subprocesses get their own,
+# so a test run leaves nothing in the checkout for a developer's worker to pick up).
 # "localhost" is a placeholder the transport ignores; without it kombu warns on each connection.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost/")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = VAR_DIR / "celery-broker"
+    _broker_dir = BASE_DIR / env("CELERY_BROKER_DIR", default="var/celery-broker")  # relative: to BASE_DIR
     for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -210,7 +212,7 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": env.float("SEGMENTS_FULL_REFRESH_SECONDS", default=900.0),
     },
     "landing-retry-unfinished-submissions": {
-        "task": "landing.tasks.submissions_retry_unfinished",
+        "task": "landing.submissions_retry_unfinished",
         "schedule": 300.0,
     },
     "leadscoring-decay": {"task": "leadscoring.decay", "schedule": 86400.0},  # leadscoring
@@ -218,7 +220,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "sales-tasks-overdue": {"task": "sales.notify_overdue_tasks", "schedule": 300.0},
 }
 CELERY_BEAT_SCHEDULE["landing-spool-drain"] = {
-    "task": "landing.tasks.spool_drain_task",
+    "task": "landing.spool_drain",
     "schedule": env.float("LANDING_SPOOL_DRAIN_SECONDS", default=30.0),
 }
 # journeys: the engine's tick and its knobs (journeys/engine/, README "Journeys").

@@ -6,8 +6,9 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 
-from . import consent, services
+from . import consent, services, tasking
 from .admin_identity import identity_dismiss_leads, identity_link_leads
+from .estimates import EstimatedCountPaginator
 from .models import (
     Account,
     AuditLog,
@@ -25,11 +26,10 @@ from .models import (
     SubscriptionStatus,
     WorkflowSettings,
 )
-from .pagination import EstimatedCountPaginator
 from .privacy import contact_erase, contact_export
 from .roles import ADMIN, user_roles
 from .selectors import VIEW_MARKETING, VIEW_SALES, contact_default_view, contacts_in_view
-from .services import lead_link_orphans
+from .services import LINK_ORPHAN_LEADS_TASK, lead_link_orphans
 
 # The admin links up to this many selected leads in the request; more go to the worker.
 ADMIN_LINK_IN_REQUEST_MAX = 10_000
@@ -299,9 +299,9 @@ class LeadAdmin(ServiceWriteAdmin):
             self.message_user(request, "None of the selected leads is an orphan.", messages.INFO)
             return
         if len(ids) > ADMIN_LINK_IN_REQUEST_MAX:
-            from .tasks import link_orphan_leads_task
-
-            transaction.on_commit(lambda: link_orphan_leads_task.delay(lead_ids=ids, only_if_enabled=False))
+            transaction.on_commit(
+                lambda: tasking.enqueue(LINK_ORPHAN_LEADS_TASK, lead_ids=ids, only_if_enabled=False)
+            )
             self.message_user(request, f"Linking {len(ids):,} orphan leads in the background.", messages.INFO)
             return
         result = lead_link_orphans(lead_ids=ids)

@@ -4,7 +4,8 @@ Export walks every relation that points at Contact (any app's, so models added
 later are included without touching this file), adds orphan leads that carry
 the contact's email and whatever apps add through an optional
 `<app>/privacy_hooks.py` (`export_contact(contact) -> dict`,
-`erase_contact(contact, email) -> dict`).
+`erase_contact(contact, email) -> dict`), found through Django's app registry (every installed
+app that has one, in INSTALLED_APPS order), so crm_core needs to know no app above it.
 
 Erase keeps the contact row (opportunities, statistics and the audit trail
 still point at it) but removes its personal fields, deletes its interactions,
@@ -16,15 +17,17 @@ in the AuditLog without the personal data itself.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
+from types import ModuleType
 
+from django.apps import apps
 from django.core import serializers
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-
-from config.app_modules import app_modules
 
 from . import consent, events
 from .models import (
@@ -76,8 +79,20 @@ def _orphan_leads(email: str | None):
     return Lead.objects.filter(email=email, parent_contact__isnull=True)
 
 
-def _hooks():
-    return app_modules("privacy_hooks")
+PRIVACY_HOOKS_MODULE = "privacy_hooks"
+
+
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # the app is a module, not a package
+        return False
+
+
+def _hooks() -> list[ModuleType]:
+    """The `privacy_hooks` module of every installed app that has one, in INSTALLED_APPS order."""
+    names = [f"{config.name}.{PRIVACY_HOOKS_MODULE}" for config in apps.get_app_configs()]
+    return [importlib.import_module(name) for name in names if _module_exists(name)]
 
 
 def contact_export_data(*, contact: Contact) -> dict:

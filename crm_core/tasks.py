@@ -1,20 +1,19 @@
-"""Celery tasks of the CRM core: thin, idempotent wrappers around services."""
+"""Celery tasks of the CRM core: thin, idempotent wrappers around services.
+
+Services queue them by name (`crm_core.tasking.enqueue("crm_core.link_orphan_leads", ...)`), never
+by importing this module; they retry only on transient errors (`tasking.RETRY_TRANSIENT`).
+"""
 
 from dataclasses import asdict
 
 from celery import shared_task
-from django.db import OperationalError
 
 from .selectors import orphan_workflow_enabled
 from .services import lead_link_orphans
+from .tasking import RETRY_TRANSIENT
 
 
-@shared_task(
-    autoretry_for=(OperationalError,),  # a deadlock or a lost connection: try again
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=5,
-)
+@shared_task(name="crm_core.link_orphan_leads", **RETRY_TRANSIENT)
 def link_orphan_leads_task(lead_ids: list[int] | None = None, only_if_enabled: bool = True) -> dict:
     """Link orphan leads (these ids, or all of them) to contacts. Safe to run twice: a lead
     that has a parent contact by the time this runs is left alone.

@@ -2,11 +2,13 @@
 
 `submission_store` commits the raw post before anything else; when PostgreSQL is unreachable (a
 restart, a failover, connections being killed) that commit fails. The view retries it briefly
-(`store_or_spool`); if the database still refuses, the post is written here: one JSON file per post
+(`with_database_retry`); if the database still refuses, the post is written here: one JSON file per post
 under LANDING_SPOOL_DIR, written to a temporary name and renamed, so a reader never sees half a file.
-`spool_drain` (after every stored post in the web process, and the worker's beat task) stores each
-spooled post with its original time and queues its processing; a post already stored (a crash
-between storing and removing the file) is recognised by its spool id and not stored twice.
+`landing.services.spool_drain` (after every stored post in the web process, and the worker's beat
+task) reads them back with `spooled_posts`, stores each with its original time and queues its
+processing; a post already stored (a crash between storing and removing the file) is recognised by
+its spool id and not stored twice. This module only keeps and reads the files: it knows nothing of
+the services that store them.
 Files live on the web host that took the post, so each web host drains its own directory (put it on
 shared storage to let the worker drain them too).
 """
@@ -19,6 +21,7 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -78,14 +81,12 @@ def with_database_retry(work):
             pause = min(pause * 2, 1.0)
 
 
-def spool_drain(*, limit: int = 500) -> int:
-    """Store spooled posts (oldest first) and queue their processing; returns how many were stored."""
-    from .services import submission_store_spooled
-
+def spooled_posts(*, limit: int = 500) -> Iterator[tuple[Path, dict]]:
+    """(file, post) of up to `limit` spooled posts, oldest first, read one at a time (the caller
+    stores each and then removes its file). An unreadable file is logged and left where it is."""
     directory = _spool_dir()
     if not directory.is_dir():
-        return 0
-    stored = 0
+        return
     for path in sorted(directory.glob("*.json"), key=lambda p: p.stat().st_mtime)[:limit]:
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
@@ -93,7 +94,9 @@ def spool_drain(*, limit: int = 500) -> int:
             logger.exception("unreadable spooled form post %s; left for a person to look at", path)
             continue
         record["received_at"] = parse_datetime(record["received_at"]) or timezone.now()
-        submission_store_spooled(record=record)  # raises while the database is still away
-        path.unlink(missing_ok=True)
-        stored += 1
-    return stored
+        yield path, record
+
+
+def spooled_post_remove(path: Path) -> None:
+    """The post in `path` is stored: its file goes."""
+    path.unlink(missing_ok=True)

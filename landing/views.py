@@ -44,7 +44,7 @@ def _message(request, *, title: str, message: str, status: int, headers: dict | 
 
 
 def _identity_token(request, page: LandingPage) -> str:
-    """The signed link's token when valid, for the form to carry (services._identified_contact_id)."""
+    """The signed link's token when valid, for the form to carry (landing.services.processing reads it)."""
     token = request.GET.get(PREFILL_PARAM) or request.POST.get(IDENTITY_FIELD) or ""
     if not token:
         return ""
@@ -196,7 +196,7 @@ class LandingPageView(View):
         # A filled honeypot is kept for review but answered like any success: bots learn nothing.
         try:
             submission = services.submission_receive(submission=submission)
-            spool.spool_drain(limit=20)  # the database answers again: store what the spool kept
+            services.spool_drain(limit=20)  # the database answers again: store what the spool kept
         except DatabaseError:  # stored; the sweep processes it when the database is back
             logger.warning("submission %s stored but not processed yet", submission.pk, exc_info=True)
             return render(request, "landing/thank_you.html", {"page": page})

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from crm_core.pagination import EstimatedCountPaginator
+from crm_core.estimates import EstimatedCountPaginator
 
 from .models import Segment, SegmentMembership, SegmentMembershipEvent
 

@@ -16,7 +16,7 @@ from conftest import ROOT, manage, sqlite_default_env, wait_until
 def _newcomer_env(tmp_path) -> dict:
     """The embedded default as a shell without make has it: no SECRET_KEY, DEBUG off."""
     env = sqlite_default_env(tmp_path)
-    for name in ("SECRET_KEY", "DEBUG", "EMAIL_BACKEND", "CELERY_TASK_DEFAULT_QUEUE"):
+    for name in ("SECRET_KEY", "DEBUG", "EMAIL_BACKEND", "CELERY_TASK_DEFAULT_QUEUE", "CELERY_BROKER_DIR"):
         env.pop(name, None)
     return env
 

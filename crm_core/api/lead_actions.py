@@ -19,6 +19,7 @@ from crm_core.models import Contact, Lead, LeadStatusChange, Opportunity
 from crm_core.roles import ADMIN, MARKETING, user_roles
 
 from .permissions import RoleModelPermissions
+from .serializers import StrictSerializer
 
 
 class CanMoveLeadsThroughSales(BasePermission):
@@ -39,18 +40,6 @@ class PayloadTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request is too large."
     default_code = "payload_too_large"
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know instead of ignoring them."""
-
-    def validate(self, attrs):
-        unknown = (
-            sorted(set(self.initial_data) - set(self.fields)) if hasattr(self.initial_data, "keys") else []
-        )
-        if unknown:
-            raise ValidationError({name: ["Unknown field."] for name in unknown})
-        return attrs
 
 
 class LeadTransitionSerializer(StrictSerializer):

@@ -1,9 +1,11 @@
-"""The CRM resources on the API router, plus the token endpoint, the schema and its docs."""
+"""The CRM resources on the API router, plus the token endpoint, the schema and its docs, and the
+admins' privacy endpoints for a contact (export, erase: crm_core.api.privacy)."""
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
+from .privacy import ContactEraseView, ContactExportView
 
 
 def register(router) -> None:
@@ -20,4 +22,6 @@ urlpatterns = [
     path("auth/token/rotate/", views.AuthTokenRotateView.as_view(), name="api-auth-token-rotate"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("contacts/<int:pk>/export/", ContactExportView.as_view(), name="contact-export"),
+    path("contacts/<int:pk>/erase/", ContactEraseView.as_view(), name="contact-erase"),
 ]

@@ -8,11 +8,13 @@ with bad data.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from crm_core import models
-from crm_core.emails import normalize_email
+from crm_core.addresses import normalize_email
 from crm_core.jsontext import StorableJSONField
 
 
@@ -34,20 +36,6 @@ class NormalizedEmailField(serializers.EmailField):
         return normalize_email(super().to_internal_value(data))
 
 
-class StrictModelSerializer(serializers.ModelSerializer):
-    """A ModelSerializer that refuses fields it does not know (instead of ignoring them).
-
-    Read-only fields may be sent back (an integrator PUTting what it GOT) and are ignored.
-    """
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(str(name) for name in data if name not in self.fields)
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
-
-
 def _with_errors(errors: dict, validate):
     """`validate()`'s values, or one 400 with its field errors and `errors` together."""
     try:
@@ -59,6 +47,37 @@ def _with_errors(errors: dict, validate):
     if errors:
         raise serializers.ValidationError(errors)
     return values
+
+
+UNKNOWN_FIELD = "Unknown field."
+
+
+def unknown_field_errors(data, known) -> dict[str, list[str]]:
+    """`{name: ["Unknown field."]}` for each key of the body `data` that is not in `known`."""
+    if not isinstance(data, Mapping):
+        return {}
+    return {str(name): [UNKNOWN_FIELD] for name in sorted(data, key=str) if name not in known}
+
+
+class StrictFieldsMixin:
+    """Refuse fields the serializer does not know instead of ignoring them silently: the 400 names
+    each one (`{"shoe_size": ["Unknown field."]}`) together with the errors of the fields it knows.
+
+    Every app's request serializers refuse unknown fields this way (through `StrictSerializer` and
+    `StrictModelSerializer`). Read-only fields are known: an integrator may send back what it GOT.
+    """
+
+    def to_internal_value(self, data):
+        unknown = unknown_field_errors(data, self.fields)
+        return _with_errors(unknown, lambda: super(StrictFieldsMixin, self).to_internal_value(data))
+
+
+class StrictSerializer(StrictFieldsMixin, serializers.Serializer):
+    """A Serializer that refuses fields it does not know (StrictFieldsMixin)."""
+
+
+class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """A ModelSerializer that refuses fields it does not know (StrictFieldsMixin)."""
 
 
 def _user_queryset():
@@ -277,16 +296,8 @@ class AuthTokenSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(read_only=True, help_text="After this the token is refused (401).")
 
 
-class LeadAssignSerializer(serializers.Serializer):
+class LeadAssignSerializer(StrictSerializer):
     owner = serializers.PrimaryKeyRelatedField(
         queryset=_user_queryset(), allow_null=True, help_text="The new owner's user id; null to unassign."
     )
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-
-    def to_internal_value(self, data):
-        unknown = (
-            {str(n): ["Unknown field."] for n in data if n not in self.fields}
-            if isinstance(data, dict)
-            else {}
-        )
-        return _with_errors(unknown, lambda: super(LeadAssignSerializer, self).to_internal_value(data))

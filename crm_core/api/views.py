@@ -8,10 +8,7 @@ related record is exposed as its id), whatever the page size.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 from django.contrib.auth import authenticate
-from django.db import IntegrityError, transaction
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -25,75 +22,29 @@ from rest_framework.views import APIView
 from crm_core import access, login_limits, models, selectors, services
 
 from . import filters, serializers
-from .keyset import KeysetPagination
 from .lead_actions import LeadLifecycleActionsMixin
 from .ordering import KeysetOrderingFilter
-from .pagination import StandardPagination
+from .pagination import KeysetPagination, StandardPagination
 from .parsers import FormParser, JSONParser, MultiPartParser
 from .permissions import RoleModelPermissions
 from .throttling import AnonRateThrottle
 from .tokens import token_expires_at, token_issue
-
-# Constraint name -> (field, message) for conflicts the database catches after validation (races).
-CONFLICTS = {
-    "contact_email_ci_unique": ("email", "A contact with this email already exists."),
-    "crm_core_subscriptionlist_name_key": ("name", "A subscription list with this name already exists."),
-}
+from .writes import ServiceWritesMixin
 
 
-@contextmanager
-def conflicts_as_400():
-    """Turn an integrity error (a lost race on a unique value, a row deleted meanwhile) into a 400."""
-    try:
-        with transaction.atomic():
-            yield
-    except IntegrityError as exc:
-        constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
-        field, message = CONFLICTS.get(constraint, ("non_field_errors", "Conflicts with the stored data."))
-        raise ValidationError({field: [message]}) from exc
-
-
-class CRMModelViewSet(viewsets.ModelViewSet):
-    """Writes go through the owning services (`create_service`, `update_service`, `delete_service`,
-    called with the validated fields and the acting user); a viewset without them saves plainly."""
+class CRMModelViewSet(ServiceWritesMixin, viewsets.ModelViewSet):
+    """The CRM resources: role permissions, strict filters and search, indexed orderings; writes go
+    through the owning services (`create_service`, `update_service`, `delete_service`: see
+    crm_core.api.writes)."""
 
     permission_classes = [RoleModelPermissions]
     filter_backends = [DjangoFilterBackend, filters.StrictSearchFilter, KeysetOrderingFilter]
     pagination_class = StandardPagination
     ordering_fields = ["id", "created_at"]
-    create_service = None
-    update_service = None  # called as update_service(<model name>=instance, actor=..., **fields)
-    delete_service = None
-
-    def _instance_kw(self) -> str:
-        return self.queryset.model._meta.model_name
-
-    def perform_create(self, serializer):
-        with conflicts_as_400():
-            if self.create_service is None:
-                serializer.save()
-            else:
-                serializer.instance = type(self).create_service(
-                    actor=self.request.user, **serializer.validated_data
-                )
-
-    def perform_update(self, serializer):
-        with conflicts_as_400():
-            if self.update_service is None:
-                serializer.save()
-            else:
-                serializer.instance = type(self).update_service(
-                    **{self._instance_kw(): serializer.instance},
-                    actor=self.request.user,
-                    **serializer.validated_data,
-                )
-
-    def perform_destroy(self, instance):
-        with transaction.atomic():
-            if self.delete_service is None:
-                instance.delete()
-            else:
-                type(self).delete_service(**{self._instance_kw(): instance}, actor=self.request.user)
+    conflicts = {
+        "contact_email_ci_unique": ("email", "A contact with this email already exists."),
+        "crm_core_subscriptionlist_name_key": ("name", "A subscription list with this name already exists."),
+    }
 
 
 class AccountViewSet(CRMModelViewSet):
@@ -227,6 +178,9 @@ class SubscriptionListViewSet(CRMModelViewSet):
     search_fields = ["name"]
     ordering_fields = ["id", "name", "created_at"]
     ordering = ["name"]
+    instance_kw = "subscription_list"
+    create_service = staticmethod(services.subscription_list_create)
+    update_service = staticmethod(services.subscription_list_update)
 
 
 class LoginLocked(Throttled):

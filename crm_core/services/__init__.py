@@ -2,9 +2,11 @@
 
 - `records`: create, change and delete contacts, accounts, leads, opportunities and interactions.
 - `lifecycle`: lead status moves (accept, qualify, ...) recorded in `LeadStatusChange`.
-- `orphans`: the orphan-lead workflow (a parent contact for every lead without one, set-based).
+- `orphans`: the orphan-lead workflow (a parent contact for every lead without one, set-based;
+  the batch in `orphans_sql` on PostgreSQL, `orphans_portable` elsewhere).
 - `imports`: bulk lead import.
 - `identity`: the identity review of leads a landing page could not tie to their known contact.
+- `lists`: subscription lists (their memberships are consent: `crm_core.consent`).
 - `scores`: lead scoring's writes to leads (scores, the sales-ready hand-off, the return to nurture),
   set-based from SQL the caller passes (`SqlRows`) or from rows on the portable path.
 Consent preferences and list memberships are written by `crm_core.consent`.
@@ -34,7 +36,9 @@ from .lifecycle import (
     lead_qualify,
     lead_return_to_marketing,
 )
+from .lists import subscription_list_create, subscription_list_update
 from .orphans import (
+    LINK_ORPHAN_LEADS_TASK,
     ORPHAN_LINK_BATCH_SIZE,
     OrphanLinkResult,
     lead_link_orphans,
@@ -75,6 +79,7 @@ __all__ = [
     "LEAD_IMPORT_FIELDS",
     "LEAD_IMPORT_MAX_ROWS",
     "LEAD_TRANSITIONS",
+    "LINK_ORPHAN_LEADS_TASK",
     "ORPHAN_LINK_BATCH_SIZE",
     "IdentityReviewError",
     "LeadImportInvalid",
@@ -118,4 +123,6 @@ __all__ = [
     "opportunity_update",
     "records_delete",
     "registration_save",
+    "subscription_list_create",
+    "subscription_list_update",
 ]

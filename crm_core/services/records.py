@@ -20,7 +20,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from .. import events
-from ..emails import normalize_email
+from ..addresses import normalize_email
+from ..consent import PREFERENCE_FIELDS, contact_preferences_update
 from ..models import (
     Account,
     ConsentSource,
@@ -183,8 +184,6 @@ def _delete(kind: _Kind, instance) -> None:
 
 
 def _consent_split(values: Mapping[str, Any]) -> tuple[dict, dict]:
-    from ..consent import PREFERENCE_FIELDS
-
     profile = {k: v for k, v in values.items() if k not in PREFERENCE_FIELDS}
     preferences = {k: v for k, v in values.items() if k in PREFERENCE_FIELDS}
     return profile, preferences
@@ -193,8 +192,6 @@ def _consent_split(values: Mapping[str, Any]) -> tuple[dict, dict]:
 @_atomic
 def contact_create(*, actor=None, consent_source: str = ConsentSource.API, **values) -> Contact:
     """Create a contact. Consent preferences given are recorded as changes from their defaults."""
-    from ..consent import PREFERENCE_FIELDS, contact_preferences_update
-
     profile, preferences = _consent_split(values)
     profile = _checked(profile, CONTACT_PROFILE_FIELDS | {"marketing_only"}, "contact")
     _checked(preferences, frozenset(PREFERENCE_FIELDS), "contact")
@@ -225,8 +222,6 @@ def contact_update(
     **values,
 ) -> Contact:
     """Change a contact's fields; consent preferences that change leave a `ConsentChange` each."""
-    from ..consent import PREFERENCE_FIELDS, contact_preferences_update
-
     profile, preferences = _consent_split(values)
     profile = _checked(profile, CONTACT_PROFILE_FIELDS | {"marketing_only"}, "contact")
     _checked(preferences, frozenset(PREFERENCE_FIELDS), "contact")

@@ -23,7 +23,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
-from .. import events
+from .. import events, sqlpath
 from ..models import Lead, LeadStatus, LeadStatusChange
 from .sql import SqlRows
 
@@ -73,7 +73,8 @@ def _announce(changed: _Changed, fields: list[str]) -> int:
 
 
 def _require_postgresql() -> None:
-    if connection.vendor != "postgresql":
+    """SqlRows are the PostgreSQL path's input (`crm_core.sqlpath`); the portable path takes tuples."""
+    if not sqlpath.postgres_sql():
         raise ValueError(f"SqlRows needs PostgreSQL; pass the rows as tuples on {connection.vendor}")
 
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from config.celery_app import app as celery_app
 from conftest import wait_until
 from crm_core.models import Contact, ContactOrigin, Lead, WorkflowSettings
-from crm_core.services import lead_create, lead_link_orphans, lead_update, orphans
+from crm_core.services import lead_create, lead_link_orphans, lead_update
 from crm_core.tests.factories import AccountFactory, ContactFactory, LeadFactory, OrphanLeadFactory
 
 
@@ -36,10 +36,10 @@ def _set_raw_email(lead: Lead, email: str) -> None:
 
 
 @pytest.fixture(params=["postgresql", "portable"])
-def link_path(request, monkeypatch):
+def link_path(request):
     """Run a test on the PostgreSQL statements and on the ORM path the SQLite default uses."""
     if request.param == "portable":
-        monkeypatch.setattr(orphans, "_link_locked_batch_sql", orphans._link_locked_batch_portable)
+        request.getfixturevalue("portable_path")
     return request.param
 
 

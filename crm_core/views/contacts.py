@@ -6,9 +6,9 @@ from django.http import Http404
 from django.shortcuts import render
 
 from crm_core import selectors
+from crm_core.estimates import queryset_estimated_count
 from crm_core.forms import ContactFilterForm
 from crm_core.models import Contact
-from crm_core.pagination import queryset_estimated_count
 from crm_core.roles import MARKETING, SALES
 
 from .paging import OUTDATED_CURSOR, InvalidCursor, keyset_section

@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from crm_core.api.serializers import StrictModelSerializer
 from crm_core.jsontext import StorableJSONField, storable_json_mapping
 
 from ..models import Journey
@@ -23,7 +24,7 @@ JOURNEY_FIELDS = (
 )
 
 
-class JourneySerializer(serializers.ModelSerializer):
+class JourneySerializer(StrictModelSerializer):
     serializer_field_mapping = storable_json_mapping(serializers.ModelSerializer.serializer_field_mapping)
     steps = StorableJSONField(
         required=False,
@@ -39,10 +40,7 @@ class JourneySerializer(serializers.ModelSerializer):
     def to_internal_value(self, data):
         if not isinstance(data, dict):
             raise serializers.ValidationError({"non_field_errors": ["expected a JSON object"]})
-        unknown = set(data) - set(self.fields)
-        if unknown:
-            raise serializers.ValidationError({key: ["unknown field"] for key in sorted(unknown)})
-        return super().to_internal_value(data)
+        return super().to_internal_value(data)  # unknown fields are refused (StrictModelSerializer)
 
     def validate(self, attrs):
         errors = {}

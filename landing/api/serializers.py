@@ -1,9 +1,11 @@
 from rest_framework import serializers
 
+from crm_core.api.serializers import StrictModelSerializer
+
 from ..forms import MAX_FIELD_LENGTH
 from ..models import FormField, FormSubmission, LandingPage
 from ..selectors import failed_submission_count
-from ..services import landing_form_problems, landing_page_create, landing_page_update, page_field_rows
+from ..services import landing_form_problems, page_field_rows
 
 
 def problems_as_errors(problems, *, rows: int) -> dict:
@@ -27,18 +29,7 @@ def problems_as_errors(problems, *, rows: int) -> dict:
     return errors
 
 
-class StrictSerializerMixin:
-    """Refuse keys the serializer does not know, instead of ignoring them silently."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
-
-
-class FormFieldSerializer(StrictSerializerMixin, serializers.ModelSerializer):
+class FormFieldSerializer(StrictModelSerializer):
     max_length = serializers.IntegerField(min_value=1, max_value=MAX_FIELD_LENGTH, default=200)
     choices = serializers.ListField(
         child=serializers.CharField(max_length=200), required=False, max_length=100
@@ -58,7 +49,7 @@ class FormFieldSerializer(StrictSerializerMixin, serializers.ModelSerializer):
         )
 
 
-class LandingPageSerializer(StrictSerializerMixin, serializers.ModelSerializer):
+class LandingPageSerializer(StrictModelSerializer):
     fields = FormFieldSerializer(many=True)
     public_url = serializers.SerializerMethodField()
     failed_submissions = serializers.IntegerField(
@@ -115,16 +106,6 @@ class LandingPageSerializer(StrictSerializerMixin, serializers.ModelSerializer):
         if problems:
             raise serializers.ValidationError(problems_as_errors(problems, rows=len(fields)))
         return attrs
-
-    def create(self, validated_data):
-        fields = validated_data.pop("fields")
-        return landing_page_create(
-            data=validated_data, fields=fields, created_by=self.context["request"].user
-        )
-
-    def update(self, instance, validated_data):
-        fields = validated_data.pop("fields", None)
-        return landing_page_update(page=instance, data=validated_data, fields=fields)
 
     def to_representation(self, page):
         body = super().to_representation(page)

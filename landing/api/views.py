@@ -9,10 +9,11 @@ from rest_framework.response import Response
 
 from crm_core.api.pagination import StandardPagination
 from crm_core.api.permissions import RoleModelPermissions
+from crm_core.api.writes import ServiceWritesMixin
 
 from ..models import LandingPage, PageStatus, SubmissionStatus
 from ..selectors import landing_pages_with_failures
-from ..services import submissions_requeue
+from ..services import landing_page_create, landing_page_update, submissions_requeue
 from .serializers import FormSubmissionSerializer, LandingPageSerializer, RequeueResultSerializer
 
 
@@ -30,8 +31,9 @@ class LandingPageFilter(django_filters.FilterSet):
         return queryset.filter(failed_submissions__gt=0) if value else queryset.filter(failed_submissions=0)
 
 
-class LandingPageViewSet(viewsets.ModelViewSet):
-    """Landing pages and their forms: marketers edit them, sales reps read them."""
+class LandingPageViewSet(ServiceWritesMixin, viewsets.ModelViewSet):
+    """Landing pages and their forms: marketers edit them, sales reps read them. Writes go through
+    the page services (landing.services.pages), as every API write does (crm_core.api.writes)."""
 
     queryset = landing_pages_with_failures(LandingPage.objects.prefetch_related("fields"))
     serializer_class = LandingPageSerializer
@@ -41,6 +43,15 @@ class LandingPageViewSet(viewsets.ModelViewSet):
     search_fields = ("title", "slug", "lead_topic")
     ordering_fields = ("title", "slug", "created_at", "updated_at", "failed_submissions")
     ordering = ("title", "id")
+    instance_kw = "page"
+
+    @staticmethod
+    def create_service(*, actor, fields, **data):
+        return landing_page_create(data=data, fields=fields, created_by=actor)
+
+    @staticmethod
+    def update_service(*, page, actor, fields=None, **data):
+        return landing_page_update(page=page, data=data, fields=fields)
 
     def destroy(self, request, *args, **kwargs):
         try:

@@ -111,7 +111,7 @@ def test_a_submission_whose_processing_fails_is_kept_and_processed_by_the_retry(
     assert contact.first_name == "New"
     assert Lead.objects.get().parent_contact == contact
     assert Interaction.objects.filter(contact=contact).count() == 1
-    assert "submission_process_task" in celery_worker_process.log_path.read_text()
+    assert "landing.submission_process" in celery_worker_process.log_path.read_text()
 
 
 @pytest.mark.django_db(transaction=True)

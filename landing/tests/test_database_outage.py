@@ -9,8 +9,7 @@ from django.test import Client
 
 from conftest import _database_url
 from landing.models import FormSubmission, SubmissionStatus
-from landing.services import submission_process
-from landing.spool import spool_drain
+from landing.services import spool_drain, submission_process
 from landing.tests.factories import LandingPageFactory
 from landing.tests.utils import submit
 

@@ -1,31 +1,20 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from crm_core.api.serializers import StrictModelSerializer
 from crm_core.jsontext import StorableJSONField
 
 from ..conditions import ConditionError, condition_q
 from ..models import GradeBand, ScoringModel, ScoringRule, grade_bands_validate
-from ..services import scoring_model_save
 
 
-class StrictSerializerMixin:
-    """Refuse keys the serializer does not know, instead of ignoring them silently."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields), key=str)
-            if unknown:
-                raise serializers.ValidationError({str(name): ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
-
-
-class GradeBandSerializer(StrictSerializerMixin, serializers.ModelSerializer):
+class GradeBandSerializer(StrictModelSerializer):
     class Meta:
         model = GradeBand
         fields = ("grade", "min_score", "max_score")
 
 
-class ScoringRuleSerializer(StrictSerializerMixin, serializers.ModelSerializer):
+class ScoringRuleSerializer(StrictModelSerializer):
     condition = StorableJSONField(required=False, allow_null=True, default=None)
 
     class Meta:
@@ -69,7 +58,7 @@ class ScoringRuleSerializer(StrictSerializerMixin, serializers.ModelSerializer):
         return attrs
 
 
-class ScoringModelSerializer(StrictSerializerMixin, serializers.ModelSerializer):
+class ScoringModelSerializer(StrictModelSerializer):
     rules = ScoringRuleSerializer(many=True, required=False)
     grade_bands = GradeBandSerializer(many=True, required=False)
     # Declared so DRF adds no generic validator for the one-primary constraint (validate() explains it).
@@ -127,20 +116,6 @@ class ScoringModelSerializer(StrictSerializerMixin, serializers.ModelSerializer)
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
-
-    def _save(self, instance, validated_data):
-        rules = validated_data.pop("rules", None)
-        bands = validated_data.pop("grade_bands", None)
-        try:
-            return scoring_model_save(model=instance, data=validated_data, rules=rules, grade_bands=bands)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.message_dict) from error
-
-    def create(self, validated_data):
-        return self._save(None, validated_data)
-
-    def update(self, instance, validated_data):
-        return self._save(instance, validated_data)
 
 
 class NotCountedSerializer(serializers.Serializer):

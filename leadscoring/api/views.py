@@ -1,22 +1,24 @@
-from django.db import IntegrityError
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm_core.api.pagination import StandardPagination
 from crm_core.api.permissions import RoleModelPermissions
+from crm_core.api.writes import ServiceWritesMixin
 from crm_core.models import Lead
 
 from ..models import LeadScore, ScoringModel, ScoringModelStatus
-from ..services import lead_score_explain
+from ..services import lead_score_explain, scoring_model_save
 from .serializers import LeadScoreResponseSerializer, ScoringModelSerializer
 
 
-class ScoringModelViewSet(viewsets.ModelViewSet):
-    """Lead-scoring models with their rules and grade bands: marketers edit them, sales reps read them."""
+class ScoringModelViewSet(ServiceWritesMixin, viewsets.ModelViewSet):
+    """Lead-scoring models with their rules and grade bands: marketers edit them, sales reps read them.
+    Writes go through `scoring_model_save`, as every API write goes through its service
+    (crm_core.api.writes)."""
 
     queryset = ScoringModel.objects.prefetch_related("rules", "grade_bands")
     serializer_class = ScoringModelSerializer
@@ -26,20 +28,18 @@ class ScoringModelViewSet(viewsets.ModelViewSet):
     search_fields = ("name",)
     ordering_fields = ("name", "created_at", "updated_at")
     ordering = ("name", "id")
+    instance_kw = "model"
 
-    def perform_create(self, serializer):
-        self._save(serializer)
+    @staticmethod
+    def create_service(*, actor, rules=None, grade_bands=None, **data):
+        return scoring_model_save(model=None, data=data, rules=rules, grade_bands=grade_bands)
 
-    def perform_update(self, serializer):
-        self._save(serializer)
+    @staticmethod
+    def update_service(*, model, actor, rules=None, grade_bands=None, **data):
+        return scoring_model_save(model=model, data=data, rules=rules, grade_bands=grade_bands)
 
-    def _save(self, serializer):
-        try:
-            serializer.save()
-        except IntegrityError as error:  # a concurrent request took the name or the primary flag
-            raise ValidationError(
-                {"non_field_errors": [f"Conflicts with another scoring model: {error}"]}
-            ) from error
+    def conflict_error(self, error):  # a concurrent request took the name or the primary flag
+        return {"non_field_errors": [f"Conflicts with another scoring model: {error}"]}
 
 
 class LeadScoreView(APIView):

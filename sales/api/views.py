@@ -1,17 +1,19 @@
 """Activities and tasks: sales reps log and edit their own, marketers read, admins do anything.
 
 Model permissions (`RoleModelPermissions`) decide who reads and writes at all; `crm_core.access`
-decides whose item a rep may change (403 with the reason). Writes go through `sales.services`.
+decides whose item a rep may change (403 with the reason). Writes go through `sales.services`, the
+way every API write reaches its service (crm_core.api.writes).
 """
 
-from django.db import transaction
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import viewsets
 
+from crm_core import access
 from crm_core.api.filters import DATE_RANGE, StrictBooleanFilter, StrictFilterSet
-from crm_core.api.keyset import KeysetPagination
 from crm_core.api.ordering import KeysetOrderingFilter
+from crm_core.api.pagination import KeysetPagination
 from crm_core.api.permissions import RoleModelPermissions
+from crm_core.api.writes import ServiceWritesMixin
 
 from .. import services
 from ..models import Activity, Task
@@ -40,7 +42,7 @@ class TaskFilter(StrictFilterSet):
         }
 
 
-class _Base(viewsets.ModelViewSet):
+class _Base(ServiceWritesMixin, viewsets.ModelViewSet):
     permission_classes = [RoleModelPermissions]
     pagination_class = KeysetPagination
     filter_backends = [DjangoFilterBackend, KeysetOrderingFilter]
@@ -53,17 +55,9 @@ class ActivityViewSet(_Base):
     queryset = Activity.objects.all()
     serializer_class = ActivitySerializer
     filterset_class = ActivityFilter
-
-    def perform_create(self, serializer):
-        serializer.instance = services.activity_log(actor=self.request.user, **serializer.validated_data)
-
-    def perform_update(self, serializer):
-        serializer.instance = services.activity_update(
-            actor=self.request.user, activity=serializer.instance, **serializer.validated_data
-        )
-
-    def perform_destroy(self, instance):
-        services.activity_delete(actor=self.request.user, activity=instance)
+    create_service = staticmethod(services.activity_log)
+    update_service = staticmethod(services.activity_update)
+    delete_service = staticmethod(services.activity_delete)
 
 
 class TaskViewSet(_Base):
@@ -72,30 +66,19 @@ class TaskViewSet(_Base):
     queryset = Task.objects.all()
     serializer_class = TaskSerializer
     filterset_class = TaskFilter
+    delete_service = staticmethod(services.task_delete)
 
-    def perform_create(self, serializer):
-        data = dict(serializer.validated_data)
-        done = data.pop("done", False)
-        with transaction.atomic():
-            task = services.task_create(actor=self.request.user, **data)
-            if done:
-                task = services.task_complete(actor=self.request.user, task=task)
-        serializer.instance = task
+    @staticmethod
+    def create_service(*, actor, done=False, **fields):
+        task = services.task_create(actor=actor, **fields)
+        return services.task_complete(actor=actor, task=task) if done else task
 
-    def perform_update(self, serializer):
-        data = dict(serializer.validated_data)
-        done = data.pop("done", None)
-        with transaction.atomic():
-            task = serializer.instance
-            if data:
-                task = services.task_update(actor=self.request.user, task=task, **data)
-            if done is not None:
-                task = services.task_complete(actor=self.request.user, task=task, done=done)
-            elif not data:  # nothing to change: still only its owner may "change" it
-                from crm_core import access
-
-                access.check_task_edit(self.request.user, task)
-        serializer.instance = task
-
-    def perform_destroy(self, instance):
-        services.task_delete(actor=self.request.user, task=instance)
+    @staticmethod
+    def update_service(*, task, actor, done=None, **fields):
+        if fields:
+            task = services.task_update(actor=actor, task=task, **fields)
+        if done is not None:
+            task = services.task_complete(actor=actor, task=task, done=done)
+        elif not fields:  # nothing to change: still only its owner may "change" it
+            access.check_task_edit(actor, task)
+        return task

@@ -1,12 +1,12 @@
 from rest_framework import serializers
 
-from crm_core.api.serializers import ContactSerializer
+from crm_core.api.serializers import ContactSerializer, StrictModelSerializer
 from crm_core.jsontext import StorableJSONField
 from segments.compiler import validate_definition
 from segments.models import Segment
 
 
-class SegmentSerializer(serializers.ModelSerializer):
+class SegmentSerializer(StrictModelSerializer):
     definition = StorableJSONField()
 
     class Meta:
@@ -26,13 +26,6 @@ class SegmentSerializer(serializers.ModelSerializer):
         if errors:
             raise serializers.ValidationError(errors)
         return definition
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
-        return super().to_internal_value(data)
 
 
 class PreviewRequestSerializer(serializers.Serializer):

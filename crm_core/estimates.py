@@ -1,4 +1,8 @@
-"""Counting that stays cheap at a million rows."""
+"""Counting that stays cheap at a million rows: the planner's estimates instead of COUNT(*).
+
+PostgreSQL keeps a row estimate per table and per query plan; the portable path (the embedded
+SQLite default, `crm_core.sqlpath`) has none and counts exactly, which is cheap at its size.
+"""
 
 import json
 
@@ -6,15 +10,17 @@ from django.core.paginator import Paginator
 from django.db import connections
 from django.utils.functional import cached_property
 
+from . import sqlpath
+
 # Below this many rows an exact COUNT(*) is cheap enough.
 ESTIMATE_ABOVE = 100_000
 
 
 def estimated_table_rows(model, using: str = "default") -> int | None:
     """PostgreSQL's planner estimate of a table's rows, or None where there is none."""
-    connection = connections[using]
-    if connection.vendor != "postgresql":
+    if not sqlpath.postgres_sql():
         return None
+    connection = connections[using]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [model._meta.db_table]
@@ -42,9 +48,9 @@ def queryset_estimated_count(queryset) -> int | None:
 
     One EXPLAIN, no scan: a filtered list over a million rows can say "about N" cheaply.
     """
-    connection = connections[queryset.db]
-    if connection.vendor != "postgresql":
+    if not sqlpath.postgres_sql():
         return queryset.count()
+    connection = connections[queryset.db]
     query = queryset.order_by()
     if not query.query.where:
         estimate = estimated_table_rows(queryset.model, queryset.db)

@@ -1,0 +1,57 @@
+"""The CRM records marketing and sales share, one module per group of entities:
+
+- `base`: the abstract timestamps and the who-made-it fields every record has;
+- `people`: accounts and contacts (with the choices that describe them);
+- `leads`: leads and their lifecycle trail (`LeadStatusChange`);
+- `opportunities`: opportunities;
+- `activity`: interactions and event registrations (what contacts did);
+- `subscriptions`: subscription lists, memberships and the consent trail (`ConsentChange`);
+- `system`: the audit log and the workflow switches.
+
+Import them from here (`from crm_core.models import Contact`): the modules are how the code is
+filed, not part of the names other code uses.
+"""
+
+from .activity import Event, EventRegistration, Interaction, InteractionKind
+from .base import RecordModel, TimestampedModel
+from .leads import IdentityStatus, Lead, LeadSource, LeadStatus, LeadStatusChange
+from .opportunities import Opportunity, OpportunityStage, OpportunityStatus
+from .people import Account, ConsentLevel, Contact, ContactOrigin, Industry, JobRole
+from .subscriptions import (
+    ConsentChange,
+    ConsentSource,
+    ListMembership,
+    SubscriptionList,
+    SubscriptionStatus,
+)
+from .system import AuditLog, WorkflowSettings
+
+__all__ = [
+    "Account",
+    "AuditLog",
+    "ConsentChange",
+    "ConsentLevel",
+    "ConsentSource",
+    "Contact",
+    "ContactOrigin",
+    "Event",
+    "EventRegistration",
+    "IdentityStatus",
+    "Industry",
+    "Interaction",
+    "InteractionKind",
+    "JobRole",
+    "Lead",
+    "LeadSource",
+    "LeadStatus",
+    "LeadStatusChange",
+    "ListMembership",
+    "Opportunity",
+    "OpportunityStage",
+    "OpportunityStatus",
+    "RecordModel",
+    "SubscriptionList",
+    "SubscriptionStatus",
+    "TimestampedModel",
+    "WorkflowSettings",
+]
