@@ -107,7 +107,9 @@ def test_the_demo_tells_the_story_the_dashboard_shows(client, marketer, capsys):
     # The dashboard shows it.
     client.force_login(marketer)
     year_ago = (timezone.localdate() - timedelta(days=366)).isoformat()
-    page = client.get(reverse("crm_core:dashboard"), {"date_from": year_ago, "date_to": timezone.localdate()})
+    page = client.get(
+        reverse("workspace:dashboard"), {"date_from": year_ago, "date_to": timezone.localdate()}
+    )
     assert page.status_code == 200
     shown = {s.name: s.member_count for s in page.context["segments"]}
     assert shown[flagship.name] == flagship.member_count
