@@ -16,6 +16,7 @@ COPY leadscoring ./leadscoring
 COPY landing ./landing
 COPY sales ./sales
 COPY workspace ./workspace
+COPY demo ./demo
 COPY bench ./bench
 COPY templates ./templates
 COPY manage.py Procfile.dev ./

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "journeys",
     "sales",
     "workspace",
+    "demo",
 ]
 
 MIDDLEWARE = [

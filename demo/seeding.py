@@ -28,7 +28,7 @@ from django.db.models import Max
 from django.utils import timezone
 from faker import Faker
 
-from .models import (
+from crm_core.models import (
     Account,
     Contact,
     ContactOrigin,
@@ -637,10 +637,9 @@ def demo_run_workflows() -> DemoWorkflows:
     """Run, set-based and in order, what the worker would have run had the demo's rows come in one
     by one: the orphan-lead workflow, the live scoring models (with the sales-ready hand-off), what
     sales did with the leads (`_demo_sales_history`) and a refresh of the live segments."""
+    from crm_core.services import lead_link_orphans
     from leadscoring.services import scoring_models_recompute_live
     from segments.services import segments_refresh_live
-
-    from .services import lead_link_orphans
 
     done = DemoWorkflows()
     linked = lead_link_orphans()

@@ -4,8 +4,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from crm_core.demo import demo_run_workflows, seed_demo
 from crm_core.models import Contact
+from demo.seeding import demo_run_workflows, seed_demo
 
 
 class Command(BaseCommand):

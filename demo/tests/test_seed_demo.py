@@ -5,7 +5,6 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from crm_core.demo import CONTOSO_TOPIC, lead_topics, seed_demo
 from crm_core.models import (
     Account,
     Contact,
@@ -16,6 +15,7 @@ from crm_core.models import (
     LeadStatus,
     Opportunity,
 )
+from demo.seeding import CONTOSO_TOPIC, lead_topics, seed_demo
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ journey designer show something real. Idempotent: each definition is made only i
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from crm_core.demo import CONTOSO_TOPIC
 from crm_core.models import InteractionKind
+from demo.seeding import CONTOSO_TOPIC
 
 SEGMENT_NAME = "Contoso Ltd Conference decision makers"
 ENGAGED_SEGMENT_NAME = "Clicked an email in the last 30 days"
