@@ -258,9 +258,8 @@ def test_a_sales_rep_may_open_a_contact_page(rep_client):
 def test_forged_cursors_are_a_400_or_a_page_never_a_500(
     marketer_page_client, ordering, position, status, rows
 ):
-    from workspace.forms import CONTACT_ORDERINGS
-
     from crm_core.keyset import Cursor, cursor_encode
+    from workspace.forms import CONTACT_ORDERINGS
 
     ContactFactory()
     token = cursor_encode(Cursor(reverse=False, position=position, ordering=CONTACT_ORDERINGS[ordering][1]))
