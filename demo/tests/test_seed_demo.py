@@ -15,7 +15,8 @@ from crm_core.models import (
     LeadStatus,
     Opportunity,
 )
-from demo.seeding import CONTOSO_TOPIC, lead_topics, seed_demo
+from demo.seeding import seed_demo
+from demo.vocabulary import CONTOSO_TOPIC, lead_topics
 
 pytestmark = pytest.mark.django_db
 
@@ -58,6 +59,27 @@ def test_seed_demo_is_reproducible():
         model.objects.all().delete()
     seed_demo(contacts=120, seed=3)
     assert snapshot() == first
+
+
+def test_the_portable_path_writes_the_rows_copy_writes(request):
+    """bulk_create (the embedded default's path) and COPY store the same rows for the same seed."""
+
+    def snapshot():
+        return (
+            list(Contact.objects.order_by("id").values_list("id", "email", "job_role", "parent_account_id")),
+            list(
+                Lead.objects.order_by("id").values_list("id", "topic", "email", "status", "parent_contact_id")
+            ),
+            list(Interaction.objects.order_by("id").values_list("contact_id", "kind", "properties")),
+        )
+
+    seed_demo(contacts=120, seed=3)
+    copied = snapshot()
+    for model in (Interaction, Opportunity, Lead, Contact, Account):
+        model.objects.all().delete()
+    request.getfixturevalue("portable_path")
+    seed_demo(contacts=120, seed=3)
+    assert snapshot() == copied
 
 
 def test_seed_demo_command_with_if_empty_adds_nothing_twice(capsys):

@@ -5,7 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from crm_core.models import Contact
-from demo.seeding import demo_run_workflows, seed_demo
+from demo.seeding import seed_demo
+from demo.workflows import demo_run_workflows
 
 
 class Command(BaseCommand):
