@@ -14,6 +14,9 @@ COPY segments ./segments
 COPY journeys ./journeys
 COPY leadscoring ./leadscoring
 COPY landing ./landing
+COPY sales ./sales
+COPY workspace ./workspace
+COPY demo ./demo
 COPY bench ./bench
 COPY templates ./templates
 COPY manage.py Procfile.dev ./

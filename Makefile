@@ -47,9 +47,11 @@ chromium:
 test: install chromium
 	$(BIN)/pytest -n 2 --reuse-db $(PYTEST_ARGS)
 
+# ruff, then the architecture contract (.importlinter: apps in layers, no circles; docs/architecture.md).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 bench: install
 	$(BIN)/python -m bench $(BENCH)

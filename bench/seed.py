@@ -15,7 +15,7 @@ def main(argv: list[str]) -> int:
     setup_django(url)
     from django.core.management import call_command
 
-    from crm_core.demo import seed_demo
+    from demo.seeding import seed_demo
 
     call_command("migrate", verbosity=0)
     with timer() as elapsed:

@@ -4,7 +4,7 @@ import importlib
 import importlib.util
 from types import ModuleType
 
-LOCAL_APPS = ("crm_core", "segments", "leadscoring", "journeys", "landing", "sales")
+LOCAL_APPS = ("crm_core", "segments", "leadscoring", "journeys", "landing", "sales", "workspace", "demo")
 
 
 def module_exists(name: str) -> bool:

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "landing",
     "journeys",
     "sales",
+    "workspace",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -130,7 +132,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "crm_core.context_processors.navigation",
+                "workspace.context_processors.navigation",
                 "sales.context_processors.sales",
             ],
         },

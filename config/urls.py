@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from crm_core.views.auth import LimitedAdminAuthenticationForm, LimitedLoginView
+from workspace.views.auth import LimitedAdminAuthenticationForm, LimitedLoginView
 
 from .api_router import extra_urlpatterns, router
 from .app_modules import LOCAL_APPS, module_exists

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm_core.views.home import home
+from workspace.views.home import home
 
 urlpatterns = [
     path("", home, name="home"),

@@ -1,6 +1,6 @@
 """Reads that enforce what each role may see."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -73,7 +73,7 @@ def lead_status_history(*, lead: Lead) -> QuerySet[LeadStatusChange]:
     return LeadStatusChange.objects.filter(lead=lead).select_related("actor", "opportunity")
 
 
-# --- The web UI's contact list and contact page ------------------------------------------------
+# --- The contact list and the contact's records, as the workspace's pages show them -----------
 
 
 def contact_list_filtered(
@@ -131,8 +131,8 @@ def contact_list_rows(contacts: QuerySet[Contact]) -> QuerySet[Contact]:
 
 
 @dataclass
-class ContactOverview:
-    """Everything the contact page shows, each part read by one query."""
+class ContactRecords:
+    """A contact's CRM records as the contact page shows them, each part read by one query."""
 
     contact: Contact
     leads: list[Lead]
@@ -140,20 +140,18 @@ class ContactOverview:
     interactions: list[Interaction]
     subscriptions: list[ListMembership]
     consent_changes: list[ConsentChange]
-    segments: list = field(default_factory=list)
-    journeys: list = field(default_factory=list)
 
 
 TIMELINE_LENGTH = 50
 
 
-def contact_overview(*, contact_id: int) -> ContactOverview:
-    """The 360-degree view of one contact: a fixed number of queries, whatever it has."""
-    from journeys.selectors import contact_enrollments
-    from segments.selectors import contact_segments
+def contact_records(*, contact_id: int) -> ContactRecords:
+    """One contact and its CRM records: a fixed number of queries, whatever it has.
 
+    The contact page adds what other apps know of the contact (workspace.selectors.contact_overview).
+    """
     contact = Contact.objects.select_related("parent_account", "owner", "guardian").get(pk=contact_id)
-    return ContactOverview(
+    return ContactRecords(
         contact=contact,
         leads=list(
             Lead.objects.filter(parent_contact=contact).select_related("owner").order_by("-created_at", "-id")
@@ -174,6 +172,4 @@ def contact_overview(*, contact_id: int) -> ContactOverview:
             .select_related("subscription_list")
             .order_by("-changed_at", "-id")[:20]
         ),
-        segments=contact_segments(contact_id=contact.pk),
-        journeys=contact_enrollments(contact_id=contact.pk),
     )

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from .models import SalesReadyCrossing
+from .models import SalesReadyCrossing, ScoringModel
+
+
+def scoring_model_primary() -> ScoringModel | None:
+    """The primary scoring model (the one whose score the leads carry), or None when none is set up."""
+    return ScoringModel.objects.filter(is_primary=True).first()
 
 
 def sales_ready_crossings(*, lead_ids: QuerySet | list[int]) -> QuerySet:

@@ -88,7 +88,7 @@ def _back(request, entity, pk):
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return redirect(target)
-    return redirect(reverse(f"crm_core:{entity}-detail", args=[pk]))
+    return redirect(reverse(f"workspace:{entity}-detail", args=[pk]))
 
 
 def _after_write(request, entity, record, message: str, **forms):
@@ -168,7 +168,7 @@ def task_complete(request, pk):
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return redirect(target)
-    return redirect(reverse("crm_core:lead-queue"))
+    return redirect(reverse("workspace:lead-queue"))
 
 
 def _settings_form(user, data=None):

@@ -2,7 +2,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from crm_core.demo import seed_demo
+from demo.seeding import seed_demo
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,6 @@
 """Identity conflicts: a landing page's matching rule refused the known contact with the submitted
-email; the lead waits without a contact for a marketer to link or dismiss it (API, web UI, admin)."""
+email; the lead waits without a contact for a marketer to link or dismiss it (API, admin; the web UI's
+review page is tested in workspace/tests/test_pages_identity_review.py)."""
 
 import pytest
 from django.urls import reverse
@@ -7,7 +8,7 @@ from django.urls import reverse
 from crm_core import events
 from crm_core.models import IdentityStatus, Lead, LeadStatus, LeadStatusChange
 from crm_core.services import lead_identity_dismiss, lead_identity_link, lead_link_orphans
-from crm_core.tests.factories import ContactFactory, MarketerFactory
+from crm_core.tests.factories import ContactFactory
 from landing.models import ContactMatching
 from landing.tests.factories import LandingPageFactory
 from landing.tests.utils import submit
@@ -110,43 +111,6 @@ def test_the_api_dismisses_with_a_reason(conflict, admin_client_api):
     assert response.status_code == 200
     assert (response.json()["identity_status"], response.json()["status"]) == ("dismissed", "disqualified")
     assert LeadStatusChange.objects.get(lead=conflict).reason == "Impostor"
-
-
-# --- Web UI -------------------------------------------------------------------------------------
-
-
-def test_marketers_review_conflicts_in_the_web_ui(client, conflict, known):
-    client.force_login(MarketerFactory(username="mia"))
-    page = client.get(reverse("crm_core:identity-review"))
-    html = page.content.decode()
-    assert page.status_code == 200
-    assert f'href="{reverse("crm_core:identity-review")}"' in html  # in the navigation
-    assert f'data-lead-id="{conflict.pk}"' in html and "Poster" in html and "Owner" in html
-
-    done = client.post(reverse("crm_core:identity-link", args=[conflict.pk]), follow=True)
-    assert done.redirect_chain[-1][0] == reverse("crm_core:identity-review")
-    assert "linked to its contact" in done.content.decode()
-    assert f'data-lead-id="{conflict.pk}"' not in done.content.decode()
-    conflict.refresh_from_db()
-    assert conflict.parent_contact == known
-
-    again = client.post(reverse("crm_core:identity-dismiss", args=[conflict.pk]), follow=True)
-    assert "Only a lead in identity conflict can be reviewed" in again.content.decode()
-
-
-def test_the_web_ui_dismisses_and_refuses_sales(client, conflict, sales_rep):
-    client.force_login(sales_rep)
-    assert client.get(reverse("crm_core:identity-review")).status_code == 403
-    assert client.post(reverse("crm_core:identity-dismiss", args=[conflict.pk])).status_code == 403
-
-    client.force_login(MarketerFactory(username="mia"))
-    bad = client.post(
-        reverse("crm_core:identity-link", args=[conflict.pk]), {"contact": "99999999"}, follow=True
-    )
-    assert "No contact has that id." in bad.content.decode()
-    client.post(reverse("crm_core:identity-dismiss", args=[conflict.pk]), {"reason": "Bot"})
-    conflict.refresh_from_db()
-    assert (conflict.identity_status, conflict.status) == (IdentityStatus.DISMISSED, LeadStatus.DISQUALIFIED)
 
 
 # --- Admin --------------------------------------------------------------------------------------

@@ -48,17 +48,3 @@ def test_user_roles():
     assert user_roles(AdminUserFactory()) == set(ROLES)
     rep = SalesRepFactory()
     assert rep.has_perm("crm_core.change_lead") and not rep.has_perm("crm_core.delete_lead")
-
-
-def test_ensure_demo_users_creates_one_user_per_role(settings, tmp_path, monkeypatch, capsys):
-    from django.contrib.auth import authenticate
-    from django.core.management import call_command
-
-    from crm_core.management.commands import ensure_demo_users
-
-    monkeypatch.setattr(ensure_demo_users, "CREDENTIALS_FILE", tmp_path / "credentials.txt")
-    call_command("ensure_demo_users", password="demo-pass-123")
-    assert user_roles(authenticate(username="marketer", password="demo-pass-123")) == {"marketing"}
-    assert user_roles(authenticate(username="rep", password="demo-pass-123")) == {"sales"}
-    assert authenticate(username="admin", password="demo-pass-123").is_superuser
-    assert "demo-pass-123" in capsys.readouterr().out

@@ -85,7 +85,7 @@ def handoff_emails_send(*, by_owner: dict[int, list[int]], model_name: str) -> i
         lead_ids = by_owner[owner.pk]
         leads = Lead.objects.filter(pk__in=lead_ids[:HANDOFF_EMAIL_MAX_LEADS]).order_by("pk")
         lines = [
-            f"- {lead} (score {lead.score}): {site}{reverse('crm_core:lead-detail', args=[lead.pk])}"
+            f"- {lead} (score {lead.score}): {site}{reverse('workspace:lead-detail', args=[lead.pk])}"
             for lead in leads
         ]
         if len(lead_ids) > HANDOFF_EMAIL_MAX_LEADS:

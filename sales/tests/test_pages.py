@@ -44,7 +44,7 @@ def test_without_htmx_the_form_redirects_back(rep_client):
         {"title": "Send the deck", "due_at": "2030-01-02T10:00"},
     )
     assert response.status_code == 302 and response["Location"] == reverse(
-        "crm_core:contact-detail", args=[contact.pk]
+        "workspace:contact-detail", args=[contact.pk]
     )
     assert Task.objects.get().contact_id == contact.pk
 

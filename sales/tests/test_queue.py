@@ -15,7 +15,7 @@ from sales import services
 from sales.models import Task
 
 pytestmark = pytest.mark.django_db
-QUEUE = reverse("crm_core:lead-queue")
+QUEUE = reverse("workspace:lead-queue")
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
@@ -103,21 +103,21 @@ def test_open_tasks_sorted_by_due_date_overdue_marked(client, sales_rep):
 
 def test_accept_then_qualify_from_the_row_with_htmx(client, sales_rep, handed_over):
     client.force_login(sales_rep)
-    url = reverse("crm_core:lead-action", args=[handed_over.pk, "accept"])
+    url = reverse("workspace:lead-action", args=[handed_over.pk, "accept"])
     row = client.post(url, {"next": QUEUE}, **HTMX)
     assert row.status_code == 200
     html = row.content.decode()
     assert html.lstrip().startswith("<tr") and "Lead accepted." in html and "Sales accepted" in html
-    assert 'hx-post="' + reverse("crm_core:lead-action", args=[handed_over.pk, "qualify"]) in html
+    assert 'hx-post="' + reverse("workspace:lead-action", args=[handed_over.pk, "qualify"]) in html
     # A move the status does not allow: 400 with the reason in the row, nothing saved.
     again = client.post(url, {"next": QUEUE}, **HTMX)
     assert again.status_code == 400 and "row-message" in again.content.decode()
     bad = client.post(
-        reverse("crm_core:lead-action", args=[handed_over.pk, "qualify"]), {"amount": "lots"}, **HTMX
+        reverse("workspace:lead-action", args=[handed_over.pk, "qualify"]), {"amount": "lots"}, **HTMX
     )
     assert bad.status_code == 400
     qualified = client.post(
-        reverse("crm_core:lead-action", args=[handed_over.pk, "qualify"]),
+        reverse("workspace:lead-action", args=[handed_over.pk, "qualify"]),
         {"opportunity_name": "Deal"},
         **HTMX,
     )

@@ -1,1 +1,0 @@
-"""Pages of the web UI for CRM records: one module per area (contacts, accounts, leads, dashboard)."""

@@ -1,0 +1,32 @@
+"""Reads that compose several apps for one page: the contact page (contact 360).
+
+crm_core gives the contact and its CRM records; segments and journeys say, through their own
+selectors, which segments the contact is in and which journeys it is enrolled in.
+"""
+
+from dataclasses import dataclass, field
+
+from crm_core.selectors import ContactRecords, contact_records
+from journeys.selectors import contact_enrollments
+from segments.selectors import contact_segments
+
+
+@dataclass
+class ContactOverview(ContactRecords):
+    """Everything the contact page shows: the CRM records, then the segments and journeys."""
+
+    segments: list = field(default_factory=list)
+    journeys: list = field(default_factory=list)
+
+
+def contact_overview(*, contact_id: int) -> ContactOverview:
+    """The 360-degree view of one contact: a fixed number of queries, whatever it has.
+
+    Raises Contact.DoesNotExist for an unknown id.
+    """
+    records = contact_records(contact_id=contact_id)
+    return ContactOverview(
+        **vars(records),
+        segments=contact_segments(contact_id=records.contact.pk),
+        journeys=contact_enrollments(contact_id=records.contact.pk),
+    )

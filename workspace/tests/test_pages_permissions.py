@@ -1,0 +1,181 @@
+"""Every page of the web UI, walked anonymously and as each role.
+
+The UI's url names are discovered from the URL configuration, so a new page fails this test until
+its expected statuses are written down here.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from crm_core.models import LeadStatus
+from crm_core.tests.factories import (
+    AccountFactory,
+    ContactFactory,
+    LeadFactory,
+    MarketerFactory,
+    SalesRepFactory,
+)
+from journeys.tests.factories import make_journey, send_email_step
+from landing.tests.factories import LandingPageFactory
+from segments.models import Segment
+
+pytestmark = pytest.mark.django_db
+
+# Not part of the logged-in UI: Django admin, the REST API, authentication, public pages.
+NOT_UI_NAMESPACES = {"admin", "api"}
+PUBLIC = {
+    "login", "logout", "password_change", "password_change_done", "password_reset",
+    "password_reset_done", "password_reset_confirm", "password_reset_complete",
+    "landing:page", "landing:preferences", "journeys:open-pixel", "journeys:tracked-click",
+    "landing:consent-confirm", "landing:one-click-unsubscribe",
+}  # fmt: skip
+
+OK, FORBIDDEN, REDIRECT = 200, 403, 302
+# url name -> (marketing, sales, admin) status for a GET
+EXPECTED = {
+    "home": (REDIRECT, REDIRECT, REDIRECT),
+    "workspace:dashboard": (OK, FORBIDDEN, OK),
+    "workspace:contact-list": (OK, OK, OK),
+    "workspace:contact-detail": (OK, OK, OK),
+    "workspace:account-list": (OK, OK, OK),
+    "workspace:account-detail": (OK, OK, OK),
+    "workspace:lead-queue": (OK, OK, OK),
+    "workspace:lead-detail": (OK, OK, OK),
+    "workspace:lead-score": (OK, OK, OK),
+    "workspace:lead-action": (405, 405, 405),  # POST only; POSTs are checked below
+    "workspace:identity-review": (OK, FORBIDDEN, OK),
+    "workspace:identity-link": (405, 405, 405),  # POST only (crm_core/tests/test_identity_review.py)
+    "workspace:identity-dismiss": (405, 405, 405),
+    "workspace:opportunity-list": (OK, OK, OK),
+    "leadscoring:model-list": (OK, OK, OK),
+    "segments:list": (OK, OK, OK),
+    "segments:new": (OK, FORBIDDEN, OK),
+    "segments:builder": (OK, OK, OK),  # read-only for sales, see below
+    "journeys:list": (OK, OK, OK),
+    "journeys:detail": (OK, OK, OK),
+    "landing:editor-list": (OK, OK, OK),
+    "landing:editor-new": (OK, FORBIDDEN, OK),
+    "landing:editor-edit": (OK, OK, OK),
+    "landing:editor-requeue-failed": (405, 405, 405),  # POST only (landing/tests/test_page_definitions.py)
+    "sales:timeline": (OK, OK, OK),
+    "sales:work": (OK, OK, OK),
+    "sales:activity-create": (405, 405, 405),  # POST only (sales/tests/test_pages.py)
+    "sales:task-create": (405, 405, 405),
+    "sales:task-complete": (405, 405, 405),
+    "sales:journey-tasks": (OK, OK, OK),
+    "sales:notifications": (OK, OK, OK),
+    "sales:notifications-badge": (OK, OK, OK),
+}
+
+
+def _names(patterns, prefix=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            namespace = entry.namespace
+            if namespace in NOT_UI_NAMESPACES or str(entry.pattern).startswith("api/"):
+                continue
+            yield from _names(entry.url_patterns, f"{prefix}{namespace}:" if namespace else prefix)
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield f"{prefix}{entry.name}"
+
+
+def ui_url_names() -> set[str]:
+    return set(_names(get_resolver().url_patterns)) - PUBLIC
+
+
+@pytest.fixture
+def records(marketer):
+    contact = ContactFactory(parent_account=AccountFactory())
+    lead = LeadFactory(parent_contact=contact)
+    return {
+        "contact": contact.pk,
+        "account": contact.parent_account_id,
+        "lead": lead.pk,
+        "segment": Segment.objects.create(name="Decision makers").pk,
+        "journey": make_journey(steps=[send_email_step()]).pk,
+        "landing": LandingPageFactory().pk,
+    }
+
+
+def url_of(name: str, records) -> str:
+    args = {
+        "workspace:contact-detail": [records["contact"]],
+        "workspace:account-detail": [records["account"]],
+        "workspace:lead-detail": [records["lead"]],
+        "workspace:lead-score": [records["lead"]],
+        "workspace:lead-action": [records["lead"], "accept"],
+        "workspace:identity-link": [records["lead"]],
+        "workspace:identity-dismiss": [records["lead"]],
+        "landing:editor-requeue-failed": [records["landing"]],
+        "segments:builder": [records["segment"]],
+        "journeys:detail": [records["journey"]],
+        "landing:editor-edit": [records["landing"]],
+        "sales:timeline": ["lead", records["lead"]],
+        "sales:work": ["contact", records["contact"]],
+        "sales:activity-create": ["lead", records["lead"]],
+        "sales:task-create": ["account", records["account"]],
+        "sales:task-complete": [1],
+        "sales:journey-tasks": [records["journey"]],
+    }.get(name, [])
+    return reverse(name, args=args)
+
+
+def test_every_ui_page_is_listed_here():
+    assert ui_url_names() == set(EXPECTED)
+
+
+def test_anonymous_users_are_sent_to_the_login_page_everywhere(client, records):
+    for name in EXPECTED:
+        url = url_of(name, records)
+        for method in (client.get, client.post):
+            response = method(url)
+            assert response.status_code == 302, (name, method)
+            assert response["Location"].startswith(f"/accounts/login/?next={url}"), name
+
+
+@pytest.mark.parametrize("role", ["marketing", "sales", "admin"])
+def test_each_role_gets_the_expected_status_on_every_page(client, records, role, sales_rep, admin_user):
+    user = {"marketing": MarketerFactory(username="mia"), "sales": sales_rep, "admin": admin_user}[role]
+    client.force_login(user)
+    column = ("marketing", "sales", "admin").index(role)
+    for name, statuses in EXPECTED.items():
+        response = client.get(url_of(name, records))
+        assert response.status_code == statuses[column], (role, name, response.status_code)
+        if response.status_code == 302:
+            assert not response["Location"].startswith("/accounts/login/"), name
+
+
+def test_only_sales_and_admin_move_leads(client, sales_rep, admin_user):
+    marketer = MarketerFactory(username="mia")
+    for user, expected in ((marketer, 403), (sales_rep, 302), (admin_user, 302)):
+        lead = LeadFactory(owner=None, status=LeadStatus.NEW)
+        client.force_login(user)
+        response = client.post(reverse("workspace:lead-action", args=[lead.pk, "accept"]))
+        assert response.status_code == expected, user
+        lead.refresh_from_db()
+        assert lead.status == (LeadStatus.NEW if expected == 403 else LeadStatus.SALES_ACCEPTED)
+
+
+def test_sales_reps_see_marketing_definitions_read_only(client, records, sales_rep):
+    client.force_login(sales_rep)
+    builder = client.get(url_of("segments:builder", records))
+    assert b'data-can-edit="false"' in builder.content
+    journey = client.get(url_of("journeys:detail", records))
+    assert b"Go live" not in journey.content and b"Save settings" not in journey.content
+    assert client.post(url_of("journeys:detail", records), {"action": "go-live"}).status_code == 403
+    landing = client.get(url_of("landing:editor-edit", records))
+    assert b"disabled" in landing.content and b'type="submit">Save' not in landing.content
+    assert client.post(url_of("landing:editor-edit", records), {"title": "x"}).status_code == 403
+    scoring = client.get(reverse("leadscoring:model-list"))
+    assert b"edit-in-admin" not in scoring.content
+    nav = client.get(reverse("workspace:lead-queue")).content.decode()
+    assert reverse("workspace:dashboard") not in nav and reverse("workspace:lead-queue") in nav
+
+
+def test_the_home_page_sends_each_role_to_its_start_page(client, sales_rep, admin_user):
+    client.force_login(MarketerFactory(username="mia"))
+    assert client.get("/")["Location"] == reverse("workspace:dashboard")
+    client.force_login(SalesRepFactory(username="sam"))
+    assert client.get("/")["Location"] == reverse("workspace:lead-queue")
+    client.force_login(admin_user)
+    assert client.get("/")["Location"] == reverse("workspace:dashboard")

@@ -1,0 +1,89 @@
+"""The contact list (sales and marketing views) and the 360-degree contact page."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import Http404
+from django.shortcuts import render
+
+from crm_core import selectors
+from crm_core.estimates import queryset_estimated_count
+from crm_core.models import Contact
+from crm_core.roles import MARKETING, SALES
+from workspace.forms import ContactFilterForm
+from workspace.selectors import contact_overview
+
+from .paging import OUTDATED_CURSOR, InvalidCursor, keyset_section
+
+PAGE_SIZE = 50
+
+
+def _owner_choices():
+    """Users who can own contacts: the sales and marketing roles (a short list)."""
+    return list(
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=[SALES, MARKETING])
+        .distinct()
+        .order_by("username")
+    )
+
+
+@login_required
+@permission_required("crm_core.view_contact", raise_exception=True)
+def contact_list_page(request):
+    viewer = request.user
+    query = request.GET.copy()
+    if not query.get("view"):  # show the view the list is in, the role's default when none is asked
+        query["view"] = selectors.contact_default_view(viewer=viewer)
+    form = ContactFilterForm(query, owners=_owner_choices())
+    if not form.is_valid():
+        return render(request, "workspace/contact_list.html", {"form": form, "rows": []}, status=400)
+    data = form.cleaned_data
+    view = data["view"]
+    has_leads = {"yes": True, "no": False}.get(data.get("has_leads") or "")
+    contacts = selectors.contact_list_filtered(
+        viewer=viewer,
+        view=view,
+        search=data.get("q", ""),
+        job_role=data.get("job_role", ""),
+        country=data.get("country", ""),
+        account=data.get("account", ""),
+        has_leads=has_leads,
+        sales_ready=data.get("sales_ready", False),
+        **form.owner_filter(viewer),
+    )
+    rows = selectors.contact_list_rows(contacts)
+    try:
+        page = keyset_section(request, rows, ordering=form.ordering_key(), size=PAGE_SIZE)
+    except InvalidCursor:
+        form.add_error("cursor", OUTDATED_CURSOR)
+        return render(request, "workspace/contact_list.html", {"form": form, "rows": []}, status=400)
+    return render(
+        request,
+        "workspace/contact_list.html",
+        {
+            "form": form,
+            "view": view,
+            "rows": page.rows,
+            "estimate": queryset_estimated_count(contacts),  # the planner's, never a COUNT(*)
+            "next_link": page.next_link,
+            "previous_link": page.previous_link,
+        },
+    )
+
+
+@login_required
+@permission_required("crm_core.view_contact", raise_exception=True)
+def contact_detail_page(request, pk):
+    try:
+        overview = contact_overview(contact_id=pk)
+    except Contact.DoesNotExist as exc:
+        raise Http404("No such contact.") from exc
+    return render(
+        request,
+        "workspace/contact_detail.html",
+        {
+            "o": overview,
+            "contact": overview.contact,
+            "can_view_leads": request.user.has_perm("crm_core.view_lead"),
+        },
+    )
