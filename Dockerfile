@@ -18,7 +18,6 @@ COPY sales ./sales
 COPY workspace ./workspace
 COPY demo ./demo
 COPY bench ./bench
-COPY templates ./templates
 COPY manage.py Procfile.dev ./
 COPY --from=assets /app/node_modules ./node_modules
 RUN pip install --no-cache-dir -e .
