@@ -69,6 +69,7 @@ def main(argv: list[str]) -> int:
         LOG_LEVEL="WARNING",
     )
     worker, log = _start_worker(env, queue=queue, concurrency=args.concurrency)
+    busy = _start_busy(args.busy_cores)
     try:
         time.sleep(1)
         _wait_ready(worker, queue)
@@ -80,6 +81,8 @@ def main(argv: list[str]) -> int:
             return 1
         return _report(args, seconds=seconds, counted=int(counter.get(counter_key) or 0))
     finally:
+        for process in busy:
+            process.kill()
         _stop_worker(worker)
         log.close()
         counter.delete(counter_key)
@@ -94,7 +97,15 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument(
+        "--busy-cores", type=int, default=0, help="processes that keep a core busy while the run goes (load)"
+    )
     return parser.parse_args(argv)
+
+
+def _start_busy(cores: int) -> list[subprocess.Popen]:
+    """`cores` processes that spin until stopped: another workload on the same machine."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(cores)]
 
 
 def _fresh_journey(*, members: int):
@@ -178,7 +189,8 @@ def _report(args: argparse.Namespace, *, seconds: float, counted: int) -> int:
     skipped = StepExecution.objects.filter(step__key="welcome", outcome="skipped_consent").count()
     report(
         f"journeys: {args.members:,} contacts enter a live segment journey, first step sends an email "
-        f"({args.concurrency} worker processes, batches of {args.batch_size})",
+        f"({args.concurrency} worker processes, batches of {args.batch_size}, "
+        f"{args.busy_cores} other busy processes)",
         [
             ("time until all first emails sent", f"{seconds:.1f}s (goal < 60 s)"),
             ("enrollments/s", f"{args.members / seconds:,.0f}"),
