@@ -40,6 +40,30 @@ def _hand_over(rep) -> Lead:
     return lead
 
 
+# What the lead's timeline shows after the rep's day, newest first.
+TIMELINE_NEWEST_FIRST = (
+    "Sales accepted → Qualified",
+    "Marketing qualified → Sales accepted",
+    "Task done: Call within 24 h",
+    "Call: Intro call",
+    "Task: Call within 24 h",
+    "became sales ready",
+    "Clicked the Pricing email",
+)
+
+
+def _log_intro_call(page) -> None:
+    """Log a 15-minute connected call from the lead page's work panel."""
+    panel = page.locator('[data-testid="work-panel"]')
+    panel.wait_for()
+    panel.locator('[data-testid="log-activity"] summary').click()
+    panel.locator("select[name=kind]").select_option("call")
+    panel.locator("input[name=subject]").fill("Intro call")
+    panel.locator("select[name=outcome]").select_option("connected")
+    panel.locator("input[name=duration_minutes]").fill("15")
+    panel.locator('[data-testid="log-activity-submit"]').click()
+
+
 def test_a_rep_works_a_handed_over_lead(live_server, browser_page, tmp_path):
     rep = SalesRepFactory(username="sam", email="sam@example.com")
     lead = _hand_over(rep)
@@ -60,14 +84,7 @@ def test_a_rep_works_a_handed_over_lead(live_server, browser_page, tmp_path):
     # The email's link opens the app's lead page.
     page.goto(live_server.url + urlsplit(link).path)
     assert page.locator('[data-testid="lead-topic"]').inner_text() == "Data Platform"
-    panel = page.locator('[data-testid="work-panel"]')
-    panel.wait_for()
-    panel.locator('[data-testid="log-activity"] summary').click()
-    panel.locator("select[name=kind]").select_option("call")
-    panel.locator("input[name=subject]").fill("Intro call")
-    panel.locator("select[name=outcome]").select_option("connected")
-    panel.locator("input[name=duration_minutes]").fill("15")
-    panel.locator('[data-testid="log-activity-submit"]').click()
+    _log_intro_call(page)
     page.locator(".message-success", has_text="Logged: Call: Intro call.").wait_for()
     timeline = page.locator('[data-testid="timeline"]')
     timeline.locator("li", has_text="Call: Intro call").wait_for()
@@ -99,16 +116,9 @@ def test_a_rep_works_a_handed_over_lead(live_server, browser_page, tmp_path):
     entries = page.locator('[data-testid="timeline-entries"] li')
     entries.first.wait_for()
     texts = entries.all_inner_texts()
-    order = [
-        "Sales accepted → Qualified",
-        "Marketing qualified → Sales accepted",
-        "Task done: Call within 24 h",
-        "Call: Intro call",
-        "Task: Call within 24 h",
-        "became sales ready",
-        "Clicked the Pricing email",
+    positions = [
+        next(i for i, text in enumerate(texts) if wanted in text) for wanted in TIMELINE_NEWEST_FIRST
     ]
-    positions = [next(i for i, text in enumerate(texts) if wanted in text) for wanted in order]
     assert positions == sorted(positions), texts
     page.screenshot(path=str(tmp_path / "lead-timeline.png"), full_page=True)
 
