@@ -187,7 +187,7 @@ def _log_changes(segment_id: int, contact_ids, change: str, at) -> None:
 def segments_entities_changed(*, entities: set[str] | list[str]) -> None:
     """Tell live segments that rows of these entities changed (call after set-based writes).
 
-    ORM saves and deletes of the CRM models call this through signal receivers (segments/apps.py).
+    crm_core's change notices (crm_core/events.py) call this through segments/signals.py.
     After the transaction commits, the entities are marked dirty and one coalesced refresh run is
     scheduled; a burst of changes makes one run, not one per change.
     """

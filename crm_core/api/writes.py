@@ -1,4 +1,8 @@
-"""API writes reach the owning services, one way for every app's model viewsets.
+"""API writes reach the owning services: the one mixin for model viewsets.
+
+crm_core's, sales', landing's and lead scoring's viewsets use it; segments' and journeys' viewsets
+call their services from their own `perform_create`/`perform_update` (their writes take extra
+arguments), which is the same rule: a view calls the service, a serializer only validates.
 
 A viewset names the services that write its model, and `perform_create`, `perform_update` and
 `perform_destroy` call them with the validated fields and the acting user (never a serializer's
