@@ -28,7 +28,7 @@ from django.utils.dateparse import parse_datetime
 
 from crm_core.models import ConsentChange, Contact, Interaction, Lead, LeadStatusChange
 from leadscoring.selectors import sales_ready_crossings
-from segments.models import SegmentMembershipEvent
+from segments.selectors import membership_events
 
 from .models import Activity, Task
 from .wording import interaction_words
@@ -251,9 +251,7 @@ def _score(scope: Scope):
 
 
 def _segments(scope: Scope):
-    rows = SegmentMembershipEvent.objects.filter(_in("contact_id", scope.contact_ids)).values(
-        "id", "change", "at", "segment__name"
-    )
+    rows = membership_events(contact_ids=scope.contact_ids)
     return (
         rows,
         "at",
