@@ -19,12 +19,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from crm_core import consent
 from crm_core.models import ConsentSource, Contact, Interaction, InteractionKind
+from landing import selectors as landing_selectors
+from segments import selectors as segment_selectors
 from segments.compiler import compile_definition, validate_definition
-from segments.models import Segment, SegmentKind, SegmentMembership
 from segments.services import segment_members_add, segment_members_remove
 
 # --- Segments ------------------------------------------------------------------------------
@@ -32,29 +33,24 @@ from segments.services import segment_members_add, segment_members_remove
 
 def segment_member_ids(segment_id: int) -> QuerySet:
     """Current members of a segment, as a queryset of contact ids (usable in `id__in`)."""
-    return SegmentMembership.objects.filter(segment_id=segment_id).values_list("contact_id", flat=True)
+    return segment_selectors.segment_member_ids(segment_id=segment_id)
 
 
 def segment_choices(limit: int = 500) -> list[tuple[int, str]]:
     """(id, label) of the segments a journey may name, for the designer's pickers."""
     return [
         (pk, f"{name} ({kind}, {status}, {count:,} members)")
-        for pk, name, kind, status, count in Segment.objects.order_by("name", "id").values_list(
-            "pk", "name", "kind", "status", "member_count"
-        )[:limit]
+        for pk, name, kind, status, count in segment_selectors.segment_choice_rows(limit=limit)
     ]
 
 
 def segment_joins_since(segment_id: int, since: datetime | None) -> QuerySet:
     """Members who joined at or after `since` (all members when None): rows of contact_id, joined_at."""
-    members = SegmentMembership.objects.filter(segment_id=segment_id)
-    if since is not None:
-        members = members.filter(added_at__gte=since)
-    return members.annotate(joined_at=F("added_at")).values("contact_id", "joined_at")
+    return segment_selectors.segment_joins_since(segment_id=segment_id, since=since)
 
 
 def static_segment_exists(segment_id: int) -> bool:
-    return Segment.objects.filter(pk=segment_id, kind=SegmentKind.STATIC).exists()
+    return segment_selectors.static_segment_exists(segment_id=segment_id)
 
 
 def static_segment_add(*, segment_id: int, contact_ids: Iterable[int], now: datetime) -> None:
@@ -165,21 +161,17 @@ def subscription_center_url_builder() -> Callable[[Contact], str]:
 
 def landing_page_choices(limit: int = 500) -> list[tuple[int, str]]:
     """(id, label) of the landing pages a form-submit trigger may name, for the designer's picker."""
-    from landing.models import LandingPage
-
-    pages = LandingPage.objects.order_by("title", "id").values_list("pk", "title", "slug")[:limit]
+    pages = landing_selectors.landing_page_choice_rows(limit=limit)
     return [(pk, f"{title} (/l/{slug}/)") for pk, title, slug in pages]
 
 
 def landing_page_id(page) -> int | None:
     """The id of the landing page `page` names (its id, as int or digits, or its slug); None if none."""
-    from landing.models import LandingPage
-
     if isinstance(page, bool) or not isinstance(page, int | str) or page == "":
         return None
-    by_id = isinstance(page, int) or page.isdigit()
-    pages = LandingPage.objects.filter(**({"pk": int(page)} if by_id else {"slug": page}))
-    return pages.values_list("pk", flat=True).first()
+    if isinstance(page, int) or page.isdigit():
+        return landing_selectors.landing_page_id_by_key(pk=int(page))
+    return landing_selectors.landing_page_id_by_key(slug=page)
 
 
 def form_submit_interactions(*, page=None, form: str | None = None) -> QuerySet:

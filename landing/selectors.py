@@ -50,3 +50,14 @@ def subscription_lists_for_contact(*, contact: Contact) -> QuerySet[Subscription
         .annotate(subscribed=Exists(memberships.filter(status=SubscriptionStatus.SUBSCRIBED)))
         .order_by("name")
     )
+
+
+def landing_page_choice_rows(*, limit: int = 500) -> list[tuple[int, str, str]]:
+    """(id, title, slug) of every landing page by title: for other apps' pickers."""
+    return list(LandingPage.objects.order_by("title", "id").values_list("pk", "title", "slug")[:limit])
+
+
+def landing_page_id_by_key(*, pk: int | None = None, slug: str | None = None) -> int | None:
+    """The id of the landing page with this id or slug; None if there is none."""
+    pages = LandingPage.objects.filter(pk=pk) if pk is not None else LandingPage.objects.filter(slug=slug)
+    return pages.values_list("pk", flat=True).first()
