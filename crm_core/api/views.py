@@ -112,7 +112,9 @@ class LeadViewSet(LeadLifecycleActionsMixin, CRMModelViewSet):
     filterset_class = filters.LeadFilter
     pagination_class = KeysetPagination
     search_fields = ["topic", "last_name", "email", "company_name"]
-    ordering_fields = ["id", "created_at", "score", "topic"]
+    # Not `score`: it has no index, so that copying scores onto leads stays a HOT update
+    # (crm_core 0011/0012); `?score__gte=` still filters by it.
+    ordering_fields = ["id", "created_at", "topic"]
 
     create_service = staticmethod(services.lead_create)
     update_service = staticmethod(services.lead_update)

@@ -83,12 +83,12 @@ class Contact(RecordModel):
     """One person: the only record segments and journeys target."""
 
     first_name = models.CharField(max_length=100, blank=True)
-    last_name = models.CharField(max_length=100, blank=True, db_index=True)
+    last_name = models.CharField(max_length=100, blank=True)
     email = NormalizedEmailField(null=True, blank=True)
     phone = models.CharField(max_length=40, blank=True)
     job_title = models.CharField(max_length=150, blank=True)
-    job_role = models.CharField(max_length=32, choices=JobRole.choices, blank=True, db_index=True)
-    country = models.CharField(max_length=64, blank=True, db_index=True)
+    job_role = models.CharField(max_length=32, choices=JobRole.choices, blank=True)
+    country = models.CharField(max_length=64, blank=True)
     city = models.CharField(max_length=100, blank=True)
     parent_account = models.ForeignKey(
         Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
@@ -98,13 +98,12 @@ class Contact(RecordModel):
     )
     marketing_only = models.BooleanField(
         default=False,
-        db_index=True,
         help_text="Made for marketing (e.g. by the orphan-lead workflow); hidden from sales views.",
     )
     origin = models.CharField(max_length=32, choices=ContactOrigin.choices, default=ContactOrigin.MANUAL)
 
     # Contact preferences and data protection, as in Dynamics 365.
-    do_not_bulk_email = models.BooleanField(default=False, db_index=True)
+    do_not_bulk_email = models.BooleanField(default=False)
     do_not_email = models.BooleanField(default=False)
     allow_prefill = models.BooleanField(default=False)
     track_email = models.BooleanField(default=True)
@@ -119,7 +118,7 @@ class Contact(RecordModel):
     pending_consent_requested_at = models.DateTimeField(null=True, blank=True)
     is_minor = models.BooleanField(default=False)
     guardian = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="wards"
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="wards", db_index=False
     )
     guardian_consent = models.BooleanField(default=False)
 
@@ -133,7 +132,24 @@ class Contact(RecordModel):
                 condition=models.Q(email=Lower(Trim("email"))), name="contact_email_normalised"
             ),
         ]
-        indexes = [models.Index(fields=["marketing_only", "id"], name="contact_view_idx")]
+        # Each index earns its writes (docs/architecture.md, "Indexes on contact and lead"): a query
+        # of the product reads it. Plain columns get a Meta index, not `db_index`, which on
+        # PostgreSQL adds a `_like` twin that only LIKE 'prefix%' would read (nothing does).
+        # Also read: the primary key, contact_email_ci_unique (every email lookup, see
+        # NormalizedEmailField) and the search's trigram indexes (migration 0006).
+        indexes = [
+            # The sales view (marketing_only = false), newest first; also any marketing_only filter.
+            models.Index(fields=["marketing_only", "id"], name="contact_view_idx"),
+            # The contact list's and the API's filters, and segments' job-role conditions.
+            models.Index(fields=["job_role"], name="contact_job_role_idx"),
+            models.Index(fields=["country"], name="contact_country_idx"),
+            # The (last_name, id) orderings of the contact list, the account page and the API.
+            models.Index(fields=["last_name"], name="contact_last_name_idx"),
+            # Deleting a contact clears its wards' guardian: almost every contact has none.
+            models.Index(
+                fields=["guardian"], name="contact_guardian_idx", condition=models.Q(guardian__isnull=False)
+            ),
+        ]
 
     def __str__(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()

@@ -47,9 +47,7 @@ def test_cursor_pages_cover_every_row_once_in_both_directions(admin_client_api):
     assert [r["id"] for r in back_rows] == [r["id"] for r in reversed(rows[:6])]
 
 
-@pytest.mark.parametrize(
-    "ordering", ["score", "-score", "created_at", "-created_at", "topic", "-topic", "id"]
-)
+@pytest.mark.parametrize("ordering", ["created_at", "-created_at", "topic", "-topic", "id"])
 def test_ordering_with_many_ties_is_total_and_stable_across_cursor_pages(admin_client_api, ordering):
     # Many equal sort values: the id tie-breaker must neither skip nor repeat rows between pages.
     same_time = timezone.now() - dt.timedelta(days=3)
@@ -78,8 +76,8 @@ def test_ordering_with_many_ties_is_total_and_stable_across_cursor_pages(admin_c
 
 def test_a_cursor_is_only_valid_for_the_ordering_it_was_made_for(admin_client_api):
     LeadFactory.create_batch(3)
-    next_url = admin_client_api.get("/api/leads/?ordering=score&page_size=1").json()["next"]
-    swapped = next_url.replace("ordering=score", "ordering=-created_at")
+    next_url = admin_client_api.get("/api/leads/?ordering=topic&page_size=1").json()["next"]
+    swapped = next_url.replace("ordering=topic", "ordering=-created_at")
     assert admin_client_api.get(swapped).status_code == 404
     assert admin_client_api.get(next_url).status_code == 200
 
@@ -87,7 +85,7 @@ def test_a_cursor_is_only_valid_for_the_ordering_it_was_made_for(admin_client_ap
 def test_ordering_is_limited_to_indexed_fields(admin_client_api):
     for path, allowed, refused in [
         ("contacts", ["last_name", "-created_at", "id"], ["email", "updated_at", "first_name"]),
-        ("leads", ["score", "-topic", "created_at"], ["email", "status", "last_name"]),
+        ("leads", ["-topic", "created_at"], ["score", "-score", "email", "status", "last_name"]),
         ("interactions", ["-id"], ["occurred_at", "kind"]),
         ("accounts", ["name", "-created_at"], ["website"]),
     ]:
