@@ -20,7 +20,8 @@ The modules, by responsibility:
 - `recompute.py`: `scoring_model_recompute` (the one place that picks the path, through
   `crm_core.sqlpath.postgres_sql()`) and the recompute in the worker; `outcome.py`: grades and counts.
 - `sql.py`: the PostgreSQL statements (a handful whatever the number of leads, under a per-model
-  advisory lock); `portable.py`: the same through the ORM for the embedded SQLite default.
+  advisory lock), built on `score_sql.py`: what every rule gives every contact in one scan of the
+  interactions; `portable.py`: the same through the ORM for the embedded SQLite default.
 - `handoff.py` (+ `handoff_sql.py`, `handoff_portable.py`): the sales-ready hand-off and the return
   to nurture; the apps above hear of it through `leadscoring.events.leads_handed_off`.
 - `decay.py`: the daily decay run; `incremental.py`: the hook for new interactions and the Redis

@@ -17,8 +17,8 @@ class RecomputeResult:
 def band_ranges(bands: list[GradeBand]) -> list[tuple[str, int, int | None]]:
     """(grade, min, max or None) in the order they are tried: the first band a score falls in wins.
 
-    The one definition of band -> grade: the recompute's SQL writes it as a CASE (sql.py), `grade_of`
-    in Python.
+    The one definition of band -> grade: the recompute's SQL writes it as a CASE (score_sql.py),
+    `grade_of` in Python.
     """
     return [(band.grade, band.min_score, band.max_score) for band in bands]
 

@@ -104,7 +104,7 @@ def _decayed_points_in_python(interactions, rule: ScoringRule, model: ScoringMod
 
     Only this portable path does this: SQLite has no exact numeric type and no guaranteed power(),
     and the embedded default holds demo-sized data, so reading each matching interaction's time is
-    fine. PostgreSQL computes the same weights in SQL (sql.py), in numeric; Decimal here, so the
+    fine. PostgreSQL computes the same weights in SQL (score_sql.py), in numeric; Decimal here, so the
     rounding of round(points * sum of weights) agrees. The cap keeps the newest (occurred_at, id).
     """
     weights: dict[int, list[Decimal]] = defaultdict(list)
