@@ -217,7 +217,8 @@ class HandoffState(models.TextChoices):
 
 
 class LeadScore(models.Model):
-    """One lead's score under one model, as of computed_at."""
+    """One lead's score under one model. computed_at: the recompute that last changed score, grade or
+    sales_ready (a recompute that finds them unchanged writes nothing, so the row keeps its time)."""
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="scores")
     model = models.ForeignKey(ScoringModel, on_delete=models.CASCADE, related_name="lead_scores")

@@ -9,7 +9,11 @@ from ..models import GradeBand
 
 @dataclass
 class RecomputeResult:
+    """`leads_scored`: the leads whose score was computed; `scores_changed`: the score rows written
+    (new, or score, grade or sales_ready changed; 0 when nothing changed)."""
+
     leads_scored: int = 0
+    scores_changed: int = 0
     handed_off: int = 0
     returned: int = 0
 

@@ -4,9 +4,11 @@ What each rule gives each contact is one scan of the interactions (`score_sql.co
 A full recompute materialises it into an analysed temp table, so the planner joins ~all leads with the
 real number of contacts instead of a guess; a recompute of some leads (a batch of the incremental
 drain) reads it inline. The score of a lead is its contact's points plus its condition rules' points;
-one INSERT ... ON CONFLICT writes them. All under a per-model advisory lock, so a full and an
-incremental run never interleave. For the primary live model crm_core copies the scores onto the
-leads (only where they differ) and the hand-off runs (`handoff_sql.py`).
+one INSERT ... ON CONFLICT writes the rows that are new or whose score, grade or sales_ready changed
+(`IS DISTINCT FROM` the stored row), so a recompute with nothing changed writes nothing. All under a
+per-model advisory lock, so a full and an incremental run never interleave. For the primary live
+model crm_core copies the scores onto the leads (again only where they differ) and the hand-off runs
+(`handoff_sql.py`).
 """
 
 from __future__ import annotations
@@ -37,12 +39,12 @@ def _lock_model(model: ScoringModel) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ADVISORY_NAMESPACE, model.pk])
 
 
-def _lock_people(lead_ids: list[int]) -> None:
+def _lock_people(lead_ids: list[int]) -> int:
     """Take a person's rows in the one order every writer uses: contacts, then leads, by id (the
     score rows follow). Landing holds a contact FOR UPDATE while it writes that person's lead, so
     rescoring first waits on the contact instead of holding the lead it needs; two statements,
     whatever the number of leads. A full recompute (every lead) does not pre-lock: its rare overlaps
-    with a form post are deadlocks the task retries."""
+    with a form post are deadlocks the task retries. Returns the leads locked (those that exist)."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT c.id FROM {_CONTACT} c"
@@ -54,6 +56,7 @@ def _lock_people(lead_ids: list[int]) -> None:
             f"SELECT l.id FROM {LEAD} l WHERE l.id = ANY(%s) ORDER BY l.id FOR NO KEY UPDATE OF l",
             [lead_ids],
         )
+        return cursor.rowcount
 
 
 # --- Recompute and explanation ---------------------------------------------------------------------
@@ -62,12 +65,15 @@ def _lock_people(lead_ids: list[int]) -> None:
 def recompute_sql(*, model: ScoringModel, lead_ids: list[int] | None, now: datetime) -> RecomputeResult:
     """`scoring_model_recompute` on PostgreSQL (inside its transaction; `lead_ids` sorted, not empty)."""
     _lock_model(model)
-    if lead_ids is not None:
-        _lock_people(lead_ids)
-    model = ScoringModel.objects.get(pk=model.pk)  # the state as of the lock
     result = RecomputeResult()
+    if lead_ids is not None:
+        result.leads_scored = _lock_people(lead_ids)
+    model = ScoringModel.objects.get(pk=model.pk)  # the state as of the lock
     with connection.cursor() as cursor:
-        result.leads_scored = _scores_upsert(cursor, model=model, lead_ids=lead_ids, now=now)
+        if lead_ids is None:
+            cursor.execute(f"SELECT count(*) FROM {LEAD}")
+            result.leads_scored = cursor.fetchone()[0]
+        result.scores_changed = _scores_upsert(cursor, model=model, lead_ids=lead_ids, now=now)
         if model.is_primary and model.status == ScoringModelStatus.LIVE:
             score_scope = "AND s.lead_id = ANY(%s)" if lead_ids is not None else ""
             leads_scores_apply(
@@ -107,7 +113,12 @@ def _contact_points(cursor, model: ScoringModel, rules: list[ScoringRule], now, 
 
 
 def _scores_upsert(cursor, *, model: ScoringModel, lead_ids: list[int] | None, now: datetime) -> int:
-    """One INSERT ... ON CONFLICT of every lead's (or `lead_ids`') score, grade and sales_ready."""
+    """Write the score, grade and sales_ready of every lead (or of `lead_ids`) where they are new or
+    differ from the stored row, in one INSERT ... ON CONFLICT; returns the rows written.
+
+    The rows are not sorted: a model's score rows are written only under its advisory lock (and by
+    the hand-off in the same transaction), so the order of their row locks cannot deadlock, and
+    sorting the ~1M changed rows of a first recompute at 1M contacts would spill past work_mem."""
     rules = list(model.rules.order_by("pk"))
     bands = list(model.grade_bands.order_by("-min_score"))
     contact_points, contact_params = _contact_points(cursor, model, rules, now, lead_ids)
@@ -124,28 +135,33 @@ def _scores_upsert(cursor, *, model: ScoringModel, lead_ids: list[int] | None, n
     cursor.execute(
         f"""
         INSERT INTO {_SCORE} (lead_id, model_id, score, grade, sales_ready, computed_at, handoff_state)
-        SELECT t.id, %s, t.score, {grade}, t.score >= %s, %s, %s
+        SELECT n.id, %s, n.score, n.grade, n.sales_ready, %s, %s
         FROM (
-            SELECT l.id, (COALESCE(cp.points, 0){condition_points})::int AS score
-            FROM {LEAD} l
-            LEFT JOIN {contact_points} cp ON cp.contact_id = l.parentcontactid{condition_joins}
-            {scope}
-        ) t
-        ORDER BY t.id
+            SELECT t.id, t.score, {grade} AS grade, t.score >= %s AS sales_ready
+            FROM (
+                SELECT l.id, (COALESCE(cp.points, 0){condition_points})::int AS score
+                FROM {LEAD} l
+                LEFT JOIN {contact_points} cp ON cp.contact_id = l.parentcontactid{condition_joins}
+                {scope}
+            ) t
+        ) n
+        LEFT JOIN {_SCORE} s ON s.lead_id = n.id AND s.model_id = %s
+        WHERE (s.score, s.grade, s.sales_ready) IS DISTINCT FROM (n.score, n.grade, n.sales_ready)
         ON CONFLICT (lead_id, model_id) DO UPDATE SET
             score = EXCLUDED.score, grade = EXCLUDED.grade,
             sales_ready = EXCLUDED.sales_ready, computed_at = EXCLUDED.computed_at
         """,
         [
             model.pk,
-            *grade_params,
-            model.sales_ready_threshold,
             now,
             HandoffState.ARMED.value,
+            *grade_params,
+            model.sales_ready_threshold,
             *condition_points_params,
             *contact_params,
             *condition_join_params,
             *([lead_ids] if lead_ids is not None else []),
+            model.pk,
         ],
     )
     return cursor.rowcount
