@@ -108,6 +108,10 @@ SELECT (SELECT count(*) FROM (
        (SELECT max(score) FROM leadscoring_leadscore WHERE model_id = %(a)s)
 """
 
+# What the benchmark writes (and rolls back): the score table, and in the incremental part interactions
+# and, through the data set's primary model, leads.
+WRITTEN_TABLES = ("leadscoring_leadscore", "crm_core_interaction", "crm_core_lead")
+
 SETTINGS = (
     "shared_buffers",
     "work_mem",
