@@ -2,8 +2,9 @@
 
 A model with 6 rules (5 interaction rules, one a capped one, and a rule on the contact's job role)
 and a 90-day window. Everything runs in ONE transaction that is rolled back, so the shared data set
-stays exactly as found: leadscoring's migrations this checkout has and the data set lacks are applied
-inside it (PostgreSQL DDL is transactional), and nothing is recorded.
+stays exactly as found (with `--migrate`, leadscoring's migrations this checkout has and the data set
+lacks are applied inside it, PostgreSQL DDL being transactional). Before it, the tables it writes
+are vacuumed (their dead rows only).
 
 Three sides, each with a model of its own (non-primary, so lead rows are untouched), printed as three
 columns: the project (`scoring_model_recompute`), the project's own SQL (the same scores hand-written,
@@ -63,6 +64,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--contacts", type=int, default=20011, help="data set size (1000000: the shared set)")
     parser.add_argument("--new-interactions", type=int, default=10_000)
     parser.add_argument(
+        "--migrate",
+        action="store_true",
+        help="apply leadscoring's missing migrations (rolled back; see _schema)",
+    )
+    parser.add_argument(
         "--rounds", type=int, default=2, help="full + no-op rounds, the sides' order alternating"
     )
     args = parser.parse_args(argv)
@@ -87,7 +93,7 @@ def main(argv: list[str]) -> int:
     now = timezone.now()
     try:
         with transaction.atomic():
-            rows += [*_data_set_size(), *_schema(), *_settings()]
+            rows += [*_data_set_size(), *_schema(migrate=args.migrate), *_settings()]
             models = {side: _make_model(f"bench: {side}", live=side == "project") for side in SIDES}
             timings = _rounds(models, now, args.rounds)
             rows += _compared(models)
@@ -131,24 +137,33 @@ def _data_set_size() -> list[tuple[str, str]]:
     return [("leads", f"{leads:,}"), ("interactions", f"{interactions:,}")]
 
 
-def _schema() -> list[tuple[str, str]]:
-    """Apply leadscoring's migrations the data set lacks (inside the rolled-back transaction), so the
-    score table has the indexes this checkout's code is written for."""
+def _schema(*, migrate: bool) -> list[tuple[str, str]]:
+    """The score table's indexes, and leadscoring's migrations the data set lacks: applied inside the
+    rolled-back transaction with `migrate` (so the table has the indexes this checkout is written
+    for), else only named. Applying them takes the score table exclusively until the run ends, so
+    other sessions using it wait meanwhile (and the run gives up if it cannot have it within 10 s)."""
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
     executor = MigrationExecutor(connection)
     targets = [key for key in executor.loader.graph.leaf_nodes() if key[0] == "leadscoring"]
     plan = executor.migration_plan(targets)
-    if plan:
-        executor.migrate(targets, plan=plan)
+    missing = ", ".join(f"{migration.app_label}.{migration.name}" for migration, _ in plan) or "none"
+    if plan and migrate:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '10s'")
+            executor.migrate(targets, plan=plan)
+            cursor.execute("SET LOCAL lock_timeout = 0")
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT indexname FROM pg_indexes WHERE tablename = 'leadscoring_leadscore' ORDER BY 1"
         )
         indexes = [name for (name,) in cursor.fetchall()]
-    applied = ", ".join(f"{migration.app_label}.{migration.name}" for migration, _ in plan) or "none"
-    return [("migrations applied (rolled back)", applied), ("score table indexes", ", ".join(indexes))]
+    state = "applied (rolled back)" if migrate else "NOT applied (--migrate applies them)"
+    return [
+        ("leadscoring migrations missing", missing if not plan else f"{missing}: {state}"),
+        ("score table indexes", ", ".join(indexes)),
+    ]
 
 
 def _settings() -> list[tuple[str, str]]:
