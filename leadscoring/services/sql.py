@@ -13,6 +13,7 @@ model crm_core copies the scores onto the leads (again only where they differ) a
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
 
 from django.db import connection
@@ -70,10 +71,11 @@ def recompute_sql(*, model: ScoringModel, lead_ids: list[int] | None, now: datet
         result.leads_scored = _lock_people(lead_ids)
     model = ScoringModel.objects.get(pk=model.pk)  # the state as of the lock
     with connection.cursor() as cursor:
-        if lead_ids is None:
-            cursor.execute(f"SELECT count(*) FROM {LEAD}")
-            result.leads_scored = cursor.fetchone()[0]
-        result.scores_changed = _scores_upsert(cursor, model=model, lead_ids=lead_ids, now=now)
+        with _without_plain_index_scans(cursor, full=lead_ids is None):
+            if lead_ids is None:
+                cursor.execute(f"SELECT count(*) FROM {LEAD}")
+                result.leads_scored = cursor.fetchone()[0]
+            result.scores_changed = _scores_upsert(cursor, model=model, lead_ids=lead_ids, now=now)
         if model.is_primary and model.status == ScoringModelStatus.LIVE:
             score_scope = "AND s.lead_id = ANY(%s)" if lead_ids is not None else ""
             leads_scores_apply(
@@ -96,20 +98,33 @@ def _contact_points(cursor, model: ScoringModel, rules: list[ScoringRule], now, 
     sql, params = contact_points_sql(model, interaction_rules, now, lead_ids)
     if lead_ids is not None:
         return f"({sql})", params
-    # The planner prices a plain index scan of `(kind, occurred_at)` below a bitmap scan, as it does
-    # not count the heap access every row costs; the bitmap scan reads each page once (EXPLAIN
-    # ANALYZE at 100,000 contacts: 1.0-1.9 s against 0.2-0.35 s). So no plain index scan for this
-    # one statement (SET LOCAL; set back right after, and undone anyway if the statement fails).
-    cursor.execute("SELECT current_setting('enable_indexscan')")
-    enable_indexscan = cursor.fetchone()[0]
     cursor.execute(
-        f"SET LOCAL enable_indexscan = off; DROP TABLE IF EXISTS {_CONTACT_POINTS};"
+        f"DROP TABLE IF EXISTS {_CONTACT_POINTS};"
         f" CREATE TEMP TABLE {_CONTACT_POINTS} ON COMMIT DROP AS"
         f" SELECT cp.contact_id, cp.points FROM ({sql}) cp WHERE cp.points <> 0;"
-        f" ANALYZE {_CONTACT_POINTS}; SELECT set_config('enable_indexscan', %s, true)",
-        [*params, enable_indexscan],
+        f" ANALYZE {_CONTACT_POINTS}",
+        params,
     )
     return _CONTACT_POINTS, []
+
+
+@contextmanager
+def _without_plain_index_scans(cursor, *, full: bool):
+    """A full recompute's statements read most of each table they touch (the interactions of the
+    window, every lead, the model's score rows); the planner, at a low random_page_cost, still prices
+    a plain index scan (one heap visit per row, in index order) below a bitmap or sequential scan,
+    as it does not count the per-row heap access (EXPLAIN ANALYZE at 100,000 contacts: the
+    interactions 1.0-1.9 s by index against 0.2-0.35 s by bitmap; the score rows 0.25-0.3 s by
+    `(model_id, score)` against ~0.05 s sequentially). So no plain index scans inside this block
+    (SET LOCAL, set back at its end; a failed statement rolls the setting back with it)."""
+    if not full:
+        yield
+        return
+    cursor.execute("SELECT current_setting('enable_indexscan')")
+    enable_indexscan = cursor.fetchone()[0]
+    cursor.execute("SET LOCAL enable_indexscan = off")
+    yield
+    cursor.execute("SELECT set_config('enable_indexscan', %s, true)", [enable_indexscan])
 
 
 def _scores_upsert(cursor, *, model: ScoringModel, lead_ids: list[int] | None, now: datetime) -> int:
