@@ -4,7 +4,7 @@
   model (bench/scoring.py: RULES, CONDITION_RULE, the 90-day window, bands A 150+, B 100-149, C 0-99,
   threshold 100): one scan of the interactions into an analysed temp table, then one upsert guarded with
   IS DISTINCT FROM, so a run with nothing changed writes nothing. It is what the service should cost
-  (it shares the service's one planner setting, see CONTACT_POINTS).
+  (it shares the service's one planner setting, see WITHOUT_INDEX_SCANS).
 - The floor (`FLOOR_Q4`, `FLOOR_Q4B`) is reference/pg-floor's q4_update.sql / q4_rescore_noop.sql
   adapted to this schema: one UPDATE ... FROM a per-contact aggregate over the last 90 days (points by
   kind, the benchmark's points; no cap, no url filter, no condition rule), through the lead to the
@@ -15,10 +15,11 @@
 Parameters are pyformat (`%(model)s`, `%(now)s`); a literal `?` is PostgreSQL's jsonb key operator.
 """
 
-# Without plain index scans (as the service does): the planner would read the (kind, occurred_at) index
-# row by row, where a bitmap scan reads each heap page once.
+# Both run without plain index scans, as the service's full recompute does (the planner would read the
+# interactions by (kind, occurred_at) and the score rows by (model_id, score), row by row).
+WITHOUT_INDEX_SCANS, WITH_INDEX_SCANS = "SET LOCAL enable_indexscan = off", "SET LOCAL enable_indexscan = on"
+
 CONTACT_POINTS = """
-SET LOCAL enable_indexscan = off;
 DROP TABLE IF EXISTS bench_contact_points;
 CREATE TEMP TABLE bench_contact_points ON COMMIT DROP AS
 SELECT contact_id,
@@ -34,7 +35,6 @@ WHERE kind IN ('email_open', 'email_click', 'page_visit', 'form_submit', 'downlo
   AND NOT (properties ? 'unscored')
 GROUP BY contact_id;
 ANALYZE bench_contact_points;
-SET LOCAL enable_indexscan = on;
 """
 
 HAND_WRITTEN = """

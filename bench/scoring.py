@@ -212,8 +212,10 @@ def _run(side: str, model, now, *, noop: bool) -> None:
         return
     with connection.cursor() as cursor:
         if side == "project SQL":
+            cursor.execute(sql.WITHOUT_INDEX_SCANS)
             cursor.execute(sql.CONTACT_POINTS, {"now": now})
             cursor.execute(sql.HAND_WRITTEN, {"model": model.pk, "now": now})
+            cursor.execute(sql.WITH_INDEX_SCANS)
         else:
             cursor.execute(sql.FLOOR_Q4B if noop else sql.FLOOR_Q4, {"model": model.pk, "now": now})
 
