@@ -136,22 +136,23 @@ def _aggregates(
     for k, rule in enumerate(rules):
         if k in summed:
             continue
-        counted, cap = f"r.m{k}", [rule.max_count] if rule.max_count is not None else []
+        counted, counted_params = f"r.m{k}", []
         if k in ranked:
-            counted += f" AND r.r{k} <= %s"
-        n = f"count(*) FILTER (WHERE {counted})"
+            counted, counted_params = f"{counted} AND r.r{k} <= %s", [rule.max_count]
+        n, n_params = f"count(*) FILTER (WHERE {counted})", counted_params
         if rule.max_count is not None and k not in ranked:  # weight 1: the newest `cap` count
-            n = f"LEAST({n}, %s)"
+            n, n_params = f"LEAST({n}, %s)", [*n_params, rule.max_count]
         if weighted:
             p = f"round((COALESCE(sum(r.w) FILTER (WHERE {counted}), 0) * %s)::numeric)::int"
+            p_params = [*counted_params, rule.points]
         else:
-            p = f"({n} * %s)::int"
+            p, p_params = f"({n} * %s)::int", [*n_params, rule.points]
         if per_rule:
             columns.append(f"{n}::int AS n{k}, {p} AS p{k}")
-            params += [*cap, *cap, rule.points]  # n's cap, then p's
+            params += [*n_params, *p_params]
         else:
             columns.append(f"{p} AS p{k}")
-            params += [*cap, rule.points]
+            params += p_params
         points.append(f"a.p{k}")
     outputs = f"({' + '.join(points)})::int AS points"
     if per_rule:
