@@ -18,10 +18,19 @@ class LeadscoringConfig(AppConfig):
 
 
 def _records_changed(sender, *, change, **kwargs) -> None:
-    """New interactions (form submissions, email opens and clicks, ...) rescore their contacts' leads soon."""
+    """New interactions (form submissions, email opens and clicks, ...) rescore their contacts' leads
+    soon; so do new leads and leads given a parent contact (the orphan-lead workflow, a conversion, an
+    import, an edit): their contact's leads go into the same pending set."""
     from crm_core import events
 
     if change.entity == events.INTERACTION and change.action == events.CREATED and change.contact_ids:
         from .services import interactions_recorded
 
         interactions_recorded(contact_ids=change.contact_ids)
+    elif change.entity == events.LEAD and (
+        change.action == events.CREATED
+        or (change.action == events.UPDATED and (change.fields is None or "parent_contact" in change.fields))
+    ):
+        from .services import leads_linked
+
+        leads_linked(lead_ids=change.ids, contact_ids=change.contact_ids)

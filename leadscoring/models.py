@@ -217,10 +217,15 @@ class HandoffState(models.TextChoices):
 
 
 class LeadScore(models.Model):
-    """One lead's score under one model, as of computed_at."""
+    """One lead's score under one model. computed_at: the recompute that last changed score, grade or
+    sales_ready (a recompute that finds them unchanged writes nothing, so the row keeps its time)."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="scores")
-    model = models.ForeignKey(ScoringModel, on_delete=models.CASCADE, related_name="lead_scores")
+    # No index of their own: `lead_score_unique` (lead, model) and `lead_score_model_score` (model,
+    # score) start with them and serve every lookup (and the cascades) by lead or by model.
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="scores", db_index=False)
+    model = models.ForeignKey(
+        ScoringModel, on_delete=models.CASCADE, related_name="lead_scores", db_index=False
+    )
     score = models.IntegerField(default=0)
     grade = models.CharField(max_length=8, blank=True)
     sales_ready = models.BooleanField(default=False)
@@ -246,7 +251,10 @@ class CrossingDirection(models.TextChoices):
 class SalesReadyCrossing(models.Model):
     """A lead's score crossed the model's threshold; recorded once per hand-off and once per return."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="sales_ready_crossings")
+    # No index of its own: `crossing_lead_model_at` (lead, model, crossed_at) starts with it.
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="sales_ready_crossings", db_index=False
+    )
     model = models.ForeignKey(ScoringModel, on_delete=models.CASCADE, related_name="crossings")
     crossed_at = models.DateTimeField(db_index=True)
     direction = models.CharField(max_length=8, choices=CrossingDirection.choices)

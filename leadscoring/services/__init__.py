@@ -20,11 +20,13 @@ The modules, by responsibility:
 - `recompute.py`: `scoring_model_recompute` (the one place that picks the path, through
   `crm_core.sqlpath.postgres_sql()`) and the recompute in the worker; `outcome.py`: grades and counts.
 - `sql.py`: the PostgreSQL statements (a handful whatever the number of leads, under a per-model
-  advisory lock); `portable.py`: the same through the ORM for the embedded SQLite default.
+  advisory lock), built on `score_sql.py`: what every rule gives every contact in one scan of the
+  interactions; `portable.py`: the same through the ORM for the embedded SQLite default.
 - `handoff.py` (+ `handoff_sql.py`, `handoff_portable.py`): the sales-ready hand-off and the return
   to nurture; the apps above hear of it through `leadscoring.events.leads_handed_off`.
-- `decay.py`: the daily decay run; `incremental.py`: the hook for new interactions and the Redis
-  pending set's drain; `explain.py`: why a lead has its score; `editing.py`: saving a model.
+- `decay.py`: the daily decay run; `incremental.py`: the hooks for new interactions and new or newly
+  linked leads, and the Redis pending set's drain; `explain.py`: why a lead has its score;
+  `editing.py`: saving a model.
 
 Lead scoring writes its own tables (scores, crossings) and nothing of crm_core's: the lead's copy of
 score / grade / sales_ready, the hand-off's status and owner, the return to nurture and their
@@ -43,6 +45,7 @@ from .incremental import (
     contacts_rescore,
     drain_scheduled_key,
     interactions_recorded,
+    leads_linked,
     pending_contacts_drain,
     pending_contacts_key,
     redis_client,
@@ -60,6 +63,7 @@ __all__ = [
     "drain_scheduled_key",
     "interactions_recorded",
     "lead_score_explain",
+    "leads_linked",
     "leads_score_explain",
     "pending_contacts_drain",
     "pending_contacts_key",

@@ -2,9 +2,9 @@
 
 A model's decay gives each interaction a weight from its age in days: none 1; window 1 within the last
 N days, else 0; linear max(0, 1 - age/N); half-life 0.5^(age/N). PostgreSQL computes the weights in
-the recompute's SQL (sql.py, in numeric), the portable path in Python with Decimal (portable.py), so
-both round alike. Scores only change with time when nothing is recorded, hence the daily run (the
-beat task `leadscoring.decay`).
+the recompute's SQL (score_sql.py, in numeric), the portable path in Python with Decimal
+(portable.py), so both round alike. Scores only change with time when nothing is recorded, hence
+the daily run (the beat task `leadscoring.decay`).
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
-"""Incremental rescoring: the hook for new interactions and the drain of the Redis pending set.
+"""Incremental rescoring: the hooks for new interactions and new leads, and the drain of the pending set.
 
 Other apps call `interactions_recorded(contact_ids=...)` after creating interactions (inside their
-transaction or not; lead scoring's own `records_changed` subscriber in leadscoring/apps.py does it
-for every notice of created interactions). Once that transaction commits, the contact ids join a
-Redis set and one coalescing task is scheduled (a Redis flag keeps it to one pending task); the task
-drains the set in batches and recomputes those contacts' leads under every live model. A burst of
-10,000 interactions is a few batched recomputes, not 10,000 tasks. Without Redis (the embedded
-default) each call enqueues its own task with the ids.
+transaction or not); lead scoring's own `records_changed` subscriber in leadscoring/apps.py does it
+for every notice of created interactions, and calls `leads_linked(...)` for every notice of leads
+created or given a parent contact (the orphan-lead workflow, a conversion, an import, an edit), so a
+new lead is scored within seconds instead of at its contact's next interaction or the daily run.
+Once that transaction commits, the contact ids join a Redis set and one coalescing task is scheduled
+(a Redis flag keeps it to one pending task); the task drains the set in batches and recomputes those
+contacts' leads under every live model. A burst of 10,000 interactions is a few batched recomputes,
+not 10,000 tasks. Without Redis (the embedded default) each call enqueues its own task with the ids.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from crm_core.models import Lead
 
 from ..models import ScoringModel, ScoringModelStatus
 from .recompute import scoring_model_recompute
+from .rows_portable import scoped
 
 COALESCE_SECONDS = getattr(settings, "LEADSCORING_COALESCE_SECONDS", 2)
 DRAIN_BATCH_SIZE = getattr(settings, "LEADSCORING_DRAIN_BATCH_SIZE", 5_000)
@@ -52,8 +55,35 @@ def interactions_recorded(*, contact_ids: Iterable[int]) -> None:
 
     Call it after creating interactions; the work is queued when the current transaction commits.
     """
+    _contacts_pending(contact_ids)
+
+
+def leads_linked(*, lead_ids: Iterable[int] | None, contact_ids: Iterable[int] | None) -> None:
+    """Tell lead scoring that these leads are new or have a new parent contact; the leads of their
+    contacts are rescored soon, as for new interactions.
+
+    `contact_ids`: the leads' contacts when the caller knows them (empty: none, orphan leads), else
+    they are read from `lead_ids` (None too: nothing to do, the daily run scores them). An orphan
+    lead has no contact to rescore by: it is scored once the orphan-lead workflow links it.
+    """
+    if contact_ids is None:
+        if lead_ids is None or not _scoring_live():
+            return
+        leads = Lead.objects.filter(parent_contact__isnull=False).values_list("parent_contact_id", flat=True)
+        contact_ids = scoped(leads, sorted(lead_ids), "pk")
+    _contacts_pending(contact_ids)
+
+
+def _scoring_live() -> bool:
+    return ScoringModel.objects.filter(status=ScoringModelStatus.LIVE).exists()
+
+
+def _contacts_pending(contact_ids: Iterable[int]) -> None:
+    """Once the current transaction commits, put these contacts into the pending set and schedule its
+    drain (one task at a time). Nothing when no model is live: there is nothing to score, and a model
+    that goes live is recomputed in full."""
     ids = sorted({int(pk) for pk in contact_ids})
-    if not ids:
+    if not ids or not _scoring_live():
         return
 
     def enqueue() -> None:

@@ -104,7 +104,7 @@ def _decayed_points_in_python(interactions, rule: ScoringRule, model: ScoringMod
 
     Only this portable path does this: SQLite has no exact numeric type and no guaranteed power(),
     and the embedded default holds demo-sized data, so reading each matching interaction's time is
-    fine. PostgreSQL computes the same weights in SQL (sql.py), in numeric; Decimal here, so the
+    fine. PostgreSQL computes the same weights in SQL (score_sql.py), in numeric; Decimal here, so the
     rounding of round(points * sum of weights) agrees. The cap keeps the newest (occurred_at, id).
     """
     weights: dict[int, list[Decimal]] = defaultdict(list)
@@ -176,6 +176,14 @@ def recompute_portable(*, model: ScoringModel, lead_ids: list[int] | None, now: 
         lead_id: (score, grade_of(score, bands), score >= model.sales_ready_threshold)
         for lead_id, score in scores.items()
     }
+    stored = {
+        lead_id: (score, grade, ready)
+        for lead_id, score, grade, ready in scoped(
+            LeadScore.objects.filter(model=model).values_list("lead_id", "score", "grade", "sales_ready"),
+            lead_ids,
+        )
+    }
+    changed = {lead_id: values for lead_id, values in computed.items() if stored.get(lead_id) != values}
     LeadScore.objects.bulk_create(
         [
             LeadScore(
@@ -187,14 +195,14 @@ def recompute_portable(*, model: ScoringModel, lead_ids: list[int] | None, now: 
                 computed_at=now,
                 handoff_state=HandoffState.ARMED,
             )
-            for lead_id, (score, grade, ready) in computed.items()
+            for lead_id, (score, grade, ready) in changed.items()
         ],
         update_conflicts=True,
         unique_fields=["lead", "model"],
         update_fields=["score", "grade", "sales_ready", "computed_at"],
         batch_size=CHUNK,
     )
-    result = RecomputeResult(leads_scored=len(computed))
+    result = RecomputeResult(leads_scored=len(computed), scores_changed=len(changed))
     if model.is_primary and model.status == ScoringModelStatus.LIVE:
         leads_scores_apply(scores=[(pk, *values) for pk, values in computed.items()])
         result.returned, result.handed_off = handoff_portable(model=model, lead_ids=lead_ids, now=now)

@@ -1,156 +1,35 @@
 """The recompute and the explanation on PostgreSQL: a handful of SQL statements whatever the number of leads.
 
-The contributions (what each rule gives each lead) are one SELECT: per interaction rule a grouped scan
-of the interactions by kind (and window, so the `(kind, occurred_at)` index applies), the decay weight
-computed in SQL and `row_number()` for capped rules; per condition rule the ORM-compiled Lead
-queryset's SQL. The recompute upserts their sums into the score table under a per-model advisory lock
-(so a full and an incremental run never interleave); for the primary live model crm_core copies the
-scores onto the leads from SQL over the score table and the hand-off runs (`handoff_sql.py`).
+What each rule gives each contact is one scan of the interactions (`score_sql.contact_points_sql`).
+A full recompute materialises it into an analysed temp table, so the planner joins ~all leads with the
+real number of contacts instead of a guess; a recompute of some leads (a batch of the incremental
+drain) reads it inline. The score of a lead is its contact's points plus its condition rules' points;
+one INSERT ... ON CONFLICT writes the rows that are new or whose score, grade or sales_ready changed
+(`IS DISTINCT FROM` the stored row), so a recompute with nothing changed writes nothing. All under a
+per-model advisory lock, so a full and an incremental run never interleave. For the primary live
+model crm_core copies the scores onto the leads (again only where they differ) and the hand-off runs
+(`handoff_sql.py`).
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
 
 from django.db import connection
-from django.db.models.expressions import RawSQL
 
-from crm_core.models import Contact, Interaction, Lead
+from crm_core.models import Contact
 from crm_core.services import SqlRows, leads_scores_apply
-from crm_core.signal_quality import UNSCORED
 
-from ..conditions import condition_q
-from ..models import (
-    DecayMode,
-    GradeBand,
-    HandoffState,
-    LeadScore,
-    ScoringModel,
-    ScoringModelStatus,
-    ScoringRule,
-)
+from ..models import HandoffState, LeadScore, ScoringModel, ScoringModelStatus, ScoringRule
 from .handoff_sql import handoff_sql
-from .outcome import RecomputeResult, band_ranges
+from .outcome import RecomputeResult
+from .score_sql import LEAD, condition_leads_sql, contact_points_sql, grade_case_sql
 
-_LEAD = Lead._meta.db_table
-_INTERACTION = Interaction._meta.db_table
 _SCORE = LeadScore._meta.db_table
 _CONTACT = Contact._meta.db_table
+_CONTACT_POINTS = "_leadscoring_contact_points"  # temp table of a full recompute, dropped at commit
 _ADVISORY_NAMESPACE = 6_0006  # pg_advisory_xact_lock(namespace, model id)
-
-
-# --- The SQL of a score --------------------------------------------------------------------------
-
-
-def _decay_weight_sql(model: ScoringModel, now: datetime) -> tuple[str, list, str, list]:
-    """(weight expression, its params, extra WHERE on occurred_at, its params) for the model's decay."""
-    age_days = "GREATEST(EXTRACT(EPOCH FROM (%s::timestamptz - i.occurred_at)) / 86400.0, 0)"
-    days = model.decay_days
-    if model.decay_mode == DecayMode.WINDOW:
-        return "1.0", [], "AND i.occurred_at >= %s::timestamptz - make_interval(days => %s)", [now, days]
-    if model.decay_mode == DecayMode.LINEAR:
-        return (
-            f"GREATEST(1.0 - {age_days} / %s, 0)",
-            [now, days],
-            "AND i.occurred_at > %s::timestamptz - make_interval(days => %s)",
-            [now, days],
-        )
-    if model.decay_mode == DecayMode.HALF_LIFE:
-        return f"power(0.5, {age_days} / %s)", [now, days], "", []
-    return "1.0", [], "", []
-
-
-def _rule_sql(rule: ScoringRule, model: ScoringModel, now: datetime, lead_ids) -> tuple[str, list]:
-    """Per parent contact: (contact_id, rule_id, count, points) of one interaction rule."""
-    weight, weight_params, window, window_params = _decay_weight_sql(model, now)
-    where = ["i.kind = %s", "i.occurred_at <= %s", f"(i.properties ->> '{UNSCORED}') IS NULL"]
-    params: list = [rule.interaction_kind, now]
-    if rule.url_contains:
-        where.append("strpos(lower(i.properties ->> 'url'), lower(%s)) > 0")
-        params.append(rule.url_contains)
-    for name in ("email", "form", "event"):
-        value = getattr(rule, name)
-        if value:
-            where.append(f"lower(i.properties ->> '{name}') = lower(%s)")
-            params.append(value)
-    if lead_ids is not None:
-        where.append(f"i.contact_id IN (SELECT parentcontactid FROM {_LEAD} WHERE id = ANY(%s))")
-        params.append(list(lead_ids))
-    ranked = ""
-    capped = ""
-    if rule.max_count is not None:
-        ranked = (
-            ", row_number() OVER (PARTITION BY i.contact_id ORDER BY i.occurred_at DESC, i.id DESC) AS rn"
-        )
-        capped = "WHERE m.rn <= %s"
-    sql = f"""
-        SELECT m.contact_id, %s::bigint AS rule_id, count(*)::int AS n,
-               round((sum(m.w) * %s)::numeric)::int AS points
-        FROM (
-            SELECT i.contact_id, {weight} AS w{ranked}
-            FROM {_INTERACTION} i
-            WHERE {" AND ".join(where)} {window}
-        ) m {capped}
-        GROUP BY m.contact_id"""
-    all_params = [rule.pk, rule.points, *weight_params, *params, *window_params]
-    if capped:
-        all_params.append(rule.max_count)
-    return sql, all_params
-
-
-def _contributions_sql(
-    model: ScoringModel, rules: list[ScoringRule], now: datetime, lead_ids
-) -> tuple[str, list]:
-    """Rows (lead_id, rule_id, n, points): what each rule gives each lead (all leads, or `lead_ids`)."""
-    parts: list[str] = []
-    params: list = []
-    interaction_rules = [rule for rule in rules if not rule.is_condition_rule]
-    if interaction_rules:
-        per_contact = []
-        for rule in interaction_rules:
-            sql, rule_params = _rule_sql(rule, model, now, lead_ids)
-            per_contact.append(sql)
-            params.extend(rule_params)
-        scope = "WHERE l.id = ANY(%s)" if lead_ids is not None else ""
-        parts.append(
-            f"""SELECT l.id AS lead_id, c.rule_id, c.n, c.points
-            FROM ({" UNION ALL ".join(per_contact)}) c
-            JOIN {_LEAD} l ON l.parentcontactid = c.contact_id {scope}"""
-        )
-        if lead_ids is not None:
-            params.append(list(lead_ids))
-    for rule in rules:
-        if not rule.is_condition_rule:
-            continue
-        leads = Lead.objects.filter(condition_q(rule.condition))
-        if lead_ids is not None:
-            # One array parameter, not one placeholder per id (batches hold thousands of leads).
-            leads = leads.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", (list(lead_ids),)))
-        sql, cond_params = leads.values("pk").query.sql_with_params()
-        parts.append(
-            "SELECT matched.id AS lead_id, %s::bigint AS rule_id, 1 AS n, %s AS points"
-            f" FROM ({sql}) matched(id)"
-        )
-        params.extend([rule.pk, rule.points, *cond_params])
-    if not parts:
-        return "SELECT NULL::bigint AS lead_id, NULL::bigint AS rule_id, 0 AS n, 0 AS points WHERE FALSE", []
-    return " UNION ALL ".join(parts), params
-
-
-def _grade_case_sql(bands: list[GradeBand]) -> tuple[str, list]:
-    """The grade of the score `s.score` as a CASE over the bands (`outcome.band_ranges`)."""
-    ranges = band_ranges(bands)
-    if not ranges:
-        return "''", []
-    cases, params = [], []
-    for grade, low, high in ranges:
-        if high is None:
-            cases.append("WHEN s.score >= %s THEN %s")
-            params.extend([low, grade])
-        else:
-            cases.append("WHEN s.score BETWEEN %s AND %s THEN %s")
-            params.extend([low, high, grade])
-    return f"CASE {' '.join(cases)} ELSE '' END", params
 
 
 # --- Locks -----------------------------------------------------------------------------------------
@@ -161,23 +40,24 @@ def _lock_model(model: ScoringModel) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ADVISORY_NAMESPACE, model.pk])
 
 
-def _lock_people(lead_ids: list[int]) -> None:
+def _lock_people(lead_ids: list[int]) -> int:
     """Take a person's rows in the one order every writer uses: contacts, then leads, by id (the
-    score rows follow, upserted in lead order). Landing holds a contact FOR UPDATE while it writes
-    that person's lead, so rescoring first waits on the contact instead of holding the lead it
-    needs; two statements, whatever the number of leads. A full recompute (every lead) does not
-    pre-lock: its rare overlaps with a form post are deadlocks the task retries."""
+    score rows follow). Landing holds a contact FOR UPDATE while it writes that person's lead, so
+    rescoring first waits on the contact instead of holding the lead it needs; two statements,
+    whatever the number of leads. A full recompute (every lead) does not pre-lock: its rare overlaps
+    with a form post are deadlocks the task retries. Returns the leads locked (those that exist)."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT c.id FROM {_CONTACT} c"
-            f" WHERE c.id IN (SELECT parentcontactid FROM {_LEAD} WHERE id = ANY(%s))"
+            f" WHERE c.id IN (SELECT parentcontactid FROM {LEAD} WHERE id = ANY(%s))"
             " ORDER BY c.id FOR KEY SHARE OF c",
             [lead_ids],
         )
         cursor.execute(
-            f"SELECT l.id FROM {_LEAD} l WHERE l.id = ANY(%s) ORDER BY l.id FOR NO KEY UPDATE OF l",
+            f"SELECT l.id FROM {LEAD} l WHERE l.id = ANY(%s) ORDER BY l.id FOR NO KEY UPDATE OF l",
             [lead_ids],
         )
+        return cursor.rowcount
 
 
 # --- Recompute and explanation ---------------------------------------------------------------------
@@ -186,12 +66,16 @@ def _lock_people(lead_ids: list[int]) -> None:
 def recompute_sql(*, model: ScoringModel, lead_ids: list[int] | None, now: datetime) -> RecomputeResult:
     """`scoring_model_recompute` on PostgreSQL (inside its transaction; `lead_ids` sorted, not empty)."""
     _lock_model(model)
-    if lead_ids is not None:
-        _lock_people(lead_ids)
-    model = ScoringModel.objects.get(pk=model.pk)  # the state as of the lock
     result = RecomputeResult()
+    if lead_ids is not None:
+        result.leads_scored = _lock_people(lead_ids)
+    model = ScoringModel.objects.get(pk=model.pk)  # the state as of the lock
     with connection.cursor() as cursor:
-        result.leads_scored = _scores_upsert(cursor, model=model, lead_ids=lead_ids, now=now)
+        with _without_plain_index_scans(cursor, full=lead_ids is None):
+            if lead_ids is None:
+                cursor.execute(f"SELECT count(*) FROM {LEAD}")
+                result.leads_scored = cursor.fetchone()[0]
+            result.scores_changed = _scores_upsert(cursor, model=model, lead_ids=lead_ids, now=now)
         if model.is_primary and model.status == ScoringModelStatus.LIVE:
             score_scope = "AND s.lead_id = ANY(%s)" if lead_ids is not None else ""
             leads_scores_apply(
@@ -205,39 +89,94 @@ def recompute_sql(*, model: ScoringModel, lead_ids: list[int] | None, now: datet
     return result
 
 
+def _contact_points(cursor, model: ScoringModel, rules: list[ScoringRule], now, lead_ids) -> tuple[str, list]:
+    """The relation (contact_id, points, ...) of the interaction rules, and its params: for a full
+    recompute an analysed temp table of the contacts with points, else the SELECT itself."""
+    interaction_rules = [rule for rule in rules if not rule.is_condition_rule]
+    if not interaction_rules:
+        return "(SELECT NULL::bigint AS contact_id, 0 AS points WHERE FALSE)", []
+    sql, params = contact_points_sql(model, interaction_rules, now, lead_ids)
+    if lead_ids is not None:
+        return f"({sql})", params
+    cursor.execute(
+        f"DROP TABLE IF EXISTS {_CONTACT_POINTS};"
+        f" CREATE TEMP TABLE {_CONTACT_POINTS} ON COMMIT DROP AS"
+        f" SELECT cp.contact_id, cp.points FROM ({sql}) cp WHERE cp.points <> 0;"
+        f" ANALYZE {_CONTACT_POINTS}",
+        params,
+    )
+    return _CONTACT_POINTS, []
+
+
+@contextmanager
+def _without_plain_index_scans(cursor, *, full: bool):
+    """A full recompute's statements read most of each table they touch (the interactions of the
+    window, every lead, the model's score rows); the planner, at a low random_page_cost, still prices
+    a plain index scan (one heap visit per row, in index order) below a bitmap or sequential scan,
+    as it does not count the per-row heap access (EXPLAIN ANALYZE at 100,000 contacts: the
+    interactions 1.0-1.9 s by index against 0.2-0.35 s by bitmap; the score rows 0.25-0.3 s by
+    `(model_id, score)` against ~0.05 s sequentially). So no plain index scans inside this block
+    (SET LOCAL, set back at its end; a failed statement rolls the setting back with it)."""
+    if not full:
+        yield
+        return
+    cursor.execute("SELECT current_setting('enable_indexscan')")
+    enable_indexscan = cursor.fetchone()[0]
+    cursor.execute("SET LOCAL enable_indexscan = off")
+    yield
+    cursor.execute("SELECT set_config('enable_indexscan', %s, true)", [enable_indexscan])
+
+
 def _scores_upsert(cursor, *, model: ScoringModel, lead_ids: list[int] | None, now: datetime) -> int:
-    """One INSERT ... ON CONFLICT of every lead's (or `lead_ids`') score, grade and sales_ready."""
+    """Write the score, grade and sales_ready of every lead (or of `lead_ids`) where they are new or
+    differ from the stored row, in one INSERT ... ON CONFLICT; returns the rows written.
+
+    The rows are not sorted: a model's score rows are written only under its advisory lock (and by
+    the hand-off in the same transaction), so the order of their row locks cannot deadlock, and
+    sorting the ~1M changed rows of a first recompute at 1M contacts would spill past work_mem."""
     rules = list(model.rules.order_by("pk"))
     bands = list(model.grade_bands.order_by("-min_score"))
-    contributions, contribution_params = _contributions_sql(model, rules, now, lead_ids)
-    grade, grade_params = _grade_case_sql(bands)
+    contact_points, contact_params = _contact_points(cursor, model, rules, now, lead_ids)
+    # Each condition rule: its leads joined to the lead, its points added where one matched.
+    condition_joins, condition_join_params, condition_points, condition_points_params = "", [], "", []
+    for k, rule in enumerate(rule for rule in rules if rule.is_condition_rule):
+        sql, params = condition_leads_sql(rule, lead_ids)
+        condition_joins += f" LEFT JOIN ({sql}) c{k}(id) ON c{k}.id = l.id"
+        condition_join_params += params
+        condition_points += f" + CASE WHEN c{k}.id IS NULL THEN 0 ELSE %s END"
+        condition_points_params.append(rule.points)
+    grade, grade_params = grade_case_sql(bands, "t.score")
     scope = "WHERE l.id = ANY(%s)" if lead_ids is not None else ""
     cursor.execute(
         f"""
         INSERT INTO {_SCORE} (lead_id, model_id, score, grade, sales_ready, computed_at, handoff_state)
-        SELECT s.id, %s, s.score, {grade}, s.score >= %s, %s, %s
+        SELECT n.id, %s, n.score, n.grade, n.sales_ready, %s, %s
         FROM (
-            SELECT l.id, COALESCE(t.score, 0)::int AS score
-            FROM {_LEAD} l
-            LEFT JOIN (
-                SELECT c.lead_id, sum(c.points) AS score FROM ({contributions}) c GROUP BY c.lead_id
+            SELECT t.id, t.score, {grade} AS grade, t.score >= %s AS sales_ready
+            FROM (
+                SELECT l.id, (COALESCE(cp.points, 0){condition_points})::int AS score
+                FROM {LEAD} l
+                LEFT JOIN {contact_points} cp ON cp.contact_id = l.parentcontactid{condition_joins}
+                {scope}
             ) t
-              ON t.lead_id = l.id
-            {scope}
-            ORDER BY l.id
-        ) s
+        ) n
+        LEFT JOIN {_SCORE} s ON s.lead_id = n.id AND s.model_id = %s
+        WHERE (s.score, s.grade, s.sales_ready) IS DISTINCT FROM (n.score, n.grade, n.sales_ready)
         ON CONFLICT (lead_id, model_id) DO UPDATE SET
             score = EXCLUDED.score, grade = EXCLUDED.grade,
             sales_ready = EXCLUDED.sales_ready, computed_at = EXCLUDED.computed_at
         """,
         [
             model.pk,
-            *grade_params,
-            model.sales_ready_threshold,
             now,
             HandoffState.ARMED.value,
-            *contribution_params,
+            *grade_params,
+            model.sales_ready_threshold,
+            *condition_points_params,
+            *contact_params,
+            *condition_join_params,
             *([lead_ids] if lead_ids is not None else []),
+            model.pk,
         ],
     )
     return cursor.rowcount
@@ -247,12 +186,28 @@ def explain_rows_sql(
     model: ScoringModel, rules: list[ScoringRule], now: datetime, lead_ids: list[int]
 ) -> list[tuple[int, int, int, int]]:
     """(lead_id, rule_id, count, points) per lead and rule that gives it anything, by lead then rule:
-    the recompute's contributions restricted to `lead_ids`, in one query."""
-    sql, params = _contributions_sql(model, rules, now, list(lead_ids))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT c.lead_id, c.rule_id, sum(c.n), sum(c.points) FROM ({sql}) c"
-            " GROUP BY c.lead_id, c.rule_id ORDER BY c.lead_id, c.rule_id",
-            params,
+    the recompute's per-rule parts restricted to `lead_ids`, in one query."""
+    lead_ids = list(lead_ids)
+    parts, params = [], []
+    interaction_rules = [rule for rule in rules if not rule.is_condition_rule]
+    if interaction_rules:
+        sql, contact_params = contact_points_sql(model, interaction_rules, now, lead_ids, per_rule=True)
+        values = ", ".join(f"(%s::bigint, cp.n{k}, cp.p{k})" for k in range(len(interaction_rules)))
+        parts.append(
+            f"""SELECT l.id, v.rule_id, v.n, v.points
+            FROM ({sql}) cp
+            JOIN {LEAD} l ON l.parentcontactid = cp.contact_id AND l.id = ANY(%s)
+            CROSS JOIN LATERAL (VALUES {values}) v(rule_id, n, points)
+            WHERE v.n > 0"""
         )
+        params += [*contact_params, lead_ids, *[rule.pk for rule in interaction_rules]]
+    for rule in rules:
+        if rule.is_condition_rule:
+            sql, condition_params = condition_leads_sql(rule, lead_ids)
+            parts.append(f"SELECT matched.id, %s::bigint, 1, %s FROM ({sql}) matched(id)")
+            params += [rule.pk, rule.points, *condition_params]
+    if not parts:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM ({' UNION ALL '.join(parts)}) c ORDER BY 1, 2", params)
         return cursor.fetchall()

@@ -1,6 +1,7 @@
 import pytest
 
 from crm_core import sqlpath
+from leadscoring import services
 
 
 @pytest.fixture(params=["sql", "portable"])
@@ -11,3 +12,12 @@ def scoring_path(request):
             yield request.param
     else:
         yield request.param
+
+
+@pytest.fixture
+def clean_redis():
+    """A client of the real Redis, the incremental pending set and its flag empty before and after."""
+    client = services.redis_client()
+    client.delete(services.pending_contacts_key(), services.drain_scheduled_key())
+    yield client
+    client.delete(services.pending_contacts_key(), services.drain_scheduled_key())

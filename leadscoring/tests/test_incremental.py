@@ -29,14 +29,6 @@ NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 KINDS = [InteractionKind.EMAIL_OPEN, InteractionKind.PAGE_VISIT, InteractionKind.FORM_SUBMIT]
 
 
-@pytest.fixture
-def clean_redis():
-    client = services.redis_client()
-    client.delete(pending_contacts_key(), drain_scheduled_key())
-    yield client
-    client.delete(pending_contacts_key(), drain_scheduled_key())
-
-
 def all_scores(model):
     return dict(LeadScore.objects.filter(model=model).values_list("lead_id", "score"))
 

@@ -1,6 +1,6 @@
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from crm_core.models import JobRole, Lead
 from crm_core.tests.factories import ContactFactory, LeadFactory, OrphanLeadFactory
@@ -106,3 +106,21 @@ def test_condition_q_refuses_what_it_does_not_support(definition, path):
     with pytest.raises(ConditionError) as error:
         condition_q(definition)
     assert path in [p.path for p in error.value.problems]
+
+
+def test_score_and_crossing_tables_carry_no_index_a_composite_one_starts_with():
+    """Every score row written updates each index of its table: the single-column foreign-key indexes
+    that `lead_score_unique`, `lead_score_model_score` and `crossing_lead_model_at` make redundant are
+    gone (migration 0002)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename, indexdef FROM pg_indexes WHERE tablename = ANY(%s)",
+            [["leadscoring_leadscore", "leadscoring_salesreadycrossing"]],
+        )
+        indexed = {(table, definition.split(" USING btree ")[1]) for table, definition in cursor.fetchall()}
+    assert {columns for table, columns in indexed if table == "leadscoring_leadscore"} == {
+        "(id)",
+        "(lead_id, model_id)",
+        "(model_id, score)",
+    }
+    assert "(lead_id)" not in {columns for table, columns in indexed if table != "leadscoring_leadscore"}
