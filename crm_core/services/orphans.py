@@ -180,17 +180,20 @@ def _link_locked_batch(ids: list[int], *, run_started) -> tuple[int, int, list[i
     the run (`run_started`) and got leads.
     """
     link = _link_locked_batch_sql if connection.vendor == "postgresql" else _link_locked_batch_portable
-    leads_linked, contacts_created, matched = link(ids, run_started=run_started)
+    # `linked`: the contacts the batch's leads now belong to (made or matched), named in the notices.
+    leads_linked, contacts_created, matched, linked = link(ids, run_started=run_started)
     if leads_linked:
         events.records_changed_on_commit(
-            entity=events.LEAD, action=events.UPDATED, ids=ids, fields=["parent_contact"]
+            entity=events.LEAD, action=events.UPDATED, ids=ids, contact_ids=linked, fields=["parent_contact"]
         )
     if contacts_created:
-        events.records_changed_on_commit(entity=events.CONTACT, action=events.CREATED, ids=None)
+        events.records_changed_on_commit(
+            entity=events.CONTACT, action=events.CREATED, ids=None, contact_ids=linked
+        )
     return leads_linked, contacts_created, matched
 
 
-def _link_locked_batch_sql(ids: list[int], *, run_started) -> tuple[int, int, list[int]]:
+def _link_locked_batch_sql(ids: list[int], *, run_started) -> tuple[int, int, list[int], set[int]]:
     """PostgreSQL: the batch in three statements."""
     columns, expressions, params = _orphan_contact_values()
     column_sql, select_sql = ", ".join(columns), ", ".join(expressions)
@@ -226,11 +229,13 @@ def _link_locked_batch_sql(ids: list[int], *, run_started) -> tuple[int, int, li
                 WHERE l.id = ANY(%s) AND l.parentcontactid IS NULL AND lower(c.email) = {_LEAD_EMAIL}
                 RETURNING c.id AS contact_id, c.created_at < %s AS existed
             )
-            SELECT count(*), array_agg(DISTINCT contact_id) FILTER (WHERE existed) FROM linked
+            SELECT count(*), array_agg(DISTINCT contact_id) FILTER (WHERE existed),
+                   array_agg(DISTINCT contact_id)
+            FROM linked
             """,
             [now, ids, run_started],
         )
-        leads_linked, matched_ids = cursor.fetchone()
+        leads_linked, matched_ids, linked = cursor.fetchone()
         # 3. Leads without an email: a contact each, created and linked in one statement.
         cursor.execute(
             f"""
@@ -245,15 +250,17 @@ def _link_locked_batch_sql(ids: list[int], *, run_started) -> tuple[int, int, li
             )
             UPDATE {_LEAD} l SET parentcontactid = src.new_contact_id, updated_at = %s
             FROM src WHERE l.id = src.id
+            RETURNING src.new_contact_id
             """,
             [_CONTACT, ids, *params, now],
         )
+        made = {row[0] for row in cursor.fetchall()}
         leads_linked += cursor.rowcount
         contacts_created += cursor.rowcount
-    return leads_linked, contacts_created, matched_ids or []
+    return leads_linked, contacts_created, matched_ids or [], set(linked or []) | made
 
 
-def _link_locked_batch_portable(ids: list[int], *, run_started) -> tuple[int, int, list[int]]:
+def _link_locked_batch_portable(ids: list[int], *, run_started) -> tuple[int, int, list[int], set[int]]:
     """The same job through the ORM, for the embedded SQLite default (whose writers are serialised).
 
     A few statements per batch too (read, insert, read back, bulk update), but the rows pass
@@ -318,4 +325,4 @@ def _link_locked_batch_portable(ids: list[int], *, run_started) -> tuple[int, in
         lead.updated_at = now
     Lead.objects.bulk_update(leads, ["parent_contact", "updated_at"], batch_size=500)
     matched = [pk for pk, at in existing.values() if at < run_started]
-    return len(leads), contacts_created + len(own), matched
+    return len(leads), contacts_created + len(own), matched, {lead.parent_contact_id for lead in leads}
