@@ -143,10 +143,6 @@ def take(segment_id: int) -> dict[str, float]:
     return {flat[i].decode(): float(flat[i + 1]) for i in range(0, len(flat), 2)}
 
 
-def done(segment_id: int) -> None:
-    redis_client().delete(taken_key(segment_id))
-
-
 def restore(segment_id: int) -> None:
     """Put taken work back (the refresh failed); it stays pending for the next run."""
     redis_client().eval(_RESTORE, 3, pending_key(segment_id), taken_key(segment_id), dirty_key(), segment_id)
@@ -173,13 +169,43 @@ def bump_live_version() -> None:
     redis_client().set(_key("live-version"), uuid.uuid4().hex)
 
 
-def record_freshness(started: Iterable[float], *, finished: float) -> None:
-    """Keep the seconds from each change to its membership being current (SEGMENTS_FRESHNESS_SAMPLES
-    of them at most; 0: none)."""
+def stats_key() -> str:
+    return _key("freshness-runs")
+
+
+def take_many(segment_ids: Iterable[int]) -> dict[int, dict[str, float]]:
+    """`take` for several segments in one round trip."""
+    ids = list(segment_ids)
+    pipe = redis_client().pipeline(transaction=False)
+    for segment_id in ids:
+        pipe.eval(_TAKE, 3, pending_key(segment_id), taken_key(segment_id), dirty_key(), segment_id)
+    return {
+        segment_id: {flat[i].decode(): float(flat[i + 1]) for i in range(0, len(flat), 2)}
+        for segment_id, flat in zip(ids, pipe.execute(), strict=True)
+    }
+
+
+def done_many(
+    segment_ids: list[int],
+    *,
+    samples: list[float],
+    finished: float,
+    full: int = 0,
+    incremental: int = 0,
+    contacts: int = 0,
+) -> None:
+    """Drop the work these segments took (it is done) and, when SEGMENTS_FRESHNESS_SAMPLES is on, keep
+    the seconds from each change to its membership being current (that many at most) and count the
+    evaluations."""
     keep = getattr(settings, "SEGMENTS_FRESHNESS_SAMPLES", 0)
-    values = [round(finished - at, 4) for at in started]
-    if keep and values:
-        pipe = redis_client().pipeline(transaction=False)
-        pipe.rpush(latency_key(), *values)
+    pipe = redis_client().pipeline(transaction=False)
+    if segment_ids:
+        pipe.delete(*(taken_key(segment_id) for segment_id in segment_ids))
+    if keep and samples:
+        pipe.rpush(latency_key(), *(round(finished - at, 4) for at in samples))
         pipe.ltrim(latency_key(), -keep, -1)
-        pipe.execute()
+    if keep:
+        for name, count in (("full", full), ("incremental", incremental), ("contacts", contacts)):
+            if count:
+                pipe.hincrby(stats_key(), name, count)
+    pipe.execute()

@@ -90,9 +90,12 @@ def _contacts(ids) -> set[str]:
 
 def _accounts_of_rows(change: events.RecordsChanged, key: str) -> set[str]:
     """The contacts of the account each changed row belongs to (looked up later, by row id)."""
-    if change.ids is None or change.action == events.DELETED or key in _written(change):
+    rows = change.ids
+    if rows is None and change.entity == events.CONTACT:
+        rows = change.contact_ids  # contacts made by a set-based job: the notice names them so
+    if rows is None or change.action == events.DELETED or key in _written(change):
         return {FULL}  # the row's account is gone, unknown, or was another one before
-    return {f"v:{change.entity}:{pk}" for pk in change.ids}
+    return {f"v:{change.entity}:{pk}" for pk in rows}
 
 
 def change_anchors(read: Read, root: str, change: events.RecordsChanged) -> set[str]:

@@ -49,6 +49,11 @@ def refresh_lock(segment_id: int, *, wait: bool) -> bool:
     return refresh_sql.refresh_lock(segment_id, wait=wait) if sqlpath.postgres_sql() else True
 
 
+def refresh_locks_try(segment_ids: list[int]) -> list[int]:
+    """Of these segments, those no other refresher holds, now held to the end of the transaction."""
+    return refresh_sql.refresh_locks_try(segment_ids) if sqlpath.postgres_sql() else list(segment_ids)
+
+
 def _membership_diff(**kwargs) -> tuple[int, int, list[int] | None]:
     path = refresh_sql if sqlpath.postgres_sql() else refresh_portable
     return path.membership_diff(changed_limit=CHANGED_LIMIT, **kwargs)
@@ -91,9 +96,10 @@ def refresh_full_locked(segment: Segment, *, started: float, scores: dict | None
 
 
 def refresh_contacts_locked(
-    segment: Segment, contact_ids: list[int], *, started: float, scores: dict | None = None
+    segment: Segment, contact_ids: list[int], *, started: float, scores: dict | None = None, served=()
 ) -> RefreshResult:
-    """Re-evaluate the definition for these contacts only; the caller holds the refresh lock."""
+    """Re-evaluate the definition for these contacts only; the caller holds the refresh lock.
+    `served`: dependents the caller hands the joins and leaves to itself (in the same transaction)."""
     added, removed, changed = _membership_diff(
         segment_id=segment.pk,
         members=contacts_queryset(segment.definition),
@@ -102,28 +108,32 @@ def refresh_contacts_locked(
     )
     if added or removed:
         Segment.objects.filter(pk=segment.pk).update(member_count=F("member_count") + added - removed)
-    _hand_on_after_commit(segment.pk, changed, scores or {})
+    _hand_on_after_commit(segment.pk, changed, scores or {}, served=served)
     seconds = time.perf_counter() - started
     return RefreshResult(segment.pk, added, removed, seconds, changed=changed, contacts=len(contact_ids))
 
 
-def _hand_on_after_commit(segment_id: int, changed: list[int] | None, scores: dict[str, float]) -> None:
+def _hand_on_after_commit(
+    segment_id: int, changed: list[int] | None, scores: dict[str, float], served=()
+) -> None:
     def hand_on() -> None:
-        membership_changed(segment_id=segment_id, contact_ids=changed, scores=scores)
+        membership_changed(segment_id=segment_id, contact_ids=changed, scores=scores, served=served)
         if pending.available() and pending.is_dirty(segment_id):
             pending.schedule_drain()  # work that arrived while this refresh held the lock
 
     transaction.on_commit(hand_on)
 
 
-def membership_changed(*, segment_id: int, contact_ids: list[int] | None, scores: dict | None = None) -> None:
+def membership_changed(
+    *, segment_id: int, contact_ids: list[int] | None, scores: dict | None = None, served=()
+) -> None:
     """These contacts joined or left the segment (None: too many to name): the live segments that
     reference it with `in_segment` must look at them again. Call after the change committed.
 
     `scores` carries when each change began (an anchor's time in the work that caused it), so the
     time to freshness of a dependent counts from the original change.
     """
-    dependents = live_index().dependents.get(segment_id, ())
+    dependents = [pk for pk in live_index().dependents.get(segment_id, ()) if pk not in served]
     if not dependents or contact_ids == []:
         return
     if not pending.available():

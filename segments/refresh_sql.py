@@ -84,3 +84,15 @@ def refresh_lock(segment_id: int, *, wait: bool) -> bool:
             return True
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [LOCK_CLASS, segment_id])
         return cursor.fetchone()[0]
+
+
+def refresh_locks_try(segment_ids: list[int]) -> list[int]:
+    """Of these segments, those whose refresh lock was free, now held to the end of the transaction
+    (one statement; the order is kept)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM unnest(%s::bigint[]) WITH ORDINALITY AS s(id, n)"
+            " WHERE pg_try_advisory_xact_lock(%s, id::integer) ORDER BY n",
+            [segment_ids, LOCK_CLASS],
+        )
+        return [row[0] for row in cursor.fetchall()]

@@ -7,7 +7,7 @@ from celery import shared_task
 
 from crm_core.tasking import RETRY_TRANSIENT
 
-from . import freshness, refresh
+from . import freshness, incremental, refresh
 
 
 @shared_task(name="segments.refresh", **RETRY_TRANSIENT)
@@ -20,7 +20,7 @@ def segment_refresh_task(*, segment_id: int) -> dict:
 @shared_task(name="segments.refresh_pending", **RETRY_TRANSIENT)
 def segments_refresh_pending_task() -> int:
     """The segments' pending work (changed records, referenced segments, full evaluations asked)."""
-    return len(freshness.segments_refresh_pending())
+    return len(incremental.segments_refresh_pending())
 
 
 @shared_task(name="segments.refresh_relative", **RETRY_TRANSIENT)

@@ -11,7 +11,7 @@ def members(segment_or_id) -> set[int]:
 
 def drain() -> list:
     """Run pending segment work until none is left."""
-    from segments.freshness import segments_refresh_pending
+    from segments.incremental import segments_refresh_pending
 
     results = []
     for _ in range(20):

@@ -16,13 +16,8 @@ from crm_core.services import account_update, contact_update, interactions_recor
 from crm_core.tests.factories import AccountFactory, ContactFactory, LeadFactory
 from segments import pending
 from segments.examples import CONTOSO_DECISION_MAKERS as CONTOSO
-from segments.freshness import (
-    DIRTY_KEY,
-    contacts_of,
-    segment_refresh_pending,
-    segments_refresh_pending,
-    segments_refresh_relative,
-)
+from segments.freshness import DIRTY_KEY, segments_refresh_relative
+from segments.incremental import contacts_of, segment_refresh_pending, segments_refresh_pending
 from segments.models import Segment, SegmentKind, SegmentMembershipEvent
 from segments.reads import FULL, RelativeSchedule, change_anchors, definition_reads, relative_schedule
 from segments.refresh import refresh_lock
@@ -262,9 +257,12 @@ def test_a_failing_refresh_puts_its_work_back(freshness, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("segments.freshness.refresh_contacts_locked", broken)
+    monkeypatch.setattr("segments.incremental.refresh_contacts_locked", broken)
     with pytest.raises(RuntimeError):
-        segment_refresh_pending(segment_id=segment.pk)
+        segment_refresh_pending(segment_id=segment.pk)  # one segment alone
+    assert pending.dirty() == {segment.pk}
+    with pytest.raises(RuntimeError):
+        segments_refresh_pending()  # a pass over several in one transaction
     monkeypatch.undo()
     assert pending.dirty() == {segment.pk}
     drain()
