@@ -207,13 +207,19 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# segments: how many "change to membership current" times (seconds) to keep in Redis (0: none).
+SEGMENTS_FRESHNESS_SAMPLES = env.int("SEGMENTS_FRESHNESS_SAMPLES", default=0)
 # Apps add their periodic tasks here (see docs/architecture.md).
 CELERY_BEAT_SCHEDULE: dict = {
-    # segments: the periodic full refresh of live segments (changes refresh them within seconds).
+    # segments (segments/freshness.py): changes refresh the contacts they touch within seconds; the
+    # pending run also runs on its own as a safety net, segments with relative-time windows are
+    # evaluated in full when their windows moved, and every live segment in full now and then.
     "segments-refresh-live": {
         "task": "segments.refresh_live",
         "schedule": env.float("SEGMENTS_FULL_REFRESH_SECONDS", default=900.0),
     },
+    "segments-refresh-pending": {"task": "segments.refresh_pending", "schedule": 30.0},
+    "segments-refresh-relative": {"task": "segments.refresh_relative", "schedule": 300.0},
     "landing-retry-unfinished-submissions": {
         "task": "landing.submissions_retry_unfinished",
         "schedule": 300.0,

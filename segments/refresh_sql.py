@@ -9,6 +9,7 @@ With `contact_ids` the statement looks at those contacts only (`= ANY(%s)` on bo
 
 from __future__ import annotations
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 
 from .models import MembershipChange, SegmentMembership, SegmentMembershipEvent
@@ -21,11 +22,14 @@ def membership_diff(
     *, segment_id: int, members, now, contact_ids: list[int] | None, changed_limit: int
 ) -> tuple[int, int, list[int] | None]:
     """(added, removed, the contacts that joined or left, or None when more than `changed_limit`)."""
-    sql, params = members.order_by().values("pk").query.sql_with_params()
+    try:
+        sql, params = members.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:  # the definition can match nobody (e.g. a negated empty group)
+        sql, params = "SELECT NULL::bigint WHERE false", ()
     matches, removal_scope = sql, ""
     scope_params: list = []
     if contact_ids is not None:
-        matches = f"SELECT d.id FROM ({sql}) d WHERE d.id = ANY(%s)"
+        matches = f"SELECT d.id FROM ({sql}) d(id) WHERE d.id = ANY(%s)"
         removal_scope = "AND sm.contact_id = ANY(%s)"
         scope_params = [contact_ids]
     with connection.cursor() as cursor:
@@ -66,3 +70,29 @@ def membership_diff(
         )  # fmt: skip
         added, removed, changed = cursor.fetchone()
     return added, removed, changed
+
+
+# The advisory-lock class of segment refreshes (the segment id is the object): one refresher per segment.
+LOCK_CLASS = 7401
+
+
+def refresh_lock(segment_id: int, *, wait: bool) -> bool:
+    """Take the segment's refresh lock until the transaction ends; `wait=False`: only if it is free."""
+    with connection.cursor() as cursor:
+        if wait:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, segment_id])
+            return True
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [LOCK_CLASS, segment_id])
+        return cursor.fetchone()[0]
+
+
+def refresh_locks_try(segment_ids: list[int]) -> list[int]:
+    """Of these segments, those whose refresh lock was free, now held to the end of the transaction
+    (one statement; the order is kept)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM unnest(%s::bigint[]) WITH ORDINALITY AS s(id, n)"
+            " WHERE pg_try_advisory_xact_lock(%s, id::integer) ORDER BY n",
+            [segment_ids, LOCK_CLASS],
+        )
+        return [row[0] for row in cursor.fetchall()]

@@ -1,14 +1,21 @@
-"""Writes for segments: create/update with validation, refresh membership, freshness signalling."""
+"""Writes for segments: create, change, go live and stop with validation; static membership; refresh.
+
+Every change that can change who is in a live segment is announced after commit: a new or changed
+definition asks a full evaluation (freshness.request_full), a change of the live segments moves their
+index (pending.bump_live_version), and a change of a static membership is handed on to the live
+segments that reference it (refresh.membership_changed).
+"""
 
 from __future__ import annotations
 
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from crm_core import tasking
-
+from . import pending
 from .compiler import DefinitionError, contacts_queryset, validate_definition
+from .freshness import DIRTY_KEY as DIRTY_KEY
+from .freshness import request_full
+from .freshness import segments_refresh_live as segments_refresh_live
 from .models import (
     MembershipChange,
     Segment,
@@ -17,42 +24,13 @@ from .models import (
     SegmentMembershipEvent,
     SegmentStatus,
 )
+from .pending import SCHEDULED_KEY as SCHEDULED_KEY
+from .reads import definition_entities
+from .refresh import CHANGED_LIMIT, membership_changed
 
 # Refreshing is one of this app's writes: callers find it here with the others.
 from .refresh import RefreshResult as RefreshResult
 from .refresh import segment_refresh as segment_refresh
-
-DIRTY_KEY = "segments:dirty:{entity}"
-SCHEDULED_KEY = "segments:refresh-scheduled"
-# Changes within this many seconds are folded into one refresh run.
-COALESCE_SECONDS = 1
-# A scheduled run holds off further scheduling this long at most (if its worker died, the next
-# change after this schedules again; the periodic full refresh covers the rest).
-SCHEDULED_TTL_SECONDS = 5
-
-
-def definition_entities(definition) -> list[str]:
-    """The entities a definition reads: a change to any of them may change the membership."""
-    found: set[str] = set()
-    from .compiler.registry import ENTITIES
-
-    def walk(node, entity: str):
-        if not isinstance(node, dict):
-            return
-        found.add(entity)
-        if "related" in node:
-            rel = ENTITIES[entity].relationships.get(node["related"])
-            if rel is None:
-                return
-            entity = rel.target
-            found.add(entity)
-        for child in node.get("conditions", []) or []:
-            walk(child, entity)
-
-    walk(definition, definition.get("entity", "contact") if isinstance(definition, dict) else "contact")
-    if isinstance(definition, dict) and definition.get("entity") == "account":
-        found.add("contact")  # members are the accounts' contacts
-    return sorted(found)
 
 
 def _validated(definition, *, segment_id: int | None) -> dict:
@@ -84,21 +62,28 @@ def segment_update(*, segment: Segment, data: dict) -> Segment:
     for name, value in data.items():
         setattr(segment, name, value)
     segment.save()
-    if segment.status == SegmentStatus.LIVE and segment.kind == SegmentKind.DYNAMIC:
-        _enqueue_refresh(segment.pk)
+    live = segment.status == SegmentStatus.LIVE and segment.kind == SegmentKind.DYNAMIC
+    _live_segments_changed(full=segment.pk if live else None)
     return segment
 
 
-def _enqueue_refresh(segment_id: int) -> None:
-    transaction.on_commit(lambda: tasking.enqueue("segments.refresh", segment_id=segment_id))
+def _live_segments_changed(*, full: int | None = None) -> None:
+    """After commit: processes reload their index of live segments; `full` is evaluated in full."""
+
+    def announce() -> None:
+        if pending.available():
+            pending.bump_live_version()
+        if full is not None:
+            request_full([full])
+
+    transaction.on_commit(announce)
 
 
 @transaction.atomic
 def segment_go_live(*, segment: Segment) -> Segment:
     segment.status = SegmentStatus.LIVE
     segment.save(update_fields=["status", "updated_at"])
-    if segment.kind == SegmentKind.DYNAMIC:
-        _enqueue_refresh(segment.pk)
+    _live_segments_changed(full=segment.pk if segment.kind == SegmentKind.DYNAMIC else None)
     return segment
 
 
@@ -106,13 +91,14 @@ def segment_go_live(*, segment: Segment) -> Segment:
 def segment_stop(*, segment: Segment) -> Segment:
     segment.status = SegmentStatus.STOPPED
     segment.save(update_fields=["status", "updated_at"])
+    _live_segments_changed()
     return segment
 
 
 @transaction.atomic
 def static_segment_fill(*, segment: Segment, contact_ids=None, emails=None, definition=None) -> int:
     """Add contacts to a static segment: by ids, by emails (e.g. from a CSV), or once from a query."""
-    from crm_core.addresses import normalize_email
+    from crm_core.emails import normalize_email
     from crm_core.models import Contact
 
     if segment.kind != SegmentKind.STATIC:
@@ -126,17 +112,16 @@ def static_segment_fill(*, segment: Segment, contact_ids=None, emails=None, defi
         contacts = contacts_queryset(_validated(definition, segment_id=segment.pk))
     now = timezone.now()
     before = SegmentMembership.objects.filter(segment=segment).count()
+    filled = list(contacts.order_by().values_list("pk", flat=True))
     SegmentMembership.objects.bulk_create(
-        [
-            SegmentMembership(segment=segment, contact_id=pk, added_at=now)
-            for pk in contacts.order_by().values_list("pk", flat=True)
-        ],
+        [SegmentMembership(segment=segment, contact_id=pk, added_at=now) for pk in filled],
         ignore_conflicts=True,
         batch_size=2000,
     )
     segment.member_count = SegmentMembership.objects.filter(segment=segment).count()
     segment.refreshed_at = now
     segment.save(update_fields=["member_count", "refreshed_at"])
+    _membership_changed_on_commit(segment.pk, filled)
     return segment.member_count - before
 
 
@@ -153,6 +138,7 @@ def segment_members_add(*, segment_id: int, contact_ids, at=None) -> int:
         Segment.objects.filter(pk=segment_id).update(
             member_count=SegmentMembership.objects.filter(segment_id=segment_id).count()
         )
+        _membership_changed_on_commit(segment_id, joined)
     return len(joined)
 
 
@@ -169,6 +155,7 @@ def segment_members_remove(*, segment_id: int, contact_ids) -> int:
         Segment.objects.filter(pk=segment_id).update(
             member_count=SegmentMembership.objects.filter(segment_id=segment_id).count()
         )
+        _membership_changed_on_commit(segment_id, leaving)
     return len(leaving)
 
 
@@ -181,43 +168,7 @@ def _log_changes(segment_id: int, contact_ids, change: str, at) -> None:
     )
 
 
-# --- Freshness ---------------------------------------------------------------------------------------
-
-
-def segments_entities_changed(*, entities: set[str] | list[str]) -> None:
-    """Tell live segments that rows of these entities changed (call after set-based writes).
-
-    crm_core's change notices (crm_core/events.py) call this through segments/signals.py.
-    After the transaction commits, the entities are marked dirty and one coalesced refresh run is
-    scheduled; a burst of changes makes one run, not one per change.
-    """
-    entities = set(entities)
-
-    def mark_and_schedule():
-        cache.set_many({DIRTY_KEY.format(entity=e): 1 for e in entities}, timeout=3600)
-        if cache.add(SCHEDULED_KEY, 1, timeout=SCHEDULED_TTL_SECONDS):
-            tasking.enqueue_with("segments.refresh_changed", countdown=COALESCE_SECONDS)
-
-    transaction.on_commit(mark_and_schedule)
-
-
-def segments_refresh_changed() -> list[RefreshResult]:
-    """Refresh the live dynamic segments that read an entity marked dirty since the last run."""
-    from .compiler.registry import ENTITIES
-
-    cache.delete(SCHEDULED_KEY)  # changes from now on schedule the next run
-    dirty = {name for name in ENTITIES if cache.delete(DIRTY_KEY.format(entity=name))}
-    if not dirty:
-        return []
-    live = Segment.objects.filter(status=SegmentStatus.LIVE, kind=SegmentKind.DYNAMIC).values_list(
-        "pk", "entities"
-    )
-    return [segment_refresh(segment_id=pk) for pk, entities in live if dirty & set(entities or [])]
-
-
-def segments_refresh_live() -> list[RefreshResult]:
-    """Refresh every live dynamic segment (the periodic full refresh)."""
-    live = Segment.objects.filter(status=SegmentStatus.LIVE, kind=SegmentKind.DYNAMIC).values_list(
-        "pk", flat=True
-    )
-    return [segment_refresh(segment_id=pk) for pk in live]
+def _membership_changed_on_commit(segment_id: int, contact_ids: list[int]) -> None:
+    """Live segments that reference this one look at these contacts again once this commits."""
+    ids = list(contact_ids) if len(contact_ids) <= CHANGED_LIMIT else None
+    transaction.on_commit(lambda: membership_changed(segment_id=segment_id, contact_ids=ids))

@@ -142,11 +142,14 @@ def _link_locked_batch(ids: list[int], *, run_started) -> tuple[int, int, list[i
     the run (`run_started`) and got leads.
     """
     link = orphans_sql.link_locked_batch if sqlpath.postgres_sql() else orphans_portable.link_locked_batch
-    leads_linked, contacts_created, matched = link(ids, run_started=run_started)
+    # `linked`: the contacts the batch's leads now belong to (made or matched), named in the notices.
+    leads_linked, contacts_created, matched, linked = link(ids, run_started=run_started)
     if leads_linked:
         events.records_changed_on_commit(
-            entity=events.LEAD, action=events.UPDATED, ids=ids, fields=["parent_contact"]
+            entity=events.LEAD, action=events.UPDATED, ids=ids, contact_ids=linked, fields=["parent_contact"]
         )
     if contacts_created:
-        events.records_changed_on_commit(entity=events.CONTACT, action=events.CREATED, ids=None)
+        events.records_changed_on_commit(
+            entity=events.CONTACT, action=events.CREATED, ids=None, contact_ids=linked
+        )
     return leads_linked, contacts_created, matched

@@ -8,7 +8,7 @@ from ..addresses import normalize_email
 from ..models import Contact, ContactOrigin, Lead
 
 
-def link_locked_batch(ids: list[int], *, run_started) -> tuple[int, int, list[int]]:
+def link_locked_batch(ids: list[int], *, run_started) -> tuple[int, int, list[int], set[int]]:
     """The same job through the ORM, for the embedded SQLite default (whose writers are serialised).
 
     A few statements per batch too (read, insert, read back, bulk update), but the rows pass
@@ -73,4 +73,4 @@ def link_locked_batch(ids: list[int], *, run_started) -> tuple[int, int, list[in
         lead.updated_at = now
     Lead.objects.bulk_update(leads, ["parent_contact", "updated_at"], batch_size=500)
     matched = [pk for pk, at in existing.values() if at < run_started]
-    return len(leads), contacts_created + len(own), matched
+    return len(leads), contacts_created + len(own), matched, {lead.parent_contact_id for lead in leads}

@@ -55,7 +55,7 @@ def _orphan_contact_values() -> tuple[list[str], list[str], list]:
     return columns, expressions, params
 
 
-def link_locked_batch(ids: list[int], *, run_started) -> tuple[int, int, list[int]]:
+def link_locked_batch(ids: list[int], *, run_started) -> tuple[int, int, list[int], set[int]]:
     """PostgreSQL: the batch in three statements."""
     columns, expressions, params = _orphan_contact_values()
     column_sql, select_sql = ", ".join(columns), ", ".join(expressions)
@@ -91,11 +91,13 @@ def link_locked_batch(ids: list[int], *, run_started) -> tuple[int, int, list[in
                 WHERE l.id = ANY(%s) AND l.parentcontactid IS NULL AND lower(c.email) = {_LEAD_EMAIL}
                 RETURNING c.id AS contact_id, c.created_at < %s AS existed
             )
-            SELECT count(*), array_agg(DISTINCT contact_id) FILTER (WHERE existed) FROM linked
+            SELECT count(*), array_agg(DISTINCT contact_id) FILTER (WHERE existed),
+                   array_agg(DISTINCT contact_id)
+            FROM linked
             """,
             [now, ids, run_started],
         )
-        leads_linked, matched_ids = cursor.fetchone()
+        leads_linked, matched_ids, linked = cursor.fetchone()
         # 3. Leads without an email: a contact each, created and linked in one statement.
         cursor.execute(
             f"""
@@ -110,9 +112,11 @@ def link_locked_batch(ids: list[int], *, run_started) -> tuple[int, int, list[in
             )
             UPDATE {_LEAD} l SET parentcontactid = src.new_contact_id, updated_at = %s
             FROM src WHERE l.id = src.id
+            RETURNING src.new_contact_id
             """,
             [_CONTACT, ids, *params, now],
         )
+        made = {row[0] for row in cursor.fetchall()}
         leads_linked += cursor.rowcount
         contacts_created += cursor.rowcount
-    return leads_linked, contacts_created, matched_ids or []
+    return leads_linked, contacts_created, matched_ids or [], set(linked or []) | made

@@ -1,24 +1,24 @@
-import uuid
-
 import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from conftest import wait_until
+from crm_core.models import Contact
 from crm_core.services import lead_create
 from crm_core.tests.factories import ContactFactory, LeadFactory
 from segments.examples import CONTOSO_DECISION_MAKERS as CONTOSO
+from segments.freshness import segments_entities_changed, segments_refresh_changed
 from segments.models import Segment, SegmentKind, SegmentMembership, SegmentMembershipEvent, SegmentStatus
 from segments.services import (
     SCHEDULED_KEY,
     segment_create,
     segment_go_live,
     segment_refresh,
-    segments_entities_changed,
-    segments_refresh_changed,
     static_segment_fill,
 )
+
+from .support import drain
 
 
 def members(segment) -> set[int]:
@@ -73,7 +73,7 @@ def test_account_rooted_and_static_segments():
 @pytest.mark.django_db
 def test_changed_entities_refresh_only_the_live_segments_that_read_them(django_capture_on_commit_callbacks):
     from segments.compiler.registry import ENTITIES
-    from segments.services import DIRTY_KEY
+    from segments.freshness import DIRTY_KEY
 
     # Changes announced by earlier tests of this process (their notices run on commit) are not ours.
     cache.delete_many([DIRTY_KEY.format(entity=entity) for entity in ENTITIES])
@@ -112,19 +112,17 @@ def test_a_new_matching_lead_joins_a_live_segment_within_seconds(celery_worker_p
     wait_until(lambda: members(segment) == {ada.pk}, timeout=10)
 
 
-@pytest.mark.django_db
-def test_set_based_orphan_linking_marks_leads_and_contacts_changed(django_capture_on_commit_callbacks):
-    from django.core.cache import cache
-
+def test_set_based_orphan_linking_brings_the_new_contacts_into_live_segments(freshness):
     from crm_core.services import lead_link_orphans
     from crm_core.tests.factories import OrphanLeadFactory
-    from segments.services import DIRTY_KEY
 
-    OrphanLeadFactory(email="orphan@example.com")
-    cache.delete_many([DIRTY_KEY.format(entity=e) for e in ("lead", "contact")])
-    with django_capture_on_commit_callbacks(execute=True):
-        lead_link_orphans()
-    assert cache.get(DIRTY_KEY.format(entity="lead")) and cache.get(DIRTY_KEY.format(entity="contact"))
+    segment = segment_go_live(segment=segment_create(name="Contoso decision makers", definition=CONTOSO))
+    drain()
+    OrphanLeadFactory(email="orphan@example.com", job_role="decision_maker", topic="Contoso Ltd Conference")
+    lead_link_orphans()  # set-based: the notices name the contacts the leads now belong to
+    [result] = drain()
+    linked = set(Contact.objects.filter(email="orphan@example.com").values_list("pk", flat=True))
+    assert not result.full and result.contacts == 1 and members(segment) == linked
 
 
 @pytest.mark.django_db
@@ -139,47 +137,3 @@ def test_static_segment_from_a_csv_of_emails(tmp_path, capsys):
     call_command("import_segment_emails", static.pk, str(path))
     assert members(static) == {ada.pk}
     assert "1 contacts added" in capsys.readouterr().out
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_burst_of_lead_changes_schedules_one_refresh_run(monkeypatch):
-    import redis
-    from django.conf import settings
-
-    from config.celery_app import app
-
-    queue = f"test-burst-{uuid.uuid4().hex[:8]}"
-    previous, app.conf.task_default_queue = app.conf.task_default_queue, queue
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    # The burst is one burst however slow the machine: the coalescing window outlasts it (the
-    # window's own length is a setting, not what this test is about).
-    monkeypatch.setattr("segments.services.SCHEDULED_TTL_SECONDS", 3600)
-    try:
-        cache.delete(SCHEDULED_KEY)
-        contact = ContactFactory()
-        for index in range(300):  # each save commits on its own and marks "lead" changed
-            lead_create(parent_contact=contact, topic=f"topic {index}")
-        assert broker.llen(queue) == 1
-    finally:
-        app.conf.task_default_queue = previous
-        broker.delete(queue)
-
-
-@pytest.mark.django_db
-def test_a_refresh_is_one_unordered_statement_that_evaluates_the_definition_once():
-    ada = ContactFactory(job_role="decision_maker")
-    LeadFactory(parent_contact=ada, topic="Contoso Ltd Conference")
-    segment = segment_create(name="Contoso decision makers", definition=CONTOSO)
-    with CaptureQueriesContext(connection) as queries:
-        segment_refresh(segment_id=segment.pk)
-    diffs = [q["sql"] for q in queries.captured_queries if "segments_segmentmembershipevent" in q["sql"]]
-    assert len(diffs) == 1 and "ORDER BY" not in diffs[0].upper()
-
-    def scans_of(table: str, plan: dict) -> int:
-        own = 1 if plan.get("Relation Name") == table else 0
-        return own + sum(scans_of(table, child) for child in plan.get("Plans", []))
-
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {diffs[0]}")
-        plan = cursor.fetchone()[0][0]["Plan"]
-    assert scans_of("crm_core_contact", plan) == 1 and scans_of("crm_core_lead", plan) == 1
