@@ -49,10 +49,18 @@ def _field(name, op, value=None, negate=False) -> dict:
     return {**node, "negate": True} if negate else node
 
 
+ROLES = ["decision_maker", "influencer", "technical_buyer", "economic_buyer", "champion"]
+INDUSTRIES = ["software", "finance", "healthcare", "retail", "manufacturing", "education"]
+
+
 def segment_definitions(topics: list[str], countries: list[str]) -> list[tuple[str, dict]]:
     """44 definitions that stand alone; `chain_definitions` adds 6 that reference them."""
-    roles = ["decision_maker", "influencer", "technical_buyer", "economic_buyer", "champion"]
-    industries = ["software", "finance", "healthcare", "retail", "manufacturing", "education"]
+    return [*_contact_shapes(topics, countries), *_account_and_negated_shapes(countries)]
+
+
+def _contact_shapes(topics: list[str], countries: list[str]) -> list[tuple[str, dict]]:
+    """The seed example's shape, OR groups with recent clicks, and counts in a window (26)."""
+    roles, industries = ROLES, INDUSTRIES
     found = []
     for n in range(10):  # the seed example's shape
         role, topic = roles[n % 5], topics[n * 7 % len(topics)] if n else "Contoso Ltd Conference"
@@ -99,6 +107,13 @@ def segment_definitions(topics: list[str], countries: list[str]) -> list[tuple[s
                 ),
             )
         )
+    return found
+
+
+def _account_and_negated_shapes(countries: list[str]) -> list[tuple[str, dict]]:
+    """Account-rooted audiences, negated nodes over empty values and plain contact fields (18)."""
+    roles, industries = ROLES, INDUSTRIES
+    found = []
     for n in range(6):  # account-based audiences
         found.append(
             (
