@@ -209,7 +209,7 @@ def _measure(client, url: str, repeat: int) -> tuple[list[float], int, int]:
     return times, len(executed), len(response.content)
 
 
-def main(argv: list[str]) -> int:
+def _arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench ui", description=__doc__)
     parser.add_argument("--contacts", type=int, default=1_000_000, help="data set size (its own database)")
     parser.add_argument("--repeat", type=int, default=20, help="timed renders per page")
@@ -217,20 +217,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sample", type=int, default=5, help="contact pages to time")
     parser.add_argument("--timeline-events", type=int, default=5_000, help="events of the timeline contact")
     parser.add_argument("--queue-leads", type=int, default=60, help="sales-ready leads in the rep's queue")
-    args = parser.parse_args(argv)
-    ensure_dataset(args.contacts)
+    return parser.parse_args(argv)
 
-    from django.test import Client
 
+def _contact_pages(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    """(title, role, url) of the contact lists (first and deep pages, filters, search) and pages."""
     from crm_core.models import Contact
 
-    users = _users()
     depth = min(args.depth, max(1, Contact.objects.filter(marketing_only=False).count() - 100))
-    clients = {}
-    for role, user in users.items():
-        clients[role] = Client(SERVER_NAME="127.0.0.1")
-        clients[role].force_login(user)
-
     pages = []
     for role, view in (("sales", "sales"), ("marketing", "marketing")):
         pages.append((f"contact list, {view} view, first page", role, f"/contacts/?view={view}"))
@@ -253,35 +247,24 @@ def main(argv: list[str]) -> int:
         pages.append((f"contact list, sales view, {title}", "sales", f"/contacts/?{query}"))
     for contact_id in _contact_sample(args.sample):
         pages.append((f"contact page #{contact_id}", "marketing", f"/contacts/{contact_id}/"))
-    # The other pages of the UI, for reference (the goal above is about the contact pages).
-    biggest_account = _largest_account()
+    return pages
+
+
+def _other_pages(args: argparse.Namespace, rep) -> list[tuple[str, str, str]]:
+    """The other pages of the UI, for reference: timelines, the queue, lead, account pages, dashboard."""
     from urllib.parse import quote
 
+    biggest_account = _largest_account()
     events = args.timeline_events
-    contact_id, lead_id, account_id = _timeline_contact(events, users["sales"])
-    queued = _queue_for(users["sales"], args.queue_leads)
+    contact_id, lead_id, account_id = _timeline_contact(events, rep)
+    queued = _queue_for(rep, args.queue_leads)
     half = quote(_half_way_cursor("contact", contact_id, events))
-    pages += [
-        (
-            f"timeline, contact with {events:,} events, first page",
-            "sales",
-            f"/timeline/contact/{contact_id}/",
-        ),
-        (
-            f"timeline, same contact, {events // 2:,} events deep",
-            "sales",
-            f"/timeline/contact/{contact_id}/?cursor={half}",
-        ),
-        (
-            "timeline, same contact, activities only",
-            "sales",
-            f"/timeline/contact/{contact_id}/?kind=activity",
-        ),
-        (
-            "timeline, same contact, tasks and consent",
-            "sales",
-            f"/timeline/contact/{contact_id}/?kind=task&kind=consent",
-        ),
+    timeline = f"/timeline/contact/{contact_id}/"
+    return [
+        (f"timeline, contact with {events:,} events, first page", "sales", timeline),
+        (f"timeline, same contact, {events // 2:,} events deep", "sales", f"{timeline}?cursor={half}"),
+        ("timeline, same contact, activities only", "sales", f"{timeline}?kind=activity"),
+        ("timeline, same contact, tasks and consent", "sales", f"{timeline}?kind=task&kind=consent"),
         ("timeline of its lead", "sales", f"/timeline/lead/{lead_id}/"),
         (f"timeline of its account #{account_id}", "sales", f"/timeline/account/{account_id}/"),
         (
@@ -292,13 +275,27 @@ def main(argv: list[str]) -> int:
         (f"lead queue, {queued} sales-ready leads with reasons and tasks", "sales", "/leads/queue/"),
         (f"lead page #{lead_id} (timeline contact's lead)", "sales", f"/leads/{lead_id}/"),
         (f"work panel of lead #{lead_id}", "sales", f"/work/lead/{lead_id}/"),
-    ]
-    pages += [
         (f"account page #{biggest_account} (most contacts)", "sales", f"/accounts/{biggest_account}/"),
         ("account list", "sales", "/accounts/"),
         ("opportunity list", "sales", "/opportunities/"),
         ("dashboard, last 90 days", "marketing", "/dashboard/"),
     ]
+
+
+def main(argv: list[str]) -> int:
+    args = _arguments(argv)
+    ensure_dataset(args.contacts)
+
+    from django.test import Client
+
+    from crm_core.models import Contact
+
+    users = _users()
+    clients = {}
+    for role, user in users.items():
+        clients[role] = Client(SERVER_NAME="127.0.0.1")
+        clients[role].force_login(user)
+    pages = _contact_pages(args) + _other_pages(args, users["sales"])
 
     rows, worst = [], 0.0
     for title, role, url in pages:
