@@ -2,9 +2,10 @@
 
 What each rule gives each contact is one scan of the interactions (`score_sql.contact_points_sql`).
 A full recompute materialises it into an analysed temp table, so the planner joins ~all leads with the
-real number of contacts instead of a guess; a recompute of some leads (a batch of the incremental
-drain) reads it inline. The score of a lead is its contact's points plus its condition rules' points;
-one INSERT ... ON CONFLICT writes the rows that are new or whose score, grade or sales_ready changed
+real number of contacts instead of a guess, and runs without plain index scans (it reads most of
+every table it touches); a recompute of some leads (a batch of the incremental drain) reads it
+inline. The score of a lead is its contact's points plus its condition rules' points; one INSERT
+... ON CONFLICT writes the rows that are new or whose score, grade or sales_ready changed
 (`IS DISTINCT FROM` the stored row), so a recompute with nothing changed writes nothing. All under a
 per-model advisory lock, so a full and an incremental run never interleave. For the primary live
 model crm_core copies the scores onto the leads (again only where they differ) and the hand-off runs
