@@ -98,7 +98,7 @@ def segment_stop(*, segment: Segment) -> Segment:
 @transaction.atomic
 def static_segment_fill(*, segment: Segment, contact_ids=None, emails=None, definition=None) -> int:
     """Add contacts to a static segment: by ids, by emails (e.g. from a CSV), or once from a query."""
-    from crm_core.emails import normalize_email
+    from crm_core.addresses import normalize_email
     from crm_core.models import Contact
 
     if segment.kind != SegmentKind.STATIC:
