@@ -111,12 +111,3 @@ SELECT (SELECT count(*) FROM (
 # What the benchmark writes (and rolls back): the score table, and in the incremental part interactions
 # and, through the data set's primary model, leads.
 WRITTEN_TABLES = ("leadscoring_leadscore", "crm_core_interaction", "crm_core_lead")
-
-SETTINGS = (
-    "shared_buffers",
-    "work_mem",
-    "effective_cache_size",
-    "random_page_cost",
-    "jit",
-    "max_parallel_workers_per_gather",
-)

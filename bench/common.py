@@ -121,6 +121,37 @@ def summary(values: list[float]) -> str:
     )
 
 
+# The server settings a set-based benchmark prints with its figures (README: recommended settings).
+SERVER_SETTINGS = (
+    "shared_buffers",
+    "work_mem",
+    "maintenance_work_mem",
+    "effective_cache_size",
+    "random_page_cost",
+    "effective_io_concurrency",
+    "max_wal_size",
+    "jit",
+    "max_parallel_workers_per_gather",
+    "autovacuum",
+)
+
+
+def server_settings() -> list[tuple[str, str]]:
+    """Report rows: the PostgreSQL server's version and the settings the figures were measured under."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT split_part(version(), ' on ', 1)")
+        version = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT string_agg(name || '=' || current_setting(name), ' ' ORDER BY ord)"
+            " FROM unnest(%s::text[]) WITH ORDINALITY AS s(name, ord)",
+            [list(SERVER_SETTINGS)],
+        )
+        values = cursor.fetchone()[0]
+    return [("server", version), ("settings", values)]
+
+
 def report(title: str, rows: list[tuple[str, str]]) -> None:
     width = max(len(k) for k, _ in rows)
     print(f"\n== {title}")

@@ -20,7 +20,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.common import ensure_dataset, report, timer
+from bench.common import ensure_dataset, report, server_settings, timer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -198,6 +198,7 @@ def _report(args: argparse.Namespace, *, seconds: float, counted: int) -> int:
             ("emails counted by the backend", f"{counted:,}"),
             ("skipped by consent (recorded)", f"{skipped:,}"),
             ("emails/s", f"{sent / seconds:,.0f}"),
+            *server_settings(),
         ],
     )
     if counted != sent:

@@ -27,7 +27,15 @@ import random
 import statistics
 
 from bench import _scoring_sql as sql
-from bench.common import database_url, dataset_ready, ensure_dataset, report, setup_django, timer
+from bench.common import (
+    database_url,
+    dataset_ready,
+    ensure_dataset,
+    report,
+    server_settings,
+    setup_django,
+    timer,
+)
 
 RULES = [
     # name, kind, filters, points, max_count
@@ -93,7 +101,7 @@ def main(argv: list[str]) -> int:
     now = timezone.now()
     try:
         with transaction.atomic():
-            rows += [*_data_set_size(), *_schema(migrate=args.migrate), *_settings()]
+            rows += [*_data_set_size(), *_schema(migrate=args.migrate), *server_settings()]
             models = {side: _make_model(f"bench: {side}", live=side == "project") for side in SIDES}
             timings = _rounds(models, now, args.rounds)
             rows += _compared(models)
@@ -164,19 +172,6 @@ def _schema(*, migrate: bool) -> list[tuple[str, str]]:
         ("leadscoring migrations missing", missing if not plan else f"{missing}: {state}"),
         ("score table indexes", ", ".join(indexes)),
     ]
-
-
-def _settings() -> list[tuple[str, str]]:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT version()")
-        version = cursor.fetchone()[0].split(" on ")[0]
-        values = []
-        for name in sql.SETTINGS:
-            cursor.execute("SELECT current_setting(%s)", [name])
-            values.append(f"{name}={cursor.fetchone()[0]}")
-    return [("server", version), ("settings", " ".join(values))]
 
 
 def _make_model(name: str, *, live: bool):

@@ -13,7 +13,7 @@ runs in one transaction that is rolled back.
 
 import argparse
 
-from bench.common import ensure_dataset, report, timer
+from bench.common import ensure_dataset, report, server_settings, timer
 from segments.examples import BULK_EMAIL_ALLOWED, CLICKED_IN_LAST_30_DAYS, CONTOSO_DECISION_MAKERS
 
 ENGAGED = {
@@ -173,5 +173,5 @@ def main(argv: list[str]) -> int:
                      timings(incremental, incremental_order)),
                 ]  # fmt: skip
         transaction.set_rollback(True)
-    report(f"segments on {args.contacts:,} contacts (rolled back)", rows)
+    report(f"segments on {args.contacts:,} contacts (rolled back)", [*rows, *server_settings()])
     return 0
