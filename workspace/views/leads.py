@@ -196,6 +196,7 @@ def _render_detail(request, lead: Lead, *, status: int = 200):
             "history": list(selectors.lead_status_history(lead=lead)),
             "score": score_explanation(lead),
             "may_act": may_act,
+            "edit_refusal": access.record_write_refusal(request.user, "lead", lead),
             # A rep looking at another rep's lead is told why there are no actions.
             "refusal": refusal if access.may_move_leads_through_sales(request.user) else None,
             "opportunities": list(lead.opportunities.order_by("-created_at", "-id")[:20]),
