@@ -10,7 +10,7 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
-from crm_core.models import IdentityStatus, LeadSource, LeadStatus
+from crm_core.models import IdentityStatus, Lead, LeadSource, LeadStatus
 from crm_core.selectors import VIEW_MARKETING, VIEW_SALES
 
 LEAD_ORDERINGS = {
@@ -55,6 +55,10 @@ class LeadListFilter(django_filters.FilterSet):
         empty_label=None,
     )
     cursor = django_filters.CharFilter(method="filter_nothing", max_length=2000, widget=forms.HiddenInput)
+
+    class Meta:
+        model = Lead
+        fields: list[str] = []
 
     def __init__(self, *args, viewer, owners=(), **kwargs):
         super().__init__(*args, **kwargs)
