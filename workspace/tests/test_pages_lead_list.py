@@ -34,7 +34,7 @@ def leads(sales_rep):
 
 def test_each_filter_keeps_what_it_says(client, marketer, sales_rep, leads):
     client.force_login(sales_rep)
-    assert topics(client.get(LIST, {"view": "marketing"})) == set(t.topic for t in leads.values())
+    assert topics(client.get(LIST, {"view": "marketing"})) == {t.topic for t in leads.values()}
     assert topics(client.get(LIST, {"owner": "me"})) == {"Mine"}
     other = leads["theirs"].owner
     assert topics(client.get(LIST, {"owner": str(other.pk)})) == {"Theirs"}
