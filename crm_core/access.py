@@ -131,3 +131,42 @@ def check_task_edit(user, task) -> None:
         raise AccessDenied("You may not change tasks.")
     if not _is_admin(user) and user.pk not in (task.owner_id, task.created_by_id):
         raise AccessDenied("This task belongs to another user; only its owner or an admin can change it.")
+
+
+# --- Records edited in the web UI (the API checks the same model permissions per role) ------------
+
+RECORD_NOUNS = {"contact": "contacts", "account": "accounts", "lead": "leads", "opportunity": "opportunities"}
+
+
+def check_record_write(user, model_name: str, *, creating: bool = False) -> None:
+    """Creating or changing a contact, account, lead or opportunity: the role's model permission."""
+    action = "add" if creating else "change"
+    if not user.has_perm(f"crm_core.{action}_{model_name}"):
+        verb = "create" if creating else "change"
+        raise AccessDenied(f"Your role may not {verb} {RECORD_NOUNS[model_name]}.")
+
+
+def record_write_refusal(user, model_name: str, record=None) -> str | None:
+    """Why `user` may not change `record` (None if they may), for pages that hide their edit link."""
+    try:
+        check_record_write(user, model_name)
+        if model_name == "lead" and record is not None:
+            check_lead_edit(user, record)
+    except AccessDenied as denied:
+        return str(denied)
+    return None
+
+
+def check_lead_create(user, owner) -> None:
+    """Creating a lead: marketers and admins for any owner, a rep for themselves or for nobody."""
+    check_record_write(user, "lead", creating=True)
+    if user_roles(user) & {MARKETING, ADMIN}:
+        return
+    if owner is not None and owner.pk != user.pk:
+        raise AccessDenied("A rep can only create leads for themselves or unowned; ask an admin or marketer.")
+
+
+def check_saved_view_change(user, saved_view) -> None:
+    """A saved list view is changed or deleted by its owner only; shared views are read-only to others."""
+    if saved_view.owner_id != user.pk:
+        raise AccessDenied("This view belongs to another user; only its owner can change or delete it.")

@@ -11,6 +11,7 @@ from crm_core.roles import ADMIN, MARKETING, SALES, user_roles
 MARKETING_NAV = (
     ("Dashboard", "workspace:dashboard", "crm_core.view_contact"),
     ("Contacts", "workspace:contact-list", "crm_core.view_contact"),
+    ("Leads", "workspace:lead-list", "crm_core.view_lead"),
     ("Segments", "segments:list", "segments.view_segment"),
     ("Journeys", "journeys:list", "journeys.view_journey"),
     ("Scoring", "leadscoring:model-list", "leadscoring.view_scoringmodel"),
@@ -19,6 +20,7 @@ MARKETING_NAV = (
 )
 SALES_NAV = (
     ("My leads", "workspace:lead-queue", "crm_core.view_lead"),
+    ("Leads", "workspace:lead-list", "crm_core.view_lead"),
     ("Contacts", "workspace:contact-list", "crm_core.view_contact"),
     ("Accounts", "workspace:account-list", "crm_core.view_account"),
     ("Opportunities", "workspace:opportunity-list", "crm_core.view_opportunity"),
@@ -49,8 +51,9 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
     path = request.path
-    items = [
-        {"label": label, "url": url, "active": path == url or (url != "/" and path.startswith(url))}
-        for label, url in navigation_items(user)
-    ]
+    entries = navigation_items(user)
+    # The longest link the path starts with is the current one (/leads/queue/ is "My leads", not "Leads").
+    matches = [url for _, url in entries if path == url or (url != "/" and path.startswith(url))]
+    current = max(matches, key=len, default=None)
+    items = [{"label": label, "url": url, "active": url == current} for label, url in entries]
     return {"nav_items": items, "is_staff_user": user.is_staff}

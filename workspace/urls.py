@@ -5,22 +5,47 @@ The home redirect (`/`, name `home`) is wired by config/web_urls.py; the login b
 
 from django.urls import path
 
-from .views import accounts, contacts, dashboard, identity, leads, opportunities
+from .views import (
+    accounts,
+    contacts,
+    dashboard,
+    identity,
+    lead_list,
+    leads,
+    opportunities,
+    records,
+    saved_views,
+)
 
 app_name = "workspace"
+
+edit = records.record_edit  # with {"entity": ...}: one view creates and edits every kind of record
+
 
 urlpatterns = [
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("contacts/", contacts.contact_list_page, name="contact-list"),
+    path("contacts/new/", edit, {"entity": "contact"}, name="contact-create"),
     path("contacts/<int:pk>/", contacts.contact_detail_page, name="contact-detail"),
+    path("contacts/<int:pk>/edit/", edit, {"entity": "contact"}, name="contact-edit"),
     path("accounts/", accounts.account_list_page, name="account-list"),
+    path("accounts/new/", edit, {"entity": "account"}, name="account-create"),
     path("accounts/<int:pk>/", accounts.account_detail_page, name="account-detail"),
+    path("accounts/<int:pk>/edit/", edit, {"entity": "account"}, name="account-edit"),
+    path("leads/", lead_list.lead_list_page, name="lead-list"),
+    path("leads/new/", edit, {"entity": "lead"}, name="lead-create"),
     path("leads/queue/", leads.lead_queue_page, name="lead-queue"),
     path("leads/identity-review/", identity.identity_review_page, name="identity-review"),
     path("leads/identity-review/<int:pk>/link/", identity.identity_link, name="identity-link"),
     path("leads/identity-review/<int:pk>/dismiss/", identity.identity_dismiss, name="identity-dismiss"),
     path("leads/<int:pk>/", leads.lead_detail_page, name="lead-detail"),
+    path("leads/<int:pk>/edit/", edit, {"entity": "lead"}, name="lead-edit"),
     path("leads/<int:pk>/score/", leads.lead_score_partial, name="lead-score"),
     path("leads/<int:pk>/<str:action>/", leads.lead_action, name="lead-action"),
     path("opportunities/", opportunities.opportunity_list_page, name="opportunity-list"),
+    path("opportunities/new/", edit, {"entity": "opportunity"}, name="opportunity-create"),
+    path("opportunities/<int:pk>/", opportunities.opportunity_detail_page, name="opportunity-detail"),
+    path("opportunities/<int:pk>/edit/", edit, {"entity": "opportunity"}, name="opportunity-edit"),
+    path("views/<str:entity>/save/", saved_views.saved_view_save, name="saved-view-save"),
+    path("views/<int:pk>/delete/", saved_views.saved_view_delete, name="saved-view-delete"),
 ]

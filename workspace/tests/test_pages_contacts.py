@@ -155,8 +155,8 @@ def test_the_contact_list_runs_the_same_few_queries_whatever_the_data_size(marke
     large, rows = queries_for_page()
     assert rows == 50
     assert small == large
-    # session, user, user and group permissions, owner choices, roles, the page, the estimate
-    assert large == 8
+    # session, user, user and group permissions, owner choices, roles, saved views, the page, the estimate
+    assert large == 9
 
 
 @pytest.fixture

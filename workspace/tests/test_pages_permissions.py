@@ -13,6 +13,7 @@ from crm_core.tests.factories import (
     ContactFactory,
     LeadFactory,
     MarketerFactory,
+    OpportunityFactory,
     SalesRepFactory,
 )
 from journeys.tests.factories import make_journey, send_email_step
@@ -47,6 +48,19 @@ EXPECTED = {
     "workspace:identity-link": (405, 405, 405),  # POST only (crm_core/tests/test_identity_review.py)
     "workspace:identity-dismiss": (405, 405, 405),
     "workspace:opportunity-list": (OK, OK, OK),
+    # Records kept in the app (workspace/views/records.py): marketers only read opportunities.
+    "workspace:contact-create": (OK, OK, OK),
+    "workspace:contact-edit": (OK, OK, OK),
+    "workspace:account-create": (OK, OK, OK),
+    "workspace:account-edit": (OK, OK, OK),
+    "workspace:lead-list": (OK, OK, OK),
+    "workspace:lead-create": (OK, OK, OK),
+    "workspace:lead-edit": (OK, OK, OK),  # an unowned lead; another rep's: test_pages_records.py
+    "workspace:opportunity-detail": (OK, OK, OK),
+    "workspace:opportunity-create": (FORBIDDEN, OK, OK),
+    "workspace:opportunity-edit": (FORBIDDEN, OK, OK),
+    "workspace:saved-view-save": (405, 405, 405),  # POST only (workspace/tests/test_saved_views.py)
+    "workspace:saved-view-delete": (405, 405, 405),
     "leadscoring:model-list": (OK, OK, OK),
     "segments:list": (OK, OK, OK),
     "segments:new": (OK, FORBIDDEN, OK),
@@ -91,6 +105,7 @@ def records(marketer):
         "contact": contact.pk,
         "account": contact.parent_account_id,
         "lead": lead.pk,
+        "opportunity": OpportunityFactory(contact=contact).pk,
         "segment": Segment.objects.create(name="Decision makers").pk,
         "journey": make_journey(steps=[send_email_step()]).pk,
         "landing": LandingPageFactory().pk,
@@ -103,6 +118,13 @@ def url_of(name: str, records) -> str:
         "workspace:account-detail": [records["account"]],
         "workspace:lead-detail": [records["lead"]],
         "workspace:lead-score": [records["lead"]],
+        "workspace:contact-edit": [records["contact"]],
+        "workspace:account-edit": [records["account"]],
+        "workspace:lead-edit": [records["lead"]],
+        "workspace:opportunity-detail": [records["opportunity"]],
+        "workspace:opportunity-edit": [records["opportunity"]],
+        "workspace:saved-view-save": ["lead"],
+        "workspace:saved-view-delete": [1],
         "workspace:lead-action": [records["lead"], "accept"],
         "workspace:identity-link": [records["lead"]],
         "workspace:identity-dismiss": [records["lead"]],

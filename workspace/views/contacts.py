@@ -1,6 +1,5 @@
 """The contact list (sales and marketing views) and the 360-degree contact page."""
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404
 from django.shortcuts import render
@@ -8,23 +7,14 @@ from django.shortcuts import render
 from crm_core import selectors
 from crm_core.estimates import queryset_estimated_count
 from crm_core.models import Contact
-from crm_core.roles import MARKETING, SALES
 from workspace.forms import ContactFilterForm
-from workspace.selectors import contact_overview
+from workspace.models import SavedViewEntity
+from workspace.selectors import contact_overview, owner_choices
 
 from .paging import OUTDATED_CURSOR, InvalidCursor, keyset_section
+from .saved_views import saved_views_context
 
 PAGE_SIZE = 50
-
-
-def _owner_choices():
-    """Users who can own contacts: the sales and marketing roles (a short list)."""
-    return list(
-        get_user_model()
-        .objects.filter(is_active=True, groups__name__in=[SALES, MARKETING])
-        .distinct()
-        .order_by("username")
-    )
 
 
 @login_required
@@ -34,9 +24,10 @@ def contact_list_page(request):
     query = request.GET.copy()
     if not query.get("view"):  # show the view the list is in, the role's default when none is asked
         query["view"] = selectors.contact_default_view(viewer=viewer)
-    form = ContactFilterForm(query, owners=_owner_choices())
+    form = ContactFilterForm(query, owners=owner_choices())
+    saved = saved_views_context(request, SavedViewEntity.CONTACT)
     if not form.is_valid():
-        return render(request, "workspace/contact_list.html", {"form": form, "rows": []}, status=400)
+        return render(request, "workspace/contact_list.html", {"form": form, "rows": [], **saved}, status=400)
     data = form.cleaned_data
     view = data["view"]
     has_leads = {"yes": True, "no": False}.get(data.get("has_leads") or "")
@@ -56,7 +47,7 @@ def contact_list_page(request):
         page = keyset_section(request, rows, ordering=form.ordering_key(), size=PAGE_SIZE)
     except InvalidCursor:
         form.add_error("cursor", OUTDATED_CURSOR)
-        return render(request, "workspace/contact_list.html", {"form": form, "rows": []}, status=400)
+        return render(request, "workspace/contact_list.html", {"form": form, "rows": [], **saved}, status=400)
     return render(
         request,
         "workspace/contact_list.html",
@@ -67,6 +58,7 @@ def contact_list_page(request):
             "estimate": queryset_estimated_count(contacts),  # the planner's, never a COUNT(*)
             "next_link": page.next_link,
             "previous_link": page.previous_link,
+            **saved,
         },
     )
 

@@ -183,9 +183,22 @@ def score_explanation(lead: Lead) -> dict:
     return {"model": model, "rows": rows, "total": sum(row["points"] for row in rows), "note": ""}
 
 
+OWNED_BY_ANOTHER = "This lead belongs to another rep; only its owner or an admin can act on it or change it."
+
+
+def _refusals(user, lead: Lead) -> tuple[str | None, str | None]:
+    """Why the page shows no lifecycle actions, and why no edit link (one sentence when both are the
+    owner rule)."""
+    refusal = access.lead_action_refusal(user, lead)
+    edit_refusal = access.record_write_refusal(user, "lead", lead)
+    if refusal and edit_refusal and access.lead_owned_by_another(user, lead):
+        return OWNED_BY_ANOTHER, None
+    return refusal, edit_refusal
+
+
 def _render_detail(request, lead: Lead, *, status: int = 200):
-    refusal = access.lead_action_refusal(request.user, lead)
-    may_act = refusal is None
+    refusal, edit_refusal = _refusals(request.user, lead)
+    may_act = access.lead_action_refusal(request.user, lead) is None
     lead.ui_actions = actions_for(lead) if may_act else []
     return render(
         request,
@@ -196,6 +209,8 @@ def _render_detail(request, lead: Lead, *, status: int = 200):
             "history": list(selectors.lead_status_history(lead=lead)),
             "score": score_explanation(lead),
             "may_act": may_act,
+            "edit_refusal": edit_refusal,
+            "may_edit": access.record_write_refusal(request.user, "lead", lead) is None,
             # A rep looking at another rep's lead is told why there are no actions.
             "refusal": refusal if access.may_move_leads_through_sales(request.user) else None,
             "opportunities": list(lead.opportunities.order_by("-created_at", "-id")[:20]),

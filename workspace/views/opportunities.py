@@ -1,8 +1,11 @@
-"""The opportunity list: filters (stage, status, mine, account) and keyset pages, newest first."""
+"""The opportunity list (filters: stage, status, mine, account; keyset pages, newest first) and the
+opportunity page."""
 
 from django.contrib.auth.decorators import login_required, permission_required
+from django.http import Http404
 from django.shortcuts import render
 
+from crm_core import access
 from crm_core.models import Opportunity
 from workspace.forms import OpportunityFilterForm
 
@@ -33,3 +36,20 @@ def opportunity_list_page(request):
         form.add_error("cursor", OUTDATED_CURSOR)
         return render(request, "workspace/opportunity_list.html", {"form": form, "page": None}, status=400)
     return render(request, "workspace/opportunity_list.html", {"form": form, "page": page})
+
+
+@login_required
+@permission_required("crm_core.view_opportunity", raise_exception=True)
+def opportunity_detail_page(request, pk):
+    """One opportunity's fields, its lead, and the edit link for those who may change it."""
+    try:
+        opportunity = Opportunity.objects.select_related(
+            "account", "contact", "originating_lead", "owner"
+        ).get(pk=pk)
+    except Opportunity.DoesNotExist as exc:
+        raise Http404("No such opportunity.") from exc
+    return render(
+        request,
+        "workspace/opportunity_detail.html",
+        {"opp": opportunity, "refusal": access.record_write_refusal(request.user, "opportunity")},
+    )
