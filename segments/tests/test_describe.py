@@ -32,7 +32,8 @@ EMAIL_OPENED_30_DAYS = {
     ("definition", "root", "words"),
     [
         (EMAIL_OPENED_30_DAYS, None, "parent contact: email opened in the last 30 days"),
-        ({"field": "job_role", "op": "eq", "value": "decision_maker"}, "contact", "job role is “Decision maker”"),
+        ({"field": "job_role", "op": "eq", "value": "decision_maker"}, "contact",
+         "job role is “Decision maker”"),
         ({"field": "score", "op": "between", "value": [50, 99]}, "lead", "score is between 50 and 99"),
         ({"field": "email", "op": "is_empty"}, "contact", "email is empty"),
         ({"field": "created_at", "op": "before", "value": "2026-01-01"}, "lead", "created before 2026-01-01"),
