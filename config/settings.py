@@ -139,6 +139,8 @@ TEMPLATES = [
                 "workspace.context_processors.navigation",
                 "sales.context_processors.sales",
             ],
+            # `number` on every page: numbers written one way (workspace/templatetags/formatting.py).
+            "builtins": ["workspace.templatetags.formatting"],
         },
     },
 ]
@@ -405,6 +407,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Nurture <noreply@nurture
 
 # --- I18N, static -------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
+# Dates, times and number separators written one way across the app (config/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = env("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
