@@ -146,13 +146,18 @@ def test_every_main_page_fits_a_phone(live_server, browser_page, tmp_path):
     )
 
 
-def test_contact_list_and_dashboard_pass_axe(live_server, axe_page, tmp_path):
+def test_contact_list_dashboard_and_journey_designer_pass_axe(live_server, axe_page, tmp_path):
     MarketerFactory(username="mia")
-    long_records()
+    ids = long_records()
     page = axe_page
     log_in(page, live_server, "mia")
     page.wait_for_url("**/dashboard/")
-    for path, name in (("/dashboard/", "dashboard"), ("/contacts/", "contact list")):
+    pages = (
+        ("/dashboard/", "dashboard"),
+        ("/contacts/", "contact list"),
+        (f"/journeys/{ids['journey']}/", "journey designer"),
+    )
+    for path, name in pages:
         for width in WIDTHS.values():
             page.set_viewport_size({"width": width, "height": 900})
             page.goto(f"{live_server.url}{path}")
