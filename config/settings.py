@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "csp",
     "crm_core",
     "segments",
@@ -86,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Django's empty 405 (a GET on a POST-only action) becomes a page that says what happened.
+    "workspace.middleware.ErrorPagesMiddleware",
 ]
 
 # --- HTTP security: with DEBUG off the defaults pass `manage.py check --deploy` ---------------
@@ -102,9 +105,9 @@ SECURE_REFERRER_POLICY = env("SECURE_REFERRER_POLICY", default="same-origin")
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # django-csp: only our own files run. The UI's scripts and styles are static files (no inline script,
-# style attribute or event handler); the API docs page loads Swagger UI from its CDN, so it is left out.
+# style attribute or event handler). The API docs page serves Swagger UI from the sidecar package, so
+# it is our own files too; it alone allows inline styles (workspace/views/api_docs.py).
 CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": ["/api/docs/"],
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
@@ -136,6 +139,8 @@ TEMPLATES = [
                 "workspace.context_processors.navigation",
                 "sales.context_processors.sales",
             ],
+            # `number` on every page: numbers written one way (workspace/templatetags/formatting.py).
+            "builtins": ["workspace.templatetags.formatting"],
         },
     },
 ]
@@ -305,6 +310,9 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the drf-spectacular-sidecar package, served as our static files (no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # Like every other endpoint, the schema and its docs are for signed-in users only.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
@@ -399,6 +407,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Nurture <noreply@nurture
 
 # --- I18N, static -------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
+# Dates, times and number separators written one way across the app (config/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = env("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

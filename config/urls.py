@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from workspace.views import api_docs
 from workspace.views.auth import LimitedAdminAuthenticationForm, LimitedLoginView
 
 from .api_router import extra_urlpatterns, router
@@ -13,6 +14,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", LimitedLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
+    # The API's docs page, served from the drf-spectacular-sidecar package (no CDN).
+    path("api/", include([path("docs/", api_docs.swagger_ui, name="api-docs")])),
     # Paths an app serves under /api/ besides its router viewsets (e.g. auth, schema).
     path("api/", include(extra_urlpatterns)),
     path("api/", include(router.urls)),
@@ -22,4 +25,6 @@ urlpatterns = [
 urlpatterns += [path("", include(f"{app}.urls")) for app in LOCAL_APPS if module_exists(f"{app}.urls")]
 urlpatterns.append(path("", include("config.web_urls")))
 
-handler404 = "crm_core.api.exceptions.not_found"
+# Error pages in the workspace's shell with the reason; JSON under /api/ (workspace/views/errors.py).
+handler403 = "workspace.views.errors.permission_denied"
+handler404 = "workspace.views.errors.page_not_found"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
-from segments.compiler import compile_definition, validate_definition
+from segments.compiler import compile_definition, describe_definition, validate_definition
 
 
 @dataclass(frozen=True)
@@ -45,3 +45,8 @@ def condition_q(definition) -> Q:
 
 def condition_validate(definition) -> None:
     condition_q(definition)
+
+
+def condition_text(definition) -> str:
+    """The condition in words for pages ("parent contact: email opened in the last 30 days")."""
+    return describe_definition(definition, root="lead")

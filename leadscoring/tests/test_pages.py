@@ -72,3 +72,17 @@ def test_a_fixed_number_of_queries(client, marketer, django_assert_num_queries, 
     # session, user, user + group permissions, roles (menu), models, rules, bands
     with django_assert_num_queries(8):
         assert client.get(URL).status_code == 200
+
+
+def test_a_condition_rule_reads_as_words_not_a_dict(client, marketer):
+    from segments.tests.test_describe import EMAIL_OPENED_30_DAYS
+
+    model = ScoringModelFactory(name="Engagement words")
+    ScoringRuleFactory(
+        model=model, name="Opened lately", interaction_kind=None, condition=EMAIL_OPENED_30_DAYS
+    )
+    client.force_login(marketer)
+    html = client.get("/scoring/").content.decode()
+    assert "parent contact: email opened in the last 30 days" in html
+    shown = html.split('data-testid="rule-condition"')[1].split(">", 1)[1].split("<")[0]
+    assert shown == "parent contact: email opened in the last 30 days"

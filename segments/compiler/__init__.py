@@ -5,6 +5,7 @@ Public API (other apps use only these):
 - compile_definition(definition, *, root=None) -> Q over the root entity's model
 - contacts_queryset(definition) -> the selected contacts, one query
 - DefinitionError(errors)
+- describe_definition(definition, *, root=None) -> the tree in words, for pages
 """
 
 from .catalog import registry_as_dict
@@ -15,11 +16,13 @@ from .compile import (
     referenced_segments,
     validate_definition,
 )
+from .describe import describe_definition
 
 __all__ = [
     "DefinitionError",
     "compile_definition",
     "contacts_queryset",
+    "describe_definition",
     "referenced_segments",
     "registry_as_dict",
     "validate_definition",
