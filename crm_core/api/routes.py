@@ -5,6 +5,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
+from .imports import ImportJobViewSet
 from .privacy import ContactEraseView, ContactExportView
 
 
@@ -15,6 +16,7 @@ def register(router) -> None:
     router.register("opportunities", views.OpportunityViewSet)
     router.register("interactions", views.InteractionViewSet)
     router.register("subscription-lists", views.SubscriptionListViewSet)
+    router.register("imports", ImportJobViewSet)
 
 
 urlpatterns = [
