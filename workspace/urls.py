@@ -5,7 +5,7 @@ The home redirect (`/`, name `home`) is wired by config/web_urls.py; the login b
 
 from django.urls import path
 
-from .views import accounts, contacts, dashboard, identity, leads, opportunities
+from .views import accounts, contacts, dashboard, identity, imports, leads, opportunities
 
 app_name = "workspace"
 
@@ -22,5 +22,11 @@ urlpatterns = [
     path("leads/<int:pk>/", leads.lead_detail_page, name="lead-detail"),
     path("leads/<int:pk>/score/", leads.lead_score_partial, name="lead-score"),
     path("leads/<int:pk>/<str:action>/", leads.lead_action, name="lead-action"),
+    path("imports/", imports.import_list_page, name="import-list"),
+    path("imports/<int:pk>/", imports.import_detail_page, name="import-detail"),
+    path("imports/<int:pk>/mapping/", imports.import_mapping, name="import-mapping"),
+    path("imports/<int:pk>/run/", imports.import_run, name="import-run"),
+    path("imports/<int:pk>/progress/", imports.import_progress_partial, name="import-progress"),
+    path("imports/<int:pk>/report/", imports.import_report, name="import-report"),
     path("opportunities/", opportunities.opportunity_list_page, name="opportunity-list"),
 ]
