@@ -179,7 +179,7 @@ def import_job_run(*, job_id: int) -> dict:
         log.exception("import %s failed", job.pk)
         _fail(job, total=total, message=f"The import failed and saved nothing: {error}")
     return {
-        "status": job.status,
+        "status": str(job.status),
         "created": job.created_count,
         "updated": job.updated_count,
         "skipped": job.skipped_count,

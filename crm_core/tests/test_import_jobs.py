@@ -187,13 +187,18 @@ def test_a_failure_while_writing_leaves_nothing_behind(sql_path, monkeypatch):
     job = import_job_create(actor=mia, entity="account", upload=csv_upload(["name"], [["A"], ["B"]]))
     from crm_core.services import import_run
 
-    def broken_report(job, rows):
-        raise RuntimeError("disk full")
+    real = import_run.progress_set
 
-    monkeypatch.setattr(import_run, "_report_file", broken_report)
-    with pytest.raises(RuntimeError):  # _fail writes a report too: the error reaches the task
-        run(job, mia)
+    def fail_before_commit(job_id, phase, done, total):
+        if phase == "committing":  # the rows are written, the transaction not yet committed
+            assert Account.objects.count() == 2
+            raise RuntimeError("worker lost its disk")
+        real(job_id, phase, done, total)
+
+    monkeypatch.setattr(import_run, "progress_set", fail_before_commit)
+    assert run(job, mia)["status"] == "failed"
     assert Account.objects.count() == 0
+    assert job.error == "The import failed and saved nothing: worker lost its disk"
 
 
 def test_running_twice_creates_no_duplicates(sql_path):
