@@ -83,6 +83,10 @@ def test_a_marketer_imports_10000_contacts_with_a_mapping(
     report = download.value.path().read_text().splitlines()
     assert report[0] == "row,outcome,id,column,field,message" and len(report) == ROWS + 1
 
+    page.goto(f"{live_server.url}/imports/")
+    page.locator('[data-testid="import-jobs"]', has_text="trade-show.csv").wait_for()
+    shots(page, tmp_path, "import-list")
+
     job = ImportJob.objects.get()
     assert job.status == "done" and job.mapping["Work address"] == "email" and job.mapping["Badge"] == ""
     assert Contact.objects.count() == ROWS
