@@ -5,6 +5,8 @@ import sys
 import bench
 
 HELPERS = {"common"}
+# Names that are not module names (`import` is a Python keyword): `python -m bench import`.
+ALIASES = {"import": "imports"}
 
 
 def available() -> dict[str, str]:
@@ -19,6 +21,8 @@ def available() -> dict[str, str]:
 
 def main(argv: list[str]) -> int:
     benches = available()
+    if argv and argv[0] in ALIASES:
+        argv = [ALIASES[argv[0]], *argv[1:]]
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in benches:
         print("usage: python -m bench <name> [options]   (python -m bench <name> --help for its options)\n")
         for name, summary in sorted(benches.items()):

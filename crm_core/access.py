@@ -97,6 +97,16 @@ def check_identity_review(user, lead: Lead | None = None) -> Lead | None:
     return lead
 
 
+def may_import(user) -> bool:
+    """Import contacts, accounts and leads from files: the marketing and admin roles."""
+    return bool(getattr(user, "is_authenticated", False) and user_roles(user) & {MARKETING, ADMIN})
+
+
+def check_import(user) -> None:
+    if not may_import(user):
+        raise AccessDenied("Only marketing and admin users can import records.")
+
+
 # --- A rep's own work: activities and tasks (the sales app) -----------------------------------------
 # Reps log activities on any record they can see and edit their own; tasks belong to their owner.
 # Marketers read both (their role has only the view permissions); admins edit any.

@@ -10,6 +10,7 @@ from celery import shared_task
 
 from .selectors import orphan_workflow_enabled
 from .services import lead_link_orphans
+from .services.import_run import import_job_run as import_run
 from .tasking import RETRY_TRANSIENT
 
 
@@ -24,3 +25,10 @@ def link_orphan_leads_task(lead_ids: list[int] | None = None, only_if_enabled: b
     if only_if_enabled and not orphan_workflow_enabled():
         return {"skipped": "the orphan-lead workflow is switched off"}
     return asdict(lead_link_orphans(lead_ids=lead_ids))
+
+
+@shared_task(name="crm_core.import_run", **RETRY_TRANSIENT)
+def import_run_task(job_id: int) -> dict:
+    """Run a queued import. Safe to run twice: a finished import is left alone, and a retry after a
+    crash starts again from the stored file (its first run committed nothing)."""
+    return import_run(job_id=job_id)

@@ -6,6 +6,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from . import views
+from .imports import ImportJobViewSet
 from .privacy import ContactEraseView, ContactExportView
 
 
@@ -16,6 +17,7 @@ def register(router) -> None:
     router.register("opportunities", views.OpportunityViewSet)
     router.register("interactions", views.InteractionViewSet)
     router.register("subscription-lists", views.SubscriptionListViewSet)
+    router.register("imports", ImportJobViewSet)
 
 
 urlpatterns = [

@@ -6,7 +6,8 @@
 - `opportunities`: opportunities;
 - `activity`: interactions and event registrations (what contacts did);
 - `subscriptions`: subscription lists, memberships and the consent trail (`ConsentChange`);
-- `system`: the audit log and the workflow switches.
+- `system`: the audit log and the workflow switches;
+- `imports`: import jobs (an uploaded file, its mapping, progress and report) and remembered mappings.
 
 Import them from here (`from crm_core.models import Contact`): the modules are how the code is
 filed, not part of the names other code uses.
@@ -14,6 +15,7 @@ filed, not part of the names other code uses.
 
 from .activity import Event, EventRegistration, Interaction, InteractionKind
 from .base import RecordModel, TimestampedModel
+from .imports import ImportEntity, ImportJob, ImportMapping, ImportStatus, KnownEmail
 from .leads import IdentityStatus, Lead, LeadSource, LeadStatus, LeadStatusChange
 from .opportunities import Opportunity, OpportunityStage, OpportunityStatus
 from .people import Account, ConsentLevel, Contact, ContactOrigin, Industry, JobRole
@@ -37,10 +39,15 @@ __all__ = [
     "Event",
     "EventRegistration",
     "IdentityStatus",
+    "ImportEntity",
+    "ImportJob",
+    "ImportMapping",
+    "ImportStatus",
     "Industry",
     "Interaction",
     "InteractionKind",
     "JobRole",
+    "KnownEmail",
     "Lead",
     "LeadSource",
     "LeadStatus",

@@ -4,7 +4,9 @@
 - `lifecycle`: lead status moves (accept, qualify, ...) recorded in `LeadStatusChange`.
 - `orphans`: the orphan-lead workflow (a parent contact for every lead without one, set-based;
   the batch in `orphans_sql` on PostgreSQL, `orphans_portable` elsewhere).
-- `imports`: bulk lead import.
+- `imports`: bulk lead import; `import_jobs` / `import_run` (with `import_files`, `import_rows`,
+  `import_write_sql`, `import_write_portable`): imports of contacts, accounts and leads from CSV or
+  XLSX files with a column mapping, run by the task `crm_core.import_run`.
 - `identity`: the identity review of leads a landing page could not tie to their known contact.
 - `lists`: subscription lists (their memberships are consent: `crm_core.consent`).
 - `scores`: lead scoring's writes to leads (scores, the sales-ready hand-off, the return to nurture),

@@ -61,6 +61,13 @@ EXPECTED = {
     "workspace:opportunity-edit": (FORBIDDEN, OK, OK),
     "workspace:saved-view-save": (405, 405, 405),  # POST only (workspace/tests/test_saved_views.py)
     "workspace:saved-view-delete": (405, 405, 405),
+    "workspace:import-list": (OK, FORBIDDEN, OK),
+    # No import 999999: the access rule answers first (workspace/tests/test_pages_imports.py).
+    "workspace:import-detail": (404, FORBIDDEN, 404),
+    "workspace:import-progress": (404, FORBIDDEN, 404),
+    "workspace:import-report": (404, FORBIDDEN, 404),
+    "workspace:import-mapping": (405, 405, 405),  # POST only
+    "workspace:import-run": (405, 405, 405),
     "leadscoring:model-list": (OK, OK, OK),
     "segments:list": (OK, OK, OK),
     "segments:new": (OK, FORBIDDEN, OK),
@@ -133,6 +140,11 @@ def url_of(name: str, records) -> str:
         "journeys:detail": [records["journey"]],
         "landing:editor-edit": [records["landing"]],
         "sales:timeline": ["lead", records["lead"]],
+        "workspace:import-detail": [999999],
+        "workspace:import-progress": [999999],
+        "workspace:import-report": [999999],
+        "workspace:import-mapping": [999999],
+        "workspace:import-run": [999999],
         "sales:work": ["contact", records["contact"]],
         "sales:activity-create": ["lead", records["lead"]],
         "sales:task-create": ["account", records["account"]],
