@@ -120,18 +120,12 @@ def static_segment_fill(*, segment: Segment, contact_ids=None, emails=None, defi
     elif definition is not None:
         contacts = contacts_queryset(_validated(definition, segment_id=segment.pk))
     now = timezone.now()
-    before = SegmentMembership.objects.filter(segment=segment).count()
     filled = list(contacts.order_by().values_list("pk", flat=True))
-    SegmentMembership.objects.bulk_create(
-        [SegmentMembership(segment=segment, contact_id=pk, added_at=now) for pk in filled],
-        ignore_conflicts=True,
-        batch_size=2000,
-    )
-    segment.member_count = SegmentMembership.objects.filter(segment=segment).count()
-    segment.refreshed_at = now
-    segment.save(update_fields=["member_count", "refreshed_at"])
-    _membership_changed_on_commit(segment.pk, filled)
-    return segment.member_count - before
+    # Logged and announced as every membership change is (in_segment references follow).
+    added = segment_members_add(segment_id=segment.pk, contact_ids=filled, at=now)
+    Segment.objects.filter(pk=segment.pk).update(refreshed_at=now)
+    segment.refresh_from_db(fields=["member_count", "refreshed_at"])
+    return added
 
 
 def segment_members_add(*, segment_id: int, contact_ids, at=None) -> int:
