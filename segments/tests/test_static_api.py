@@ -166,3 +166,22 @@ def test_live_segments_that_reference_a_static_list_follow_an_api_change(freshne
     marketer_client.delete(f"/api/segments/{vips.pk}/members/", {"contact_ids": [ada.pk]}, format="json")
     drain()
     assert members(follower) == set()
+
+
+def test_a_change_takes_the_same_statements_for_3_or_300_contacts(marketer_client, vips):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from crm_core.models import Contact
+
+    ContactFactory.create_batch(300)
+    emails = list(Contact.objects.order_by("id").values_list("email", flat=True))
+    counts = []
+    for chunk in (emails[:3], emails[3:303]):
+        with CaptureQueriesContext(connection) as queries:
+            response = marketer_client.post(
+                f"/api/segments/{vips.pk}/members/", {"emails": chunk}, format="json"
+            )
+        assert response.status_code == 200 and response.json()["added"] == len(chunk)
+        counts.append(len(queries))
+    assert counts[0] == counts[1]  # set-based: no statement per contact
