@@ -160,3 +160,17 @@ def test_marketer_makes_a_static_list_from_a_csv(live_server, browser_page, tmp_
     assert sorted(
         SegmentMembershipEvent.objects.filter(segment=segment).values_list("contact_id", "change")
     ) == sorted([(ada.pk, "joined"), (bob.pk, "joined"), (ada.pk, "left")])
+
+    # Duplicate the list (its members come along), then delete the copy.
+    page.click('[data-testid="duplicate"]')
+    page.wait_for_url(re.compile(rf".*/segments/(?!{segment.pk}/)\d+/$"))
+    page.locator("#segment-builder[data-ready]").wait_for(state="attached")
+    assert page.locator('[data-testid="segment-name"]').input_value() == "Copy of Trade show"
+    page.locator(
+        '[data-testid="member-rows"] [data-testid="contact-row"]', has_text="bob@example.com"
+    ).wait_for()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click('[data-testid="delete"]')
+    page.wait_for_url(re.compile(r".*/segments/$"))
+    assert list(Segment.objects.values_list("name", flat=True)) == ["Trade show"]
+    screenshots(page, "list")
