@@ -31,17 +31,21 @@ export function opLabel(op) {
   return OP_LABELS[op] || op.replaceAll("_", " ");
 }
 
-export function mountConditionTree(container, options) {
-  const registry = options.registry;
-  const roots = options.roots || registry.roots;
-  const editable = options.editable !== false;
-  const onChange = options.onChange || (() => {});
-  let definition = options.definition && options.definition.entity
-    ? structuredClone(options.definition)
-    : { entity: roots[0], match: "all", conditions: [] };
-  let pickers = [];
+class ConditionTree {
+  constructor(container, options) {
+    this.container = container;
+    this.options = options;
+    this.registry = options.registry;
+    this.roots = options.roots || this.registry.roots;
+    this.editable = options.editable !== false;
+    this.onChange = options.onChange || (() => {});
+    this.definition = options.definition && options.definition.entity
+      ? structuredClone(options.definition)
+      : { entity: this.roots[0], match: "all", conditions: [] };
+    this.pickers = [];
+  }
 
-  function el(tag, attrs, ...children) {
+  el(tag, attrs, ...children) {
     const node = document.createElement(tag);
     Object.entries(attrs || {}).forEach(([key, value]) => {
       if (key === "on") Object.entries(value).forEach(([event, fn]) => node.addEventListener(event, fn));
@@ -52,18 +56,18 @@ export function mountConditionTree(container, options) {
     children.flat().forEach((child) => {
       if (child !== "" && child !== null && child !== undefined) node.append(child instanceof Node ? child : document.createTextNode(child));
     });
-    if (!editable && ["INPUT", "SELECT", "BUTTON"].includes(node.tagName)) node.disabled = true;
+    if (!this.editable && ["INPUT", "SELECT", "BUTTON"].includes(node.tagName)) node.disabled = true;
     return node;
   }
 
-  function select(testid, choices, value, onPick, label) {
-    const node = el("select", { testid, "aria-label": label, on: { change: (e) => onPick(e.target.value) } },
-      choices.map(([v, text]) => el("option", { value: v }, text)));
+  select(testid, choices, value, onPick, label) {
+    const node = this.el("select", { testid, "aria-label": label, on: { change: (e) => onPick(e.target.value) } },
+      choices.map(([v, text]) => this.el("option", { value: v }, text)));
     node.value = value;
     return node;
   }
 
-  function copyIcon() {
+  copyIcon() {
     const ns = "http://www.w3.org/2000/svg";
     const svg = document.createElementNS(ns, "svg");
     [["viewBox", "0 0 24 24"], ["width", "14"], ["height", "14"], ["fill", "none"], ["stroke", "currentColor"],
@@ -76,16 +80,24 @@ export function mountConditionTree(container, options) {
     return svg;
   }
 
-  function iconButton(testid, content, label, onClick, className) {
-    return el("button", { type: "button", testid, title: label, "aria-label": label, className: `icon-button ${className || ""}`,
+  iconButton(testid, content, label, onClick, className) {
+    return this.el("button", { type: "button", testid, title: label, "aria-label": label, className: `icon-button ${className || ""}`,
       on: { click: onClick } }, content);
   }
 
-  const fieldsOf = (entity) => registry.entities[entity].fields;
-  const fieldOf = (entity, name) => fieldsOf(entity).find((f) => f.name === name) || fieldsOf(entity)[0];
-  const opsOf = (field) => registry.operators[field.type];
+  fieldsOf(entity) {
+    return this.registry.entities[entity].fields;
+  }
 
-  function defaultValue(field, op) {
+  fieldOf(entity, name) {
+    return this.fieldsOf(entity).find((f) => f.name === name) || this.fieldsOf(entity)[0];
+  }
+
+  opsOf(field) {
+    return this.registry.operators[field.type];
+  }
+
+  defaultValue(field, op) {
     if (NO_VALUE.includes(op)) return undefined;
     if (DAYS_OPS.includes(op)) return 30;
     if (field.type === "boolean") return true;
@@ -99,22 +111,22 @@ export function mountConditionTree(container, options) {
     return "";
   }
 
-  function setValue(node, value) {
+  setValue(node, value) {
     if (value === undefined) delete node.value;
     else node.value = value;
   }
 
-  function changed() {
-    onChange(definition);
+  changed() {
+    this.onChange(this.definition);
   }
 
   // --- Value widgets, one per field type and operator --------------------------------------------
 
-  function listPicker(node, field) {
+  listPicker(node, field) {
     const choices = field.type === "choice" ? field.choices : (node.value || []).map((v) => ({ value: v, label: String(v) }));
-    const input = el("select", { multiple: "multiple", testid: "value", "aria-label": `${field.label} values` },
-      choices.map((c) => el("option", { value: c.value, selected: (node.value || []).map(String).includes(String(c.value)) ? "selected" : null }, c.label)));
-    const wrap = el("span", { className: "value-list" }, input);
+    const input = this.el("select", { multiple: "multiple", testid: "value", "aria-label": `${field.label} values` },
+      choices.map((c) => this.el("option", { value: c.value, selected: (node.value || []).map(String).includes(String(c.value)) ? "selected" : null }, c.label)));
+    const wrap = this.el("span", { className: "value-list" }, input);
     const parse = (v) => (field.type === "number" ? Number(v) : v);
     if (window.TomSelect) {
       const picker = new window.TomSelect(input, {
@@ -123,197 +135,202 @@ export function mountConditionTree(container, options) {
         maxOptions: 200,
         plugins: ["remove_button"],
         placeholder: field.type === "choice" ? "choose…" : "type and press Enter",
-        onChange: (values) => { setValue(node, [].concat(values).map(parse)); changed(); },
+        onChange: (values) => { this.setValue(node, [].concat(values).map(parse)); this.changed(); },
       });
-      if (!editable) picker.disable();
-      pickers.push(picker);
+      if (!this.editable) picker.disable();
+      this.pickers.push(picker);
     } else {
-      input.addEventListener("change", () => { setValue(node, [...input.selectedOptions].map((o) => parse(o.value))); changed(); });
+      input.addEventListener("change", () => { this.setValue(node, [...input.selectedOptions].map((o) => parse(o.value))); this.changed(); });
     }
     return wrap;
   }
 
-  function valueEditor(node, field) {
+  valueEditor(node, field) {
     if (NO_VALUE.includes(node.op)) return "";
     if (DAYS_OPS.includes(node.op)) {
-      return el("span", { className: "value-days" },
-        el("input", { type: "number", min: 0, step: 1, value: node.value, testid: "value", "aria-label": "days",
-          on: { input: (e) => { setValue(node, parseInt(e.target.value || "0", 10)); changed(); } } }), " days");
+      return this.el("span", { className: "value-days" },
+        this.el("input", { type: "number", min: 0, step: 1, value: node.value, testid: "value", "aria-label": "days",
+          on: { input: (e) => { this.setValue(node, parseInt(e.target.value || "0", 10)); this.changed(); } } }), " days");
     }
     if (field.type === "boolean") {
-      return select("value", [["true", "yes"], ["false", "no"]], String(node.value),
-        (v) => { setValue(node, v === "true"); changed(); }, field.label);
+      return this.select("value", [["true", "yes"], ["false", "no"]], String(node.value),
+        (v) => { this.setValue(node, v === "true"); this.changed(); }, field.label);
     }
-    if (LIST_OPS.includes(node.op)) return listPicker(node, field);
+    if (LIST_OPS.includes(node.op)) return this.listPicker(node, field);
     if (field.type === "choice") {
-      return select("value", field.choices.map((c) => [c.value, c.label]), node.value,
-        (v) => { setValue(node, v); changed(); }, field.label);
+      return this.select("value", field.choices.map((c) => [c.value, c.label]), node.value,
+        (v) => { this.setValue(node, v); this.changed(); }, field.label);
     }
     const parse = (raw) => (field.type === "number" ? (raw === "" ? null : Number(raw)) : raw);
     const type = field.type === "number" ? "number" : field.type.startsWith("date") ? "date" : "text";
     if (node.op === "between") {
-      const part = (index) => el("input", { type, value: node.value[index], testid: `value-${index}`, "aria-label": index ? "to" : "from",
-        on: { input: (e) => { node.value[index] = parse(e.target.value); changed(); } } });
-      return el("span", { className: "value-between" }, part(0), " and ", part(1));
+      const part = (index) => this.el("input", { type, value: node.value[index], testid: `value-${index}`, "aria-label": index ? "to" : "from",
+        on: { input: (e) => { node.value[index] = parse(e.target.value); this.changed(); } } });
+      return this.el("span", { className: "value-between" }, part(0), " and ", part(1));
     }
-    return el("input", { type, value: node.value ?? "", testid: "value", "aria-label": field.label,
-      on: { input: (e) => { setValue(node, parse(e.target.value)); changed(); } } });
+    return this.el("input", { type, value: node.value ?? "", testid: "value", "aria-label": field.label,
+      on: { input: (e) => { this.setValue(node, parse(e.target.value)); this.changed(); } } });
   }
 
   // --- Rows -----------------------------------------------------------------------------------------
 
-  function rowTools(list, index) {
-    if (!editable) return "";
-    return el("span", { className: "row-tools" },
-      iconButton("duplicate", copyIcon(), "Duplicate this row", () => { list.splice(index + 1, 0, structuredClone(list[index])); render(); }),
-      iconButton("remove", "✕", "Remove this row", () => { list.splice(index, 1); render(); }, "danger"));
+  rowTools(list, index) {
+    if (!this.editable) return "";
+    return this.el("span", { className: "row-tools" },
+      this.iconButton("duplicate", this.copyIcon(), "Duplicate this row", () => { list.splice(index + 1, 0, structuredClone(list[index])); this.render(); }),
+      this.iconButton("remove", "✕", "Remove this row", () => { list.splice(index, 1); this.render(); }, "danger"));
   }
 
-  function negateBox(node) {
-    return el("label", { className: "negate", title: "Match the opposite" },
-      el("input", { type: "checkbox", testid: "negate", checked: node.negate ? "checked" : null,
-        on: { change: (e) => { if (e.target.checked) node.negate = true; else delete node.negate; changed(); } } }), "not");
+  negateBox(node) {
+    return this.el("label", { className: "negate", title: "Match the opposite" },
+      this.el("input", { type: "checkbox", testid: "negate", checked: node.negate ? "checked" : null,
+        on: { change: (e) => { if (e.target.checked) node.negate = true; else delete node.negate; this.changed(); } } }), "not");
   }
 
-  function conditionRow(node, entity, list, index, path) {
-    const field = fieldOf(entity, node.field);
-    return el("li", { className: "tree-row condition", testid: "condition", "data-path": path },
-      el("div", { className: "row-line" },
-        negateBox(node),
-        select("field", fieldsOf(entity).map((f) => [f.name, f.label]), field.name, (name) => {
-          const picked = fieldOf(entity, name);
+  conditionRow(node, entity, list, index, path) {
+    const field = this.fieldOf(entity, node.field);
+    return this.el("li", { className: "tree-row condition", testid: "condition", "data-path": path },
+      this.el("div", { className: "row-line" },
+        this.negateBox(node),
+        this.select("field", this.fieldsOf(entity).map((f) => [f.name, f.label]), field.name, (name) => {
+          const picked = this.fieldOf(entity, name);
           node.field = name;
-          node.op = opsOf(picked)[0];
-          setValue(node, defaultValue(picked, node.op));
-          render();
+          node.op = this.opsOf(picked)[0];
+          this.setValue(node, this.defaultValue(picked, node.op));
+          this.render();
         }, "field"),
-        select("op", opsOf(field).map((op) => [op, opLabel(op)]), node.op, (op) => {
+        this.select("op", this.opsOf(field).map((op) => [op, opLabel(op)]), node.op, (op) => {
           const keep = (LIST_OPS.includes(op) === LIST_OPS.includes(node.op)) && op !== "between" && node.op !== "between"
             && DAYS_OPS.includes(op) === DAYS_OPS.includes(node.op) && !NO_VALUE.includes(node.op);
           node.op = op;
-          if (!keep || NO_VALUE.includes(op)) setValue(node, defaultValue(field, op));
-          render();
+          if (!keep || NO_VALUE.includes(op)) this.setValue(node, this.defaultValue(field, op));
+          this.render();
         }, "operator"),
-        valueEditor(node, field),
-        rowTools(list, index)),
-      el("ul", { className: "row-errors", testid: "row-errors", role: "alert" }));
+        this.valueEditor(node, field),
+        this.rowTools(list, index)),
+      this.el("ul", { className: "row-errors", testid: "row-errors", role: "alert" }));
   }
 
   // The segments a row may reference: every other one (a segment cannot contain itself).
-  const otherSegments = () => (options.segments || []).filter((s) => String(s.id) !== String(options.segmentId || ""));
-
-  function segmentRow(node, list, index, path) {
-    const choices = otherSegments().map((s) => [String(s.id), s.name]);
-    if (!choices.some(([id]) => id === String(node.in_segment))) choices.unshift([String(node.in_segment), `segment #${node.in_segment}`]);
-    return el("li", { className: "tree-row in-segment", testid: "in-segment", "data-path": path },
-      el("div", { className: "row-line" }, negateBox(node), el("span", { className: "row-label" }, "is a member of"),
-        select("segment-id", choices, String(node.in_segment), (id) => { node.in_segment = parseInt(id, 10); changed(); }, "segment"),
-        rowTools(list, index)),
-      el("ul", { className: "row-errors", testid: "row-errors", role: "alert" }));
+  otherSegments() {
+    return (this.options.segments || []).filter((s) => String(s.id) !== String(this.options.segmentId || ""));
   }
 
-  function relatedRow(node, entity, list, index, path) {
-    const relationships = registry.entities[entity].relationships;
+  segmentRow(node, list, index, path) {
+    const choices = this.otherSegments().map((s) => [String(s.id), s.name]);
+    if (!choices.some(([id]) => id === String(node.in_segment))) choices.unshift([String(node.in_segment), `segment #${node.in_segment}`]);
+    return this.el("li", { className: "tree-row in-segment", testid: "in-segment", "data-path": path },
+      this.el("div", { className: "row-line" }, this.negateBox(node), this.el("span", { className: "row-label" }, "is a member of"),
+        this.select("segment-id", choices, String(node.in_segment), (id) => { node.in_segment = parseInt(id, 10); this.changed(); }, "segment"),
+        this.rowTools(list, index)),
+      this.el("ul", { className: "row-errors", testid: "row-errors", role: "alert" }));
+  }
+
+  relatedRow(node, entity, list, index, path) {
+    const relationships = this.registry.entities[entity].relationships;
     const rel = relationships.find((r) => r.name === node.related) || relationships[0];
-    const count = node.quantifier === "count" ? el("span", { className: "count" },
-      select("count-op", COUNT_OPS, node.count.op, (op) => { node.count.op = op; changed(); }, "how many"),
-      el("input", { type: "number", min: 0, value: node.count.value, testid: "count-value", "aria-label": "number",
-        on: { input: (e) => { node.count.value = parseInt(e.target.value || "0", 10); changed(); } } })) : "";
-    return el("li", { className: "tree-row related", testid: "related", "data-path": path },
-      el("div", { className: "row-line" },
-        negateBox(node),
-        select("quantifier", QUANTIFIERS, node.quantifier || "exists", (q) => {
+    const count = node.quantifier === "count" ? this.el("span", { className: "count" },
+      this.select("count-op", COUNT_OPS, node.count.op, (op) => { node.count.op = op; this.changed(); }, "how many"),
+      this.el("input", { type: "number", min: 0, value: node.count.value, testid: "count-value", "aria-label": "number",
+        on: { input: (e) => { node.count.value = parseInt(e.target.value || "0", 10); this.changed(); } } })) : "";
+    return this.el("li", { className: "tree-row related", testid: "related", "data-path": path },
+      this.el("div", { className: "row-line" },
+        this.negateBox(node),
+        this.select("quantifier", QUANTIFIERS, node.quantifier || "exists", (q) => {
           node.quantifier = q;
           if (q === "count") node.count = node.count || { op: "gte", value: 1 };
           else delete node.count;
-          render();
+          this.render();
         }, "quantifier"),
         count,
-        select("relationship", relationships.map((r) => [r.name, r.label]), rel.name, (name) => {
+        this.select("relationship", relationships.map((r) => [r.name, r.label]), rel.name, (name) => {
           node.related = name;
           node.conditions = [];
-          render();
+          this.render();
         }, "related records"),
-        el("span", { className: "row-label" }, "where"),
-        rowTools(list, index)),
-      el("ul", { className: "row-errors", testid: "row-errors", role: "alert" }),
-      groupBox(node, rel.target, path, false));
+        this.el("span", { className: "row-label" }, "where"),
+        this.rowTools(list, index)),
+      this.el("ul", { className: "row-errors", testid: "row-errors", role: "alert" }),
+      this.groupBox(node, rel.target, path, false));
   }
 
-  function groupRow(node, entity, list, index, path) {
-    return el("li", { className: "tree-row group", testid: "group", "data-path": path },
-      el("div", { className: "row-line" }, negateBox(node), el("span", { className: "row-label" }, "a group"), rowTools(list, index)),
-      el("ul", { className: "row-errors", testid: "row-errors", role: "alert" }),
-      groupBox(node, entity, path, false));
+  groupRow(node, entity, list, index, path) {
+    return this.el("li", { className: "tree-row group", testid: "group", "data-path": path },
+      this.el("div", { className: "row-line" }, this.negateBox(node), this.el("span", { className: "row-label" }, "a group"), this.rowTools(list, index)),
+      this.el("ul", { className: "row-errors", testid: "row-errors", role: "alert" }),
+      this.groupBox(node, entity, path, false));
   }
 
-  function nodeRow(node, entity, list, index, path) {
-    if ("field" in node) return conditionRow(node, entity, list, index, path);
-    if ("in_segment" in node) return segmentRow(node, list, index, path);
-    if ("related" in node) return relatedRow(node, entity, list, index, path);
-    return groupRow(node, entity, list, index, path);
+  nodeRow(node, entity, list, index, path) {
+    if ("field" in node) return this.conditionRow(node, entity, list, index, path);
+    if ("in_segment" in node) return this.segmentRow(node, list, index, path);
+    if ("related" in node) return this.relatedRow(node, entity, list, index, path);
+    return this.groupRow(node, entity, list, index, path);
   }
 
-  function addButtons(conditions, entity) {
-    const add = (label, testid, make) => el("button", { type: "button", testid, className: "add-button",
-      on: { click: () => { conditions.push(make()); render(); } } }, label);
-    const relationships = registry.entities[entity].relationships;
-    const field = fieldsOf(entity)[0];
-    return el("div", { className: "add" },
-      add("+ Condition", "add-condition", () => ({ field: field.name, op: opsOf(field)[0], value: defaultValue(field, opsOf(field)[0]) })),
+  addButtons(conditions, entity) {
+    const add = (label, testid, make) => this.el("button", { type: "button", testid, className: "add-button",
+      on: { click: () => { conditions.push(make()); this.render(); } } }, label);
+    const relationships = this.registry.entities[entity].relationships;
+    const field = this.fieldsOf(entity)[0];
+    return this.el("div", { className: "add" },
+      add("+ Condition", "add-condition", () => ({ field: field.name, op: this.opsOf(field)[0], value: this.defaultValue(field, this.opsOf(field)[0]) })),
       add("+ Group", "add-group", () => ({ match: "all", conditions: [] })),
       relationships.length ? add("+ Related records", "add-related",
         () => ({ related: relationships[0].name, quantifier: "exists", match: "all", conditions: [] })) : "",
-      entity === "contact" && otherSegments().length ? add("+ In segment", "add-in-segment",
-        () => ({ in_segment: otherSegments()[0].id })) : "");
+      entity === "contact" && this.otherSegments().length ? add("+ In segment", "add-in-segment",
+        () => ({ in_segment: this.otherSegments()[0].id })) : "");
   }
 
-  function groupBox(group, entity, path, isRoot) {
+  groupBox(group, entity, path, isRoot) {
     const conditions = group.conditions;
-    const children = conditions.map((child, i) => nodeRow(child, entity, conditions, i, `${path ? `${path}.` : ""}conditions[${i}]`));
-    return el("div", { className: `tree-group${isRoot ? " root" : ""}`, testid: "tree-group" },
-      el("div", { className: "group-head" },
-        select("match", [["all", "all"], ["any", "any"]], group.match || "all", (m) => { group.match = m; changed(); }, "match"),
-        el("span", { className: "row-label" }, conditions.length ? "of these:" : "of these (none yet: everyone matches)")),
-      el("ul", { className: "tree-rows" }, children),
-      editable ? addButtons(conditions, entity) : "");
+    const children = conditions.map((child, i) => this.nodeRow(child, entity, conditions, i, `${path ? `${path}.` : ""}conditions[${i}]`));
+    return this.el("div", { className: `tree-group${isRoot ? " root" : ""}`, testid: "tree-group" },
+      this.el("div", { className: "group-head" },
+        this.select("match", [["all", "all"], ["any", "any"]], group.match || "all", (m) => { group.match = m; this.changed(); }, "match"),
+        this.el("span", { className: "row-label" }, conditions.length ? "of these:" : "of these (none yet: everyone matches)")),
+      this.el("ul", { className: "tree-rows" }, children),
+      this.editable ? this.addButtons(conditions, entity) : "");
   }
 
-  function render() {
-    pickers.forEach((p) => p.destroy());
-    pickers = [];
-    const head = roots.length > 1 ? el("div", { className: "tree-root" }, "Members are ",
-      select("entity", roots.map((r) => [r, r === "account" ? "contacts of accounts" : `${registry.entities[r].label.toLowerCase()}s`]),
-        definition.entity, (entity) => { definition = { entity, match: "all", conditions: [] }; render(); }, "members are"),
+  render() {
+    this.pickers.forEach((p) => p.destroy());
+    this.pickers = [];
+    const head = this.roots.length > 1 ? this.el("div", { className: "tree-root" }, "Members are ",
+      this.select("entity", this.roots.map((r) => [r, r === "account" ? "contacts of accounts" : `${this.registry.entities[r].label.toLowerCase()}s`]),
+        this.definition.entity, (entity) => { this.definition = { entity, match: "all", conditions: [] }; this.render(); }, "members are"),
       " matching") : "";
-    container.replaceChildren(head, groupBox(definition, definition.entity, "", true),
-      el("ul", { className: "row-errors tree-errors", testid: "errors", role: "alert" }));
-    changed();
+    this.container.replaceChildren(head, this.groupBox(this.definition, this.definition.entity, "", true),
+      this.el("ul", { className: "row-errors tree-errors", testid: "errors", role: "alert" }));
+    this.changed();
   }
 
   // Each error goes next to the row its path names; errors of the whole tree go below it.
-  function showErrors(errors) {
-    container.querySelectorAll(".row-errors").forEach((list) => list.replaceChildren());
-    container.querySelectorAll(".tree-row.has-error").forEach((row) => row.classList.remove("has-error"));
+  showErrors(errors) {
+    this.container.querySelectorAll(".row-errors").forEach((list) => list.replaceChildren());
+    this.container.querySelectorAll(".tree-row.has-error").forEach((row) => row.classList.remove("has-error"));
     const rest = [];
     (errors || []).forEach((error) => {
       const nodePath = (NODE_PATH.exec(error.path || "") || ["", ""])[1].replace(/^\./, "");
-      const row = nodePath ? container.querySelector(`[data-path="${nodePath}"]`) : null;
+      const row = nodePath ? this.container.querySelector(`[data-path="${nodePath}"]`) : null;
       if (row) {
         row.classList.add("has-error");
-        row.querySelector(":scope > .row-errors").append(el("li", {}, error.message));
+        row.querySelector(":scope > .row-errors").append(this.el("li", {}, error.message));
       } else {
         rest.push(error);
       }
     });
-    container.querySelector(".tree-errors").replaceChildren(...rest.map((e) => el("li", {}, e.path ? `${e.path}: ${e.message}` : e.message)));
+    this.container.querySelector(".tree-errors").replaceChildren(...rest.map((e) => this.el("li", {}, e.path ? `${e.path}: ${e.message}` : e.message)));
     return rest;
   }
+}
 
-  render();
+export function mountConditionTree(container, options) {
+  const tree = new ConditionTree(container, options);
+  tree.render();
   return {
-    definition: () => definition,
-    setDefinition: (value) => { definition = structuredClone(value); render(); },
-    showErrors,
+    definition: () => tree.definition,
+    setDefinition: (value) => { tree.definition = structuredClone(value); tree.render(); },
+    showErrors: (errors) => tree.showErrors(errors),
   };
 }
