@@ -17,11 +17,9 @@ from .freshness import DIRTY_KEY as DIRTY_KEY
 from .freshness import request_full
 from .freshness import segments_refresh_live as segments_refresh_live
 from .models import (
-    MembershipChange,
     Segment,
     SegmentKind,
     SegmentMembership,
-    SegmentMembershipEvent,
     SegmentStatus,
 )
 from .pending import SCHEDULED_KEY as SCHEDULED_KEY
@@ -128,6 +126,14 @@ def static_segment_fill(*, segment: Segment, contact_ids=None, emails=None, defi
     return added
 
 
+def _members_path():
+    from crm_core import sqlpath
+
+    from . import members_portable, members_sql
+
+    return members_sql if sqlpath.postgres_sql() else members_portable
+
+
 def segment_members_add(*, segment_id: int, contact_ids, at=None) -> int:
     """Put contacts into a segment's stored membership (static segments, journey steps); logged.
 
@@ -137,22 +143,8 @@ def segment_members_add(*, segment_id: int, contact_ids, at=None) -> int:
     at = at or timezone.now()
     with transaction.atomic():
         Segment.objects.select_for_update().filter(pk=segment_id).values_list("pk").first()
-        wanted = set(contact_ids)
-        present = set(
-            SegmentMembership.objects.filter(segment_id=segment_id, contact_id__in=list(wanted)).values_list(
-                "contact_id", flat=True
-            )
-        )
-        joined = sorted(wanted - present)
-        SegmentMembership.objects.bulk_create(
-            [SegmentMembership(segment_id=segment_id, contact_id=c, added_at=at) for c in joined],
-            ignore_conflicts=True,
-            batch_size=2000,
-        )
-        _log_changes(segment_id, joined, MembershipChange.JOINED, at)
-        Segment.objects.filter(pk=segment_id).update(
-            member_count=SegmentMembership.objects.filter(segment_id=segment_id).count()
-        )
+        joined = _members_path().members_join(segment_id, list(contact_ids), at)
+        _members_counted(segment_id)
         _membership_changed_on_commit(segment_id, joined)
     return len(joined)
 
@@ -161,27 +153,15 @@ def segment_members_remove(*, segment_id: int, contact_ids) -> int:
     """Take contacts out of a segment's stored membership; logged."""
     with transaction.atomic():
         Segment.objects.select_for_update().filter(pk=segment_id).values_list("pk").first()
-        leaving = list(
-            SegmentMembership.objects.filter(segment_id=segment_id, contact_id__in=list(contact_ids))
-            .select_for_update()
-            .values_list("contact_id", flat=True)
-        )
-        SegmentMembership.objects.filter(segment_id=segment_id, contact_id__in=leaving).delete()
-        _log_changes(segment_id, leaving, MembershipChange.LEFT, timezone.now())
-        Segment.objects.filter(pk=segment_id).update(
-            member_count=SegmentMembership.objects.filter(segment_id=segment_id).count()
-        )
+        leaving = _members_path().members_leave(segment_id, list(contact_ids), timezone.now())
+        _members_counted(segment_id)
         _membership_changed_on_commit(segment_id, leaving)
     return len(leaving)
 
 
-def _log_changes(segment_id: int, contact_ids, change: str, at) -> None:
-    SegmentMembershipEvent.objects.bulk_create(
-        [
-            SegmentMembershipEvent(segment_id=segment_id, contact_id=c, change=change, at=at)
-            for c in contact_ids
-        ],
-        batch_size=2000,
+def _members_counted(segment_id: int) -> None:
+    Segment.objects.filter(pk=segment_id).update(
+        member_count=SegmentMembership.objects.filter(segment_id=segment_id).count()
     )
 
 

@@ -25,7 +25,15 @@ def events(segment) -> list[tuple[int, str]]:
     return sorted(SegmentMembershipEvent.objects.filter(segment=segment).values_list("contact_id", "change"))
 
 
-def test_add_and_remove_by_ids_and_emails_is_idempotent_and_logged(marketer_client, vips):
+@pytest.fixture(params=["postgres_sql", "portable"])
+def either_path(request):
+    """Both implementations of a membership change (members_sql.py, members_portable.py)."""
+    if request.param == "portable":
+        request.getfixturevalue("portable_path")
+    return request.param
+
+
+def test_add_and_remove_by_ids_and_emails_is_idempotent_and_logged(marketer_client, vips, either_path):
     ada, bob = ContactFactory(email="ada@example.com"), ContactFactory(email="bob@example.com")
     url = f"/api/segments/{vips.pk}/members/"
     added = marketer_client.post(
