@@ -423,6 +423,7 @@ STATICFILES_DIRS = [
     ("vendor/pico", NODE_MODULES / "@picocss" / "pico" / "css"),
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/chartjs", NODE_MODULES / "chart.js" / "dist"),
+    ("vendor/tom-select", NODE_MODULES / "tom-select" / "dist"),
 ]
 # Uploaded files (imports: the files people upload and the reports of their runs).
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(VAR_DIR / "media"))

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from .addresses import normalize_email
 from .models import (
     ConsentChange,
     Contact,
@@ -173,3 +174,15 @@ def contact_records(*, contact_id: int) -> ContactRecords:
             .order_by("-changed_at", "-id")[:20]
         ),
     )
+
+
+def contact_ids_existing(*, contact_ids) -> set[int]:
+    """Which of these contact ids exist (one query)."""
+    return set(Contact.objects.filter(pk__in=list(contact_ids)).values_list("pk", flat=True))
+
+
+def contact_ids_by_email(*, emails) -> dict[str, int]:
+    """Normalised email -> contact id for the emails that belong to a contact (one query, by the
+    lower(email) index)."""
+    wanted = [e for e in map(normalize_email, emails) if e]
+    return dict(Contact.objects.filter(email__in=wanted).values_list("email", "pk"))

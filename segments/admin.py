@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from crm_core.estimates import EstimatedCountPaginator
 
@@ -10,10 +12,23 @@ class SegmentAdmin(admin.ModelAdmin):
     list_display = ("name", "kind", "status", "member_count", "refreshed_at", "last_refresh_seconds")
     list_filter = ("status", "kind")
     search_fields = ("name",)
+    # The definition, kind and status change through the builder and the API (services validate
+    # the tree and announce the change); the admin shows them.
     readonly_fields = (
-        "member_count", "refreshed_at", "last_refresh_seconds", "last_refresh_added", "last_refresh_removed",
+        "definition_in_builder", "definition", "kind", "status", "member_count", "refreshed_at",
+        "last_refresh_seconds", "last_refresh_added", "last_refresh_removed",
         "version", "refreshed_version", "entities",
     )  # fmt: skip
+    exclude = ("created_by",)
+
+    def has_add_permission(self, request):
+        return False  # a segment is made in the builder or the API, which validate its definition
+
+    @admin.display(description="edit")
+    def definition_in_builder(self, segment):
+        return format_html(
+            '<a href="{}">Open in the segment builder</a>', reverse("segments:builder", args=[segment.pk])
+        )
 
 
 @admin.register(SegmentMembership)

@@ -17,11 +17,9 @@ from .freshness import DIRTY_KEY as DIRTY_KEY
 from .freshness import request_full
 from .freshness import segments_refresh_live as segments_refresh_live
 from .models import (
-    MembershipChange,
     Segment,
     SegmentKind,
     SegmentMembership,
-    SegmentMembershipEvent,
     SegmentStatus,
 )
 from .pending import SCHEDULED_KEY as SCHEDULED_KEY
@@ -40,9 +38,16 @@ def _validated(definition, *, segment_id: int | None) -> dict:
     return definition
 
 
+def _is_static(kind) -> bool:
+    return kind == SegmentKind.STATIC
+
+
 @transaction.atomic
-def segment_create(*, name: str, definition: dict, created_by=None, **fields) -> Segment:
-    _validated(definition, segment_id=None)
+def segment_create(*, name: str, definition: dict | None = None, created_by=None, **fields) -> Segment:
+    """A new draft segment. A static segment's definition may be empty: its members are a list."""
+    definition = definition or {}
+    if definition or not _is_static(fields.get("kind")):
+        _validated(definition, segment_id=None)
     return Segment.objects.create(
         name=name,
         definition=definition,
@@ -54,7 +59,9 @@ def segment_create(*, name: str, definition: dict, created_by=None, **fields) ->
 
 @transaction.atomic
 def segment_update(*, segment: Segment, data: dict) -> Segment:
-    if "definition" in data:
+    if "kind" in data and data["kind"] != segment.kind:
+        raise DefinitionError([{"path": "kind", "message": "a segment's kind cannot change once made"}])
+    if "definition" in data and (data["definition"] or not _is_static(segment.kind)):
         _validated(data["definition"], segment_id=segment.pk)
         if data["definition"] != segment.definition:
             segment.version += 1
@@ -111,33 +118,33 @@ def static_segment_fill(*, segment: Segment, contact_ids=None, emails=None, defi
     elif definition is not None:
         contacts = contacts_queryset(_validated(definition, segment_id=segment.pk))
     now = timezone.now()
-    before = SegmentMembership.objects.filter(segment=segment).count()
     filled = list(contacts.order_by().values_list("pk", flat=True))
-    SegmentMembership.objects.bulk_create(
-        [SegmentMembership(segment=segment, contact_id=pk, added_at=now) for pk in filled],
-        ignore_conflicts=True,
-        batch_size=2000,
-    )
-    segment.member_count = SegmentMembership.objects.filter(segment=segment).count()
-    segment.refreshed_at = now
-    segment.save(update_fields=["member_count", "refreshed_at"])
-    _membership_changed_on_commit(segment.pk, filled)
-    return segment.member_count - before
+    # Logged and announced as every membership change is (in_segment references follow).
+    added = segment_members_add(segment_id=segment.pk, contact_ids=filled, at=now)
+    Segment.objects.filter(pk=segment.pk).update(refreshed_at=now)
+    segment.refresh_from_db(fields=["member_count", "refreshed_at"])
+    return added
+
+
+def _members_path():
+    from crm_core import sqlpath
+
+    from . import members_portable, members_sql
+
+    return members_sql if sqlpath.postgres_sql() else members_portable
 
 
 def segment_members_add(*, segment_id: int, contact_ids, at=None) -> int:
-    """Put contacts into a segment's stored membership (static segments, journey steps); logged."""
+    """Put contacts into a segment's stored membership (static segments, journey steps); logged.
+
+    Only contacts that were not members join (and are logged as joining): adding twice is a no-op.
+    The segment's row lock orders concurrent changes of one membership.
+    """
     at = at or timezone.now()
     with transaction.atomic():
-        created = SegmentMembership.objects.bulk_create(
-            [SegmentMembership(segment_id=segment_id, contact_id=c, added_at=at) for c in contact_ids],
-            ignore_conflicts=True,
-        )
-        joined = [m.contact_id for m in created]
-        _log_changes(segment_id, joined, MembershipChange.JOINED, at)
-        Segment.objects.filter(pk=segment_id).update(
-            member_count=SegmentMembership.objects.filter(segment_id=segment_id).count()
-        )
+        Segment.objects.select_for_update().filter(pk=segment_id).values_list("pk").first()
+        joined = _members_path().members_join(segment_id, list(contact_ids), at)
+        _members_counted(segment_id)
         _membership_changed_on_commit(segment_id, joined)
     return len(joined)
 
@@ -145,26 +152,16 @@ def segment_members_add(*, segment_id: int, contact_ids, at=None) -> int:
 def segment_members_remove(*, segment_id: int, contact_ids) -> int:
     """Take contacts out of a segment's stored membership; logged."""
     with transaction.atomic():
-        leaving = list(
-            SegmentMembership.objects.filter(segment_id=segment_id, contact_id__in=list(contact_ids))
-            .select_for_update()
-            .values_list("contact_id", flat=True)
-        )
-        SegmentMembership.objects.filter(segment_id=segment_id, contact_id__in=leaving).delete()
-        _log_changes(segment_id, leaving, MembershipChange.LEFT, timezone.now())
-        Segment.objects.filter(pk=segment_id).update(
-            member_count=SegmentMembership.objects.filter(segment_id=segment_id).count()
-        )
+        Segment.objects.select_for_update().filter(pk=segment_id).values_list("pk").first()
+        leaving = _members_path().members_leave(segment_id, list(contact_ids), timezone.now())
+        _members_counted(segment_id)
         _membership_changed_on_commit(segment_id, leaving)
     return len(leaving)
 
 
-def _log_changes(segment_id: int, contact_ids, change: str, at) -> None:
-    SegmentMembershipEvent.objects.bulk_create(
-        [
-            SegmentMembershipEvent(segment_id=segment_id, contact_id=c, change=change, at=at)
-            for c in contact_ids
-        ]
+def _members_counted(segment_id: int) -> None:
+    Segment.objects.filter(pk=segment_id).update(
+        member_count=SegmentMembership.objects.filter(segment_id=segment_id).count()
     )
 
 
@@ -172,3 +169,87 @@ def _membership_changed_on_commit(segment_id: int, contact_ids: list[int]) -> No
     """Live segments that reference this one look at these contacts again once this commits."""
     ids = list(contact_ids) if len(contact_ids) <= CHANGED_LIMIT else None
     transaction.on_commit(lambda: membership_changed(segment_id=segment_id, contact_ids=ids))
+
+
+# --- Static segments: members by hand (ids, emails, a CSV) ----------------------------------------
+
+MEMBERS_PER_REQUEST = 10_000
+
+
+class MembershipRefused(Exception):
+    """A refused change of a static membership: `errors` is the 400 body, each problem named."""
+
+    def __init__(self, errors: dict):
+        super().__init__(errors)
+        self.errors = errors
+
+
+def _static_member_ids(*, contact_ids, emails) -> tuple[list[int], dict]:
+    """The contact ids the request names, and every problem: unknown ids, each bad or unknown email
+    by its position in `emails`."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    from crm_core.addresses import normalize_email
+    from crm_core.selectors import contact_ids_by_email, contact_ids_existing
+
+    errors: dict = {}
+    if len(contact_ids) + len(emails) > MEMBERS_PER_REQUEST:
+        return [], {"non_field_errors": [f"At most {MEMBERS_PER_REQUEST} contacts per request."]}
+    ids = set(contact_ids)
+    unknown = sorted(ids - contact_ids_existing(contact_ids=ids))
+    if unknown:
+        errors["contact_ids"] = [f"No contact has the id {', '.join(map(str, unknown))}."]
+    by_email = contact_ids_by_email(emails=emails)
+    email_errors = {}
+    for index, raw in enumerate(emails):  # validates the request's values; the lookup was one query
+        email = normalize_email(raw)
+        try:
+            validate_email(email)
+        except ValidationError:
+            email_errors[index] = [f"'{raw}' is not a valid email address."]
+            continue
+        if email in by_email:
+            ids.add(by_email[email])
+        else:
+            email_errors[index] = [f"No contact has the email '{email}'."]
+    if email_errors:
+        errors["emails"] = email_errors
+    return sorted(ids), errors
+
+
+def static_segment_members_change(*, segment: Segment, add: bool, contact_ids=(), emails=()) -> int:
+    """Add (or remove) contacts named by id or email to (from) a static segment, all or nothing.
+
+    Refused with every problem named (a dynamic segment, unknown ids, bad or unknown emails);
+    adding a member twice or removing a non-member changes nothing. Returns how many joined (left).
+    The change is logged and announced as every membership change is (segment_members_add).
+    """
+    if segment.kind != SegmentKind.STATIC:
+        raise MembershipRefused(
+            {"non_field_errors": ["Only a static segment's members are changed by hand; a dynamic "
+                                  "segment's members follow its definition."]}
+        )  # fmt: skip
+    ids, errors = _static_member_ids(contact_ids=list(contact_ids), emails=list(emails))
+    if errors:
+        raise MembershipRefused(errors)
+    if add:
+        return segment_members_add(segment_id=segment.pk, contact_ids=ids)
+    return segment_members_remove(segment_id=segment.pk, contact_ids=ids)
+
+
+@transaction.atomic
+def segment_duplicate(*, segment: Segment, created_by=None) -> Segment:
+    """A draft copy of a segment (name "Copy of ..."): its definition, and a static one's members."""
+    copy = segment_create(
+        name=f"Copy of {segment.name}"[:200],
+        definition=segment.definition,
+        created_by=created_by,
+        kind=segment.kind,
+        description=segment.description,
+    )
+    if segment.kind == SegmentKind.STATIC:
+        ids = list(SegmentMembership.objects.filter(segment=segment).values_list("contact_id", flat=True))
+        segment_members_add(segment_id=copy.pk, contact_ids=ids)
+        copy.refresh_from_db()
+    return copy

@@ -28,5 +28,9 @@ def segment_builder(request, pk=None):
     return render(
         request,
         "segments/builder.html",
-        {"segment": segment, "can_edit": request.user.has_perm("segments.change_segment")},
+        {
+            "segment": segment,
+            "kind": "static" if request.GET.get("kind") == "static" else "dynamic",
+            "can_edit": request.user.has_perm("segments.change_segment"),
+        },
     )

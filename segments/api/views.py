@@ -6,9 +6,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from crm_core.api.pagination import LargeListPagination
+from crm_core.api.parsers import MultiPartParser
 from crm_core.api.permissions import RoleModelPermissions
 from crm_core.api.serializers import ContactSerializer
 from crm_core.models import Contact
@@ -16,10 +18,30 @@ from segments import services
 from segments.compiler import DefinitionError, contacts_queryset, registry_as_dict
 from segments.models import Segment
 
-from .serializers import PreviewRequestSerializer, PreviewSerializer, RefreshSerializer, SegmentSerializer
+from .members_csv import csv_emails
+from .serializers import (
+    MembersChangedSerializer,
+    PreviewRequestSerializer,
+    PreviewSerializer,
+    RefreshSerializer,
+    SegmentSerializer,
+    StaticMembersCsvSerializer,
+    StaticMembersSerializer,
+)
 
 SAMPLE_SIZE = 20
 EXPORT_COLUMNS = ["id", "email", "first_name", "last_name", "job_role", "country", "parent_account_id"]
+
+
+class ChangeSegmentPermission(RoleModelPermissions):
+    """Changing a static segment's members needs the permission to change segments."""
+
+    def has_permission(self, request, view):
+        return bool(
+            request.user
+            and request.user.is_authenticated
+            and request.user.has_perm("segments.change_segment")
+        )
 
 
 class _Echo:
@@ -54,7 +76,10 @@ class SegmentViewSet(viewsets.ModelViewSet):
         data = dict(serializer.validated_data)
         segment = self._with_definition_errors(
             lambda: services.segment_create(
-                name=data.pop("name"), definition=data.pop("definition"), created_by=self.request.user, **data
+                name=data.pop("name"),
+                definition=data.pop("definition", {}),
+                created_by=self.request.user,
+                **data,
             )
         )
         serializer.instance = segment
@@ -82,6 +107,8 @@ class SegmentViewSet(viewsets.ModelViewSet):
             from rest_framework.permissions import IsAuthenticated
 
             return [IsAuthenticated()]
+        if self.action in ("members_add", "members_remove", "members_csv"):
+            return [ChangeSegmentPermission()]  # a membership change changes the segment
         return super().get_permissions()
 
     @extend_schema(responses=ContactSerializer(many=True))
@@ -94,6 +121,59 @@ class SegmentViewSet(viewsets.ModelViewSet):
         )
         page = self.paginate_queryset(contacts)
         return self.get_paginated_response(ContactSerializer(page, many=True).data)
+
+    def _members_change(self, *, add: bool, contact_ids=(), emails=(), email_label=None):
+        """Add or remove static members through the service; its refusal is one 400 naming each
+        problem (`email_label(index)` names an email's place, e.g. its CSV row)."""
+        segment = self.get_object()
+        try:
+            changed = services.static_segment_members_change(
+                segment=segment, add=add, contact_ids=contact_ids, emails=emails
+            )
+        except services.MembershipRefused as refused:
+            errors = dict(refused.errors)
+            if email_label is not None and "emails" in errors:
+                errors["file"] = [
+                    f"{email_label(i)}: {m[0]}" for i, m in sorted(errors.pop("emails").items())
+                ]
+            raise ValidationError(errors) from refused
+        segment.refresh_from_db(fields=["member_count"])
+        return Response({"added" if add else "removed": changed, "member_count": segment.member_count})
+
+    @extend_schema(request=StaticMembersSerializer, responses=MembersChangedSerializer)
+    @members.mapping.post
+    def members_add(self, request, pk=None):
+        """Add contacts (by `contact_ids` and/or `emails`) to a static segment; members stay members."""
+        body = StaticMembersSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._members_change(add=True, **body.validated_data)
+
+    @extend_schema(request=StaticMembersSerializer, responses=MembersChangedSerializer)
+    @members.mapping.delete
+    def members_remove(self, request, pk=None):
+        """Take contacts (by `contact_ids` and/or `emails`) out of a static segment."""
+        body = StaticMembersSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._members_change(add=False, **body.validated_data)
+
+    @extend_schema(
+        request={"multipart/form-data": StaticMembersCsvSerializer}, responses=MembersChangedSerializer
+    )
+    @action(detail=True, methods=["post"], url_path="members/csv", parser_classes=[MultiPartParser])
+    def members_csv(self, request, pk=None):
+        """Add the contacts of a CSV of emails to a static segment: all of them, or none and a 400
+        naming each bad or unknown email by its row."""
+        body = StaticMembersCsvSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        emails, rows = csv_emails(body.validated_data["file"])
+        return self._members_change(add=True, emails=emails, email_label=lambda i: f"row {rows[i]}")
+
+    @extend_schema(request=None, responses=SegmentSerializer)
+    @action(detail=True, methods=["post"])
+    def duplicate(self, request, pk=None):
+        """A draft copy of the segment: its definition, and a static segment's members."""
+        copy = services.segment_duplicate(segment=self.get_object(), created_by=request.user)
+        return Response(SegmentSerializer(copy).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=RefreshSerializer)
     @action(detail=True, methods=["post"])
