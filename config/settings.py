@@ -413,6 +413,8 @@ STATICFILES_DIRS = [
     ("vendor/pico", NODE_MODULES / "@picocss" / "pico" / "css"),
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/chartjs", NODE_MODULES / "chart.js" / "dist"),
+    ("vendor/grapesjs", NODE_MODULES / "grapesjs" / "dist"),
+    ("vendor/grapesjs-mjml", NODE_MODULES / "grapesjs-mjml" / "dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -13,6 +13,7 @@ MARKETING_NAV = (
     ("Contacts", "workspace:contact-list", "crm_core.view_contact"),
     ("Segments", "segments:list", "segments.view_segment"),
     ("Journeys", "journeys:list", "journeys.view_journey"),
+    ("Emails", "journeys:email-list", "journeys.view_emailtemplate"),
     ("Scoring", "leadscoring:model-list", "leadscoring.view_scoringmodel"),
     ("Landing pages", "landing:editor-list", "landing.view_landingpage"),
     ("Identity review", "workspace:identity-review", "crm_core.change_lead"),
