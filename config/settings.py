@@ -415,6 +415,9 @@ STATICFILES_DIRS = [
     ("vendor/chartjs", NODE_MODULES / "chart.js" / "dist"),
     ("vendor/grapesjs", NODE_MODULES / "grapesjs" / "dist"),
     ("vendor/grapesjs-mjml", NODE_MODULES / "grapesjs-mjml" / "dist"),
+    # The editor's panel icons (GrapesJS names Font Awesome 4 classes).
+    ("vendor/font-awesome/css", NODE_MODULES / "font-awesome" / "css"),
+    ("vendor/font-awesome/fonts", NODE_MODULES / "font-awesome" / "fonts"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

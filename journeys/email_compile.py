@@ -95,7 +95,7 @@ def mjml_to_html(mjml: str, preheader: str = "") -> str:
     """Compile MJML (MRML) and inline its CSS. Raises EmailInvalid with MRML's message."""
     source = _with_preheader(_normalise_merge_tags(mjml), preheader)
     try:
-        html = mjml2html(source)
+        html = mjml2html(source, fonts={})  # no default web font (MJML's Ubuntu from Google)
     except Exception as error:  # MRML raises its own error types for bad MJML
         raise EmailInvalid({"mjml": [f"not valid MJML: {error}"]}) from error
     inliner = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)

@@ -4,7 +4,7 @@ search of the preview."""
 
 from __future__ import annotations
 
-from csp.decorators import csp_update
+from csp.decorators import csp_replace, csp_update
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, JsonResponse
@@ -39,11 +39,15 @@ STARTER_MJML = """<mjml>
 
 # The editor's canvas and the preview frame draw the email with its own inline styles and images.
 EDITOR_CSP = {"style-src": ["'unsafe-inline'"], "img-src": ["https:", "http:", "blob:"]}
+# The preview document (sandboxed, no script): the email's own styles, fonts and images only.
 PREVIEW_CSP = {
-    "style-src": ["'self'", "'unsafe-inline'"],
+    "default-src": ["'self'"],
+    "style-src": ["'unsafe-inline'", "https:"],
+    "font-src": ["https:", "data:"],
     "img-src": ["'self'", "data:", "https:", "http:"],
     "script-src": ["'none'"],
     "frame-ancestors": ["'self'"],
+    "form-action": ["'none'"],
 }
 
 
@@ -94,7 +98,7 @@ def email_editor_page(request, pk: int):
 @login_required
 @require_GET
 @xframe_options_sameorigin
-@csp_update(PREVIEW_CSP)
+@csp_replace(PREVIEW_CSP)
 def email_preview_document(request, pk: int):
     """The saved email as a contact would get it (no tracking), as a document for the preview frame."""
     _require(request, "view")

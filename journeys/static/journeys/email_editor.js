@@ -18,6 +18,7 @@
     container: "#gjs",
     height: "640px",
     storageManager: false,
+    cssIcons: "", // Font Awesome is served with the page (node_modules), never from a CDN
     fromElement: false,
     plugins: [mjmlPlugin],
     pluginsOpts: { [mjmlPlugin]: {} },
@@ -29,6 +30,7 @@
   editor.on("load", () => {
     const frame = editor.Canvas.getFrameEl();
     if (frame) frame.title = "Email canvas";
+    app.querySelectorAll("#gjs iframe:not([title])").forEach((other) => { other.title = "Email editor frame"; });
     app.dataset.editorReady = "true";
   });
   ["email-name", "email-kind", "email-subject", "email-preheader"].forEach((id) =>
