@@ -319,6 +319,7 @@ SPECTACULAR_SETTINGS = {
         "SegmentStatusEnum": "segments.models.SegmentStatus",
         "SegmentKindEnum": "segments.models.SegmentKind",
         "JourneyStatusEnum": "journeys.models.JourneyStatus",
+        "EmailKindEnum": "journeys.models.EmailKind",
         "PageStatusEnum": "landing.models.PageStatus",
         "SubmissionStatusEnum": "landing.models.SubmissionStatus",
         "LeadStatusEnum": "crm_core.models.LeadStatus",

@@ -96,10 +96,15 @@ def mjml_to_html(mjml: str, preheader: str = "") -> str:
     source = _with_preheader(_normalise_merge_tags(mjml), preheader)
     try:
         html = mjml2html(source, fonts={})  # no default web font (MJML's Ubuntu from Google)
-    except Exception as error:  # MRML raises its own error types for bad MJML
+        inlined = _INLINER.inline(html)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as error:  # MRML's errors, and a Rust panic (a BaseException) on odd input
         raise EmailInvalid({"mjml": [f"not valid MJML: {error}"]}) from error
-    inliner = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
-    return _normalise_merge_tags(inliner.inline(html))
+    return _normalise_merge_tags(inlined)
+
+
+_INLINER = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
 
 
 _TEXT_CONFIG = ParserConfig(css=CSS_PROFILES["strict"], display_links=True)

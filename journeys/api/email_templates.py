@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import smtplib
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -67,7 +66,9 @@ class EmailCheckSerializer(StrictSerializer):
 
 
 class PreviewSerializer(StrictSerializer):
-    contact = serializers.IntegerField(required=False, allow_null=True, help_text="a contact's id")
+    contact = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=2**63 - 1, help_text="a contact's id"
+    )
 
     def validate_contact(self, value):
         if value is None:
@@ -130,8 +131,7 @@ class EmailTemplateViewSet(ServiceWritesMixin, viewsets.ModelViewSet):
     @action(detail=True, methods=["post"], url_path="test-send")
     def test_send(self, request, pk=None):
         """Send a test copy to an address (not a journey send: no outbox row, no stats)."""
-        template = get_object_or_404(EmailTemplate, pk=pk)
-        self.check_object_permissions(request, template)
+        template = self.get_object()
         data = TestSendSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         to = data.validated_data["to"]

@@ -19,6 +19,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 
 from crm_core import consent
+from crm_core.jsontext import unstorable_text_problems
 from crm_core.models import Contact
 
 from ..email_compile import EmailInvalid, compile_email
@@ -31,6 +32,13 @@ TEST_SUBJECT_PREFIX = "[Test] "
 
 
 def _compiled_fields(values: dict) -> dict:
+    unstorable = {
+        name: [problem]
+        for name in TEMPLATE_FIELDS
+        for _, problem in unstorable_text_problems(values.get(name), name)[:1]
+    }
+    if unstorable:  # a NUL or a lone surrogate: PostgreSQL could not store it
+        raise ValidationError(unstorable)
     problems: dict[str, list[str]] = {}
     if not str(values.get("name") or "").strip():
         problems["name"] = ["a name is required"]

@@ -136,8 +136,13 @@ def test_api_saves_compiles_and_refuses_bad_input(marketer_client, sales_client)
     ]:
         response = marketer_client.patch(url, bad, format="json")
         assert response.status_code == 400 and field in response.json(), (bad, response.json())
+    lone_surrogate = '{"mjml": "<mjml>\\ud800</mjml>"}'  # JSON text: the escape, as a client may send it
+    response = marketer_client.patch(url, lone_surrogate, content_type="application/json")
+    assert response.status_code == 400 and "Surrogate" in response.json()["mjml"][0]
     response = marketer_client.post(url + "preview/", {"contact": 999999}, format="json")
     assert response.status_code == 400 and response.json() == {"contact": ["no contact 999999"]}
+    response = marketer_client.post(url + "preview/", {"contact": 2**70}, format="json")
+    assert response.status_code == 400 and "contact" in response.json()
     response = marketer_client.post(url + "test-send/", {"to": "not-an-address"}, format="json")
     assert response.status_code == 400 and "to" in response.json()
     assert mail.outbox == []
@@ -173,3 +178,40 @@ def test_a_journey_step_may_name_a_template(marketer_client):
     response = marketer_client.post("/api/journeys/", body, format="json")
     assert response.status_code == 400
     assert response.json()["steps[0].config.template_id"] == ["no email template 424242"]
+
+
+def test_pages_create_open_preview_and_search(marketer, sales_rep):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(marketer)
+    assert client.post("/journeys/emails/", {"name": "", "kind": "marketing"}).status_code == 400
+    response = client.post("/journeys/emails/", {"name": "Spring news", "kind": "marketing"})
+    template = EmailTemplate.objects.get(name="Spring news")
+    assert response.status_code == 302 and response["Location"] == f"/journeys/emails/{template.pk}/"
+    editor = client.get(response["Location"])
+    assert editor.status_code == 200
+    assert "'unsafe-inline'" in editor["Content-Security-Policy"]  # the canvas's styles
+    assert b'data-testid="merge-field"' in editor.content and b"account \xc2\xb7 name" in editor.content
+    ada = ContactFactory(first_name="Ada", last_name="Quill")
+    preview = client.get(f"/journeys/emails/{template.pk}/preview/?contact={ada.pk}")
+    assert preview.status_code == 200 and b"Hello Ada," in preview.content
+    assert "script-src 'none'" in preview["Content-Security-Policy"]
+    assert "frame-ancestors 'self'" in preview["Content-Security-Policy"]
+    assert client.get(f"/journeys/emails/{template.pk}/preview/?contact=x").status_code == 400
+    assert client.get(f"/journeys/emails/{template.pk}/preview/?contact=999999").status_code == 404
+    found = client.get("/journeys/emails/contacts/?q=quil").json()["results"]
+    assert [row["id"] for row in found] == [ada.pk]
+    sales = Client()
+    sales.force_login(sales_rep)
+    assert sales.get(f"/journeys/emails/{template.pk}/").status_code == 200
+    assert sales.post("/journeys/emails/", {"name": "x", "kind": "marketing"}).status_code == 403
+
+
+def test_services_refuse_text_postgresql_cannot_store():
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        _template(mjml=MJML + "\x00")
+    assert "NUL" in refused.value.message_dict["mjml"][0]
+    assert not EmailTemplate.objects.exists()
