@@ -74,6 +74,17 @@ def test_marketer_previews_an_email_for_a_contact_and_sends_a_test(
         page.locator('[data-testid="merge-tag"]').inner_text() == '{{ contact.first_name|default:"there" }}'
     )
 
+    # The merge-field picker puts a field with its default into the selected text block
+    canvas.get_by_text("Write your message here.").click()
+    page.select_option('[data-testid="merge-field"]', "account|name")
+    page.fill('[data-testid="merge-default"]', "your team")
+    page.click('[data-testid="merge-insert"]')
+    canvas.get_by_text('{{ account.name|default:"your team" }}').wait_for()
+    page.click('[data-testid="email-save"]')
+    page.locator('[data-testid="save-status"]', has_text="Saved.").wait_for()
+    template.refresh_from_db()
+    assert '{{ account.name|default:"your team" }}' in template.html
+
     # Preview for a contact found by name
     page.fill('[data-testid="contact-search"]', "Lovel")
     page.locator('[data-testid="contact-option"]', has_text="Ada Lovelace").click()
@@ -83,6 +94,7 @@ def test_marketer_previews_an_email_for_a_contact_and_sends_a_test(
     notices.get_by_text("tracking off for this contact").wait_for()
     preview = page.frame_locator('[data-testid="preview-frame"]')
     preview.get_by_text("Hello Ada,").wait_for()
+    preview.get_by_text("Contoso").wait_for()  # the inserted account.name
     assert "Ada" in page.locator('[data-testid="preview-text"]').text_content()
 
     # A test send that the local SMTP server receives
