@@ -327,6 +327,7 @@ SPECTACULAR_SETTINGS = {
         "SegmentStatusEnum": "segments.models.SegmentStatus",
         "SegmentKindEnum": "segments.models.SegmentKind",
         "JourneyStatusEnum": "journeys.models.JourneyStatus",
+        "EmailKindEnum": "journeys.models.EmailKind",
         "PageStatusEnum": "landing.models.PageStatus",
         "SubmissionStatusEnum": "landing.models.SubmissionStatus",
         "LeadStatusEnum": "crm_core.models.LeadStatus",
@@ -424,6 +425,11 @@ STATICFILES_DIRS = [
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/chartjs", NODE_MODULES / "chart.js" / "dist"),
     ("vendor/tom-select", NODE_MODULES / "tom-select" / "dist"),
+    ("vendor/grapesjs", NODE_MODULES / "grapesjs" / "dist"),
+    ("vendor/grapesjs-mjml", NODE_MODULES / "grapesjs-mjml" / "dist"),
+    # The editor's panel icons (GrapesJS names Font Awesome 4 classes).
+    ("vendor/font-awesome/css", NODE_MODULES / "font-awesome" / "css"),
+    ("vendor/font-awesome/fonts", NODE_MODULES / "font-awesome" / "fonts"),
 ]
 # Uploaded files (imports: the files people upload and the reports of their runs).
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(VAR_DIR / "media"))

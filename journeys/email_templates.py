@@ -2,8 +2,8 @@
 
 Marketers' templates are never run through a template engine. The only dynamic parts are merge
 fields `{{ contact.first_name }}` (optionally `{{ contact.first_name|default:"there" }}`) from a
-fixed list, and `{{ unsubscribe_url }}`; anything else in `{{ }}` or any `{% %}` is refused when
-the step is saved (`validate_email_config`).
+fixed list, and `{{ unsubscribe_url }}` (also as a link's whole href); anything else in `{{ }}` or
+any `{% %}` is refused when the step is saved (`validate_email_config`).
 
 Links are the `href` of `<a>` tags as the standard library's HTML parser reads them: the URL is the
 unescaped attribute value (what a browser follows), which is what a TrackedLink stores and a click
@@ -45,12 +45,14 @@ def validate_email_config(config: dict) -> dict[str, str]:
     for key in ("subject", "html", "text"):
         value = config.get(key)
         if isinstance(value, str) and key not in errors:
-            problem = _template_problem(value)
+            problem = template_problem(value)
             if problem:
                 errors[key] = problem
     if isinstance(html, str) and "html" not in errors:
         for href in anchor_hrefs(html):
             written = html[href.start : href.end]
+            if _is_unsubscribe_tag(written):
+                continue  # the unsubscribe link: rendered as the contact's subscription center URL
             if "{{" in written or "{%" in written:
                 errors["html"] = f"merge fields are not allowed inside links: {written!r}"
             elif is_trackable(href.url) and not urlsplit(href.url).netloc:
@@ -58,7 +60,12 @@ def validate_email_config(config: dict) -> dict[str, str]:
     return errors
 
 
-def _template_problem(value: str) -> str | None:
+def _is_unsubscribe_tag(written: str) -> bool:
+    match = TEMPLATE_TAG.fullmatch(written.strip())
+    return bool(match and match.group(1) is not None and UNSUBSCRIBE_REFERENCE.match(match.group(1)))
+
+
+def template_problem(value: str) -> str | None:
     for match in TEMPLATE_TAG.finditer(value):
         if match.group(1) is None:
             return f"template tags are not supported: {match.group(0)!r}"

@@ -276,3 +276,35 @@ class OutboundEmail(models.Model):
 
 
 TRACKED_INTERACTIONS = (InteractionKind.EMAIL_OPEN, InteractionKind.EMAIL_CLICK)
+
+
+class EmailKind(models.TextChoices):
+    MARKETING = "marketing", "Marketing"
+    TRANSACTIONAL = "transactional", "Transactional"
+
+
+class EmailTemplate(models.Model):
+    """A reusable email built in the visual editor. `editor_data` is the editor's own project JSON
+    (kept for the editor, never typed by a user); `mjml` is the source it exports; `html` (compiled
+    server-side, CSS inlined) and `text` (generated) are what journeys send. A marketing template
+    always carries the `{{ unsubscribe_url }}` link (`journeys/email_compile.py`)."""
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=EmailKind.choices, default=EmailKind.MARKETING)
+    subject = models.CharField(max_length=300)
+    preheader = models.CharField(max_length=300, blank=True)
+    editor_data = models.JSONField(default=dict, blank=True)
+    mjml = models.TextField()
+    html = models.TextField(blank=True)
+    text = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import email_views, views
 
 app_name = "journeys"
 
@@ -11,4 +11,8 @@ urlpatterns = [
     path("t/c/<str:token>/", views.tracked_click, name="tracked-click"),
     path("journeys/", views.journey_list_page, name="list"),
     path("journeys/<int:pk>/", views.journey_detail_page, name="detail"),
+    path("journeys/emails/", email_views.email_list_page, name="email-list"),
+    path("journeys/emails/<int:pk>/", email_views.email_editor_page, name="email-editor"),
+    path("journeys/emails/<int:pk>/preview/", email_views.email_preview_document, name="email-preview"),
+    path("journeys/emails/contacts/", email_views.email_contact_search, name="email-contacts"),
 ]

@@ -46,7 +46,7 @@ def tracked_click(request, token: str):
 
 STEP_HELP = {
     StepKind.SEND_EMAIL: '{"subject": "Hi {{ contact.first_name }}", "html": "<p>...</p>", '
-    '"text": "optional"}',
+    '"text": "optional"} or a saved email: {"template_id": 1}',
     StepKind.WAIT_DURATION: '{"days": 3} (or seconds / minutes / hours)',
     StepKind.WAIT_UNTIL: '{"until": "2030-01-31T09:00:00Z"}',
     StepKind.IF_CONDITION: '{"condition": {"match": "all", "conditions": [{"field": "job_role", "op": "eq", '

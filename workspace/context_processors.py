@@ -14,6 +14,7 @@ MARKETING_NAV = (
     ("Leads", "workspace:lead-list", "crm_core.view_lead"),
     ("Segments", "segments:list", "segments.view_segment"),
     ("Journeys", "journeys:list", "journeys.view_journey"),
+    ("Emails", "journeys:email-list", "journeys.view_emailtemplate"),
     ("Scoring", "leadscoring:model-list", "leadscoring.view_scoringmodel"),
     ("Landing pages", "landing:editor-list", "landing.view_landingpage"),
     ("Identity review", "workspace:identity-review", "crm_core.change_lead"),

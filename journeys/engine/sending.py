@@ -29,6 +29,11 @@ def _statements():
     return sending_sql if sqlpath.postgres_sql() else sending_portable
 
 
+def latest_leads(contact_ids: set[int]) -> dict:
+    """The newest lead of each of these contacts: what `lead.*` merge fields read."""
+    return _statements().latest_leads(contact_ids)
+
+
 def send_outbox(*, outbox_ids: list[int]) -> int:
     """Send these outbox rows (those still pending): claim, re-check consent, send, mark each sent.
     Must run outside a transaction. Returns how many were sent."""

@@ -12,6 +12,7 @@ from crm_core import tasking
 from ..email_templates import extract_links
 from ..models import (
     OPEN_STATES,
+    EmailTemplate,
     Enrollment,
     EnrollmentState,
     Journey,
@@ -51,10 +52,11 @@ def journey_update(*, journey: Journey, data: dict, steps: list[dict] | None = N
 def _steps_replace(*, journey: Journey, steps: list[dict]) -> None:
     """Store a validated step list: positions in list order; `next` defaults to the following step."""
     journey.steps.all().delete()
+    configs = _with_template_content(steps)
     created = Step.objects.bulk_create(
         [
-            Step(journey=journey, key=s["key"], kind=s["kind"], config=s.get("config", {}), position=i)
-            for i, s in enumerate(steps)
+            Step(journey=journey, key=s["key"], kind=s["kind"], config=config, position=i)
+            for i, (s, config) in enumerate(zip(steps, configs, strict=True))
         ]
     )
     by_key = {step.key: step for step in created}
@@ -73,6 +75,32 @@ def _steps_replace(*, journey: Journey, steps: list[dict]) -> None:
             for position, url in enumerate(extract_links(step.config["html"]))
         ]
     )
+
+
+def _with_template_content(steps: list[dict]) -> list[dict]:
+    """Each step's config; a send-email step naming a template gets that template's subject, HTML
+    and text copied in (one query), so the journey sends what it was saved with."""
+    template_ids = {
+        s["config"]["template_id"]
+        for s in steps
+        if s["kind"] == StepKind.SEND_EMAIL and "template_id" in s.get("config", {})
+    }
+    templates = EmailTemplate.objects.in_bulk(template_ids)
+    configs = []
+    for step in steps:
+        config = step.get("config", {})
+        if step["kind"] == StepKind.SEND_EMAIL and "template_id" in config:
+            template = templates.get(config["template_id"])
+            if template is None:  # deleted since the steps were validated
+                raise ValidationError({"template_id": [f"no email template {config['template_id']!r}"]})
+            config = {
+                "template_id": template.pk,
+                "subject": template.subject,
+                "html": template.html,
+                "text": template.text,
+            }
+        configs.append(config)
+    return configs
 
 
 def _transition(journey: Journey, allowed_from: tuple[str, ...], to: str) -> Journey:

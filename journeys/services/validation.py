@@ -16,11 +16,11 @@ from .. import adapters
 from ..email_templates import validate_email_config
 from ..engine.steps.update_field import CONSENT_WITHDRAWALS, UPDATABLE_CONTACT_FIELDS
 from ..engine.steps.wait import wait_seconds
-from ..models import BRANCHING_KINDS, EntryType, StepKind, TriggerKind
+from ..models import BRANCHING_KINDS, EmailTemplate, EntryType, StepKind, TriggerKind
 
 _STEP_KEYS = {"key", "kind", "config", "next", "else"}
 _CONFIG_KEYS = {
-    StepKind.SEND_EMAIL: {"subject", "html", "text"},
+    StepKind.SEND_EMAIL: {"subject", "html", "text", "template_id"},
     StepKind.WAIT_DURATION: {"seconds", "minutes", "hours", "days"},
     StepKind.WAIT_UNTIL: {"until"},
     StepKind.IF_CONDITION: {"condition"},
@@ -103,6 +103,8 @@ def validate_steps(steps) -> dict[str, list[str]]:
 def _config_problems(kind: str, config: dict, keys: dict[str, str]) -> dict[str, str]:
     match kind:
         case StepKind.SEND_EMAIL:
+            if "template_id" in config:
+                return _template_choice_problems(config["template_id"])
             return validate_email_config(config)
         case StepKind.WAIT_DURATION:
             values = [config.get(k, 0) for k in ("seconds", "minutes", "hours", "days")]
@@ -154,6 +156,14 @@ def _config_problems(kind: str, config: dict, keys: dict[str, str]) -> dict[str,
             due = config.get("due_in_days")
             if due is not None and (not _is_int(due) or due < 0):
                 return {"due_in_days": "a whole number of days >= 0"}
+    return {}
+
+
+def _template_choice_problems(template_id) -> dict[str, str]:
+    """A send-email step may name a saved email template instead of its own subject and HTML: the
+    template's content is copied into the step when the journey is saved (`definitions`)."""
+    if not _is_int(template_id) or not EmailTemplate.objects.filter(pk=template_id).exists():
+        return {"template_id": f"no email template {template_id!r}"}
     return {}
 
 
