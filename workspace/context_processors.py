@@ -16,6 +16,7 @@ MARKETING_NAV = (
     ("Scoring", "leadscoring:model-list", "leadscoring.view_scoringmodel"),
     ("Landing pages", "landing:editor-list", "landing.view_landingpage"),
     ("Identity review", "workspace:identity-review", "crm_core.change_lead"),
+    ("Custom fields", "workspace:custom-field-list", "crm_core.change_customfield"),
 )
 SALES_NAV = (
     ("My leads", "workspace:lead-queue", "crm_core.view_lead"),

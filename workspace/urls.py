@@ -5,7 +5,7 @@ The home redirect (`/`, name `home`) is wired by config/web_urls.py; the login b
 
 from django.urls import path
 
-from .views import accounts, contacts, dashboard, identity, leads, opportunities
+from .views import accounts, contacts, custom_fields, dashboard, identity, leads, opportunities
 
 app_name = "workspace"
 
@@ -23,4 +23,9 @@ urlpatterns = [
     path("leads/<int:pk>/score/", leads.lead_score_partial, name="lead-score"),
     path("leads/<int:pk>/<str:action>/", leads.lead_action, name="lead-action"),
     path("opportunities/", opportunities.opportunity_list_page, name="opportunity-list"),
+    path("custom-fields/", custom_fields.custom_field_list_page, name="custom-field-list"),
+    path("custom-fields/<int:pk>/label/", custom_fields.custom_field_label, name="custom-field-label"),
+    path(
+        "custom-fields/<int:pk>/delete/", custom_fields.custom_field_delete_view, name="custom-field-delete"
+    ),
 ]

@@ -15,6 +15,7 @@ def register(router) -> None:
     router.register("opportunities", views.OpportunityViewSet)
     router.register("interactions", views.InteractionViewSet)
     router.register("subscription-lists", views.SubscriptionListViewSet)
+    router.register("custom-fields", views.CustomFieldViewSet)
 
 
 urlpatterns = [

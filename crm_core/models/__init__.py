@@ -6,7 +6,8 @@
 - `opportunities`: opportunities;
 - `activity`: interactions and event registrations (what contacts did);
 - `subscriptions`: subscription lists, memberships and the consent trail (`ConsentChange`);
-- `system`: the audit log and the workflow switches.
+- `system`: the audit log and the workflow switches;
+- `custom`: the definitions of custom fields (their values live in each record's `custom` column).
 
 Import them from here (`from crm_core.models import Contact`): the modules are how the code is
 filed, not part of the names other code uses.
@@ -14,6 +15,7 @@ filed, not part of the names other code uses.
 
 from .activity import Event, EventRegistration, Interaction, InteractionKind
 from .base import RecordModel, TimestampedModel
+from .custom import CustomField, CustomFieldEntity, CustomFieldType
 from .leads import IdentityStatus, Lead, LeadSource, LeadStatus, LeadStatusChange
 from .opportunities import Opportunity, OpportunityStage, OpportunityStatus
 from .people import Account, ConsentLevel, Contact, ContactOrigin, Industry, JobRole
@@ -34,6 +36,9 @@ __all__ = [
     "ConsentSource",
     "Contact",
     "ContactOrigin",
+    "CustomField",
+    "CustomFieldEntity",
+    "CustomFieldType",
     "Event",
     "EventRegistration",
     "IdentityStatus",

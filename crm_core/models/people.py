@@ -71,6 +71,8 @@ class Account(RecordModel):
     parent_account = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="child_accounts"
     )
+    # Custom field values by key (crm_core.custom_fields validates them); jsonb on PostgreSQL.
+    custom = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["name", "id"]
@@ -121,6 +123,8 @@ class Contact(RecordModel):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="wards", db_index=False
     )
     guardian_consent = models.BooleanField(default=False)
+    # Custom field values by key (crm_core.custom_fields validates them); jsonb on PostgreSQL.
+    custom = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["id"]

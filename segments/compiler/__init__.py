@@ -5,6 +5,7 @@ Public API (other apps use only these):
 - compile_definition(definition, *, root=None) -> Q over the root entity's model
 - contacts_queryset(definition) -> the selected contacts, one query
 - DefinitionError(errors)
+- definition_uses_field(definition, root, entity, name) -> does a condition name this field
 """
 
 from .catalog import registry_as_dict
@@ -15,11 +16,13 @@ from .compile import (
     referenced_segments,
     validate_definition,
 )
+from .registry import definition_uses_field
 
 __all__ = [
     "DefinitionError",
     "compile_definition",
     "contacts_queryset",
+    "definition_uses_field",
     "referenced_segments",
     "registry_as_dict",
     "validate_definition",
