@@ -5,6 +5,7 @@ raw `custom` JSON, saved through the record services like every other field."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import transaction
 
 from . import custom_fields
 from .models import CustomField
@@ -69,7 +70,8 @@ class CustomFieldAdmin(admin.ModelAdmin):
 
     def delete_model(self, request, obj):
         try:
-            custom_field_delete(custom_field=obj, actor=request.user)
+            with transaction.atomic():
+                custom_field_delete(custom_field=obj, actor=request.user)
         except CustomFieldInUse as in_use:
             self.message_user(request, str(in_use), level=messages.ERROR)
 

@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -47,7 +48,8 @@ def custom_field_list_page(request):
         access.check_custom_field_define(request.user)
         if form.is_valid():
             try:
-                made = custom_field_create(actor=request.user, **form.cleaned_data)
+                with transaction.atomic():  # a refused field leaves the request's transaction usable
+                    made = custom_field_create(actor=request.user, **form.cleaned_data)
             except ValidationError as error:
                 _errors_onto(form, error)
             else:
@@ -81,7 +83,8 @@ def custom_field_delete_view(request, pk):
     access.check_custom_field_define(request.user)
     field = get_object_or_404(CustomField, pk=pk)
     try:
-        custom_field_delete(custom_field=field, actor=request.user)
+        with transaction.atomic():
+            custom_field_delete(custom_field=field, actor=request.user)
     except CustomFieldInUse as in_use:
         messages.error(request, f"“{field.label}” is still used: " + "; ".join(in_use.usages) + ".")
     else:
