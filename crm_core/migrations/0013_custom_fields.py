@@ -21,6 +21,11 @@ GIN_INDEXES = (
 )
 
 
+def _custom_column():
+    # The database default serves writers that name their columns (the demo's COPY).
+    return models.JSONField(blank=True, db_default={}, default=dict)
+
+
 def create_indexes(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
@@ -96,14 +101,8 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.AddField(
-            model_name="account", name="custom", field=models.JSONField(blank=True, default=dict)
-        ),
-        migrations.AddField(
-            model_name="contact", name="custom", field=models.JSONField(blank=True, default=dict)
-        ),
-        migrations.AddField(
-            model_name="lead", name="custom", field=models.JSONField(blank=True, default=dict)
-        ),
+        migrations.AddField(model_name="account", name="custom", field=_custom_column()),
+        migrations.AddField(model_name="contact", name="custom", field=_custom_column()),
+        migrations.AddField(model_name="lead", name="custom", field=_custom_column()),
         migrations.RunPython(create_indexes, drop_indexes, elidable=False),
     ]

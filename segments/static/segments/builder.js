@@ -51,7 +51,7 @@
     if (NO_VALUE.includes(op)) return undefined;
     if (DAYS_OPS.includes(op)) return 30;
     if (field.type === "boolean") return true;
-    if (field.type === "choice") return LIST_OPS.includes(op) ? [field.choices[0].value] : field.choices[0].value;
+    if (field.type === "choice" || field.type === "multi_choice") return LIST_OPS.includes(op) ? [field.choices[0].value] : field.choices[0].value;
     if (field.type === "number") return op === "between" ? [0, 10] : LIST_OPS.includes(op) ? [0] : 0;
     if (field.type === "date" || field.type === "datetime") {
       const today = new Date().toISOString().slice(0, 10);
@@ -84,7 +84,8 @@
       return select("value", [["true", "true"], ["false", "false"]], String(node.value),
         (v) => { setValue(node, v === "true"); changed(); });
     }
-    if (field.type === "choice" && !LIST_OPS.includes(node.op)) {
+    // A custom multiple-choice field's contains / not_contains take one of its choices too.
+    if ((field.type === "choice" || field.type === "multi_choice") && !LIST_OPS.includes(node.op)) {
       return select("value", field.choices.map((c) => [c.value, c.label]), node.value,
         (v) => { setValue(node, v); changed(); });
     }
