@@ -28,12 +28,10 @@ class CustomValuesAdminMixin:
                 form.initial.setdefault(name, stored.get(name.removeprefix(custom_fields.PREFIX)))
 
         form_class = type(f"{base.__name__}WithCustom", (base,), {**fields, "__init__": __init__})
-        exclude = [*(kwargs.get("exclude") or self.exclude or ()), "custom"]
-        if self.fieldsets:  # fields come from the fieldsets (plus the custom ones, below)
-            kwargs["fields"] = [*admin.utils.flatten_fieldsets(self.get_fieldsets(request, obj))]
-        return super().get_form(
-            request, obj, change=change, **{**kwargs, "form": form_class, "exclude": exclude}
-        )
+        return super().get_form(request, obj, change=change, **{**kwargs, "form": form_class})
+
+    def get_exclude(self, request, obj=None):
+        return [*(super().get_exclude(request, obj) or ()), "custom"]  # the widgets above instead
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

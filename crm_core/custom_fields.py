@@ -122,13 +122,17 @@ def value_clean(field: CustomField, value):
     return [v for v in allowed if v in value]  # the definition's order, no repeats
 
 
-def values_clean(entity: str, values, *, current: Mapping | None = None, creating: bool) -> dict:
+def values_clean(
+    entity: str, values, *, current: Mapping | None = None, creating: bool, fields: Mapping | None = None
+) -> dict:
     """The record's new `custom` value: `current` with `values` merged in (a key set to an empty
     value is removed), validated; required fields are checked when creating. ValidationError
-    `{"custom": {key: [message]}}` otherwise."""
+    `{"custom": {key: [message]}}` otherwise. `fields` ({key: definition}) saves the query when the
+    caller cleans many records."""
     if not isinstance(values, Mapping):
         raise ValidationError({"custom": ["Expected a JSON object of custom field values by key."]})
-    fields = {f.key: f for f in definitions(entity)}
+    if fields is None:
+        fields = {f.key: f for f in definitions(entity)}
     errors: dict[str, list[str]] = {}
     merged = dict(current or {})
     for key, value in values.items():

@@ -48,6 +48,10 @@ class ChoicesField(forms.CharField):
     def to_python(self, value):
         return [part.strip() for part in (super().to_python(value) or "").split(",") if part.strip()]
 
+    def has_changed(self, initial, data):
+        # An empty box is no choices: a blank extra row a browser posts is unchanged, not invalid.
+        return (initial or []) != self.to_python(data)
+
 
 class FormFieldForm(forms.ModelForm):
     choices = ChoicesField(required=False, help_text="For a choice field: its values, comma-separated.")

@@ -64,7 +64,7 @@ def _custom_clean(row: dict, definitions: dict, row_errors: dict) -> dict:
         except ValidationError as error:
             row_errors[str(name)] = list(error.messages)
     try:
-        return custom_fields.values_clean("lead", given, creating=True)
+        return custom_fields.values_clean("lead", given, creating=True, fields=definitions)
     except custom_fields.CustomValuesInvalid as invalid:
         for key, messages in invalid.errors.items():
             row_errors[f"custom.{key}"] = messages

@@ -154,7 +154,12 @@ def landing_form_problems(*, fields: Sequence[Mapping], contact_matching: str) -
     and processing refuses a stored page that fails it (a permanent failure, not retried).
     """
     seen: dict[str, set] = {"name": set(), "contact_field": set(), "lead_field": set()}
-    customs = {attribute: custom_targets(attribute) for attribute in TARGET_ENTITIES}
+    customs = {  # a query only for an entity some form field maps a custom field of
+        attribute: custom_targets(attribute)
+        if any(str(f.get(attribute) or "").startswith(custom_fields.PREFIX) for f in fields)
+        else {}
+        for attribute in TARGET_ENTITIES
+    }
     problems = [p for index, field in enumerate(fields) for p in _row_problems(index, field, seen, customs)]
     return problems + _email_problems(fields) + _matching_problems(fields, contact_matching)
 
