@@ -107,6 +107,16 @@ def check_import(user) -> None:
         raise AccessDenied("Only marketing and admin users can import records.")
 
 
+def may_define_custom_fields(user) -> bool:
+    """Define, change and delete custom fields: the marketing and admin roles."""
+    return bool(user_roles(user) & {MARKETING, ADMIN}) and user.has_perm("crm_core.change_customfield")
+
+
+def check_custom_field_define(user) -> None:
+    if not may_define_custom_fields(user):
+        raise AccessDenied("Only marketing and admin users can define custom fields.")
+
+
 # --- A rep's own work: activities and tasks (the sales app) -----------------------------------------
 # Reps log activities on any record they can see and edit their own; tasks belong to their owner.
 # Marketers read both (their role has only the view permissions); admins edit any.

@@ -6,7 +6,8 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 
-from . import consent, services, tasking
+from . import consent, custom_fields, services, tasking
+from .admin_custom import CustomValuesAdminMixin
 from .admin_identity import identity_dismiss_leads, identity_link_leads
 from .estimates import EstimatedCountPaginator
 from .models import (
@@ -63,6 +64,10 @@ class ServiceWriteAdmin(LargeTableAdmin):
             for name in names
             if name not in self.get_readonly_fields(request, obj)
         }
+        custom = custom_fields.form_values(values)  # the `custom.<key>` widgets (admin_custom.py)
+        values = {n: v for n, v in values.items() if not n.startswith(custom_fields.PREFIX)}
+        if custom or (not change and self.entity in custom_fields.ENTITIES):
+            values["custom"] = custom
         with transaction.atomic():
             if change:
                 saved = self.update_record(request, type(obj).objects.get(pk=obj.pk), values)
@@ -131,7 +136,7 @@ class ContactViewFilter(admin.SimpleListFilter):
 
 
 @admin.register(Account)
-class AccountAdmin(ServiceWriteAdmin):
+class AccountAdmin(CustomValuesAdminMixin, ServiceWriteAdmin):
     entity = "account"
     list_display = ("name", "industry", "country", "employees", "owner", "created_at")
     list_filter = ("industry", "country")
@@ -147,7 +152,7 @@ class AccountAdmin(ServiceWriteAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(ServiceWriteAdmin):
+class ContactAdmin(CustomValuesAdminMixin, ServiceWriteAdmin):
     entity = "contact"
 
     def create_record(self, request, values):
@@ -245,7 +250,7 @@ class ContactAdmin(ServiceWriteAdmin):
 
 
 @admin.register(Lead)
-class LeadAdmin(ServiceWriteAdmin):
+class LeadAdmin(CustomValuesAdminMixin, ServiceWriteAdmin):
     """Status, score, grade and sales-ready are read-only: they move through the lead lifecycle and
     lead scoring. A changed owner goes through the assignment service."""
 

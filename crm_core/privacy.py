@@ -55,6 +55,7 @@ ERASED_FIELDS = {
     "country": "",
     "guardian": None,
     "is_minor": False,
+    "custom": {},  # custom field values may be personal data
 }
 ERASED_PREFERENCES = {
     "do_not_email": True,
@@ -64,7 +65,7 @@ ERASED_PREFERENCES = {
     "consent_level": ConsentLevel.NOT_SET,
     "guardian_consent": False,
 }
-LEAD_PERSONAL_FIELDS = {"first_name": "", "last_name": "", "email": None, "job_title": ""}
+LEAD_PERSONAL_FIELDS = {"first_name": "", "last_name": "", "email": None, "job_title": "", "custom": {}}
 
 
 def _rows(queryset) -> list[dict]:

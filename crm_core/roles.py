@@ -23,6 +23,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "crm_core": WRITE,
         "crm_core.opportunity": READ,
         "crm_core.subscriptionlist": ALL,
+        "crm_core.customfield": ALL,
         "crm_core.listmembership": ALL,
         "crm_core.event": ALL,
         "crm_core.eventregistration": ALL,

@@ -2,8 +2,9 @@
 
 Marketers' templates are never run through a template engine. The only dynamic parts are merge
 fields `{{ contact.first_name }}` (optionally `{{ contact.first_name|default:"there" }}`) from a
-fixed list, and `{{ unsubscribe_url }}` (also as a link's whole href); anything else in `{{ }}` or
-any `{% %}` is refused when the step is saved (`validate_email_config`).
+fixed list or a defined custom field (`{{ contact.custom.tier }}`), and `{{ unsubscribe_url }}`
+(also as a link's whole href); anything else in `{{ }}` or any `{% %}` is refused when the step is
+saved (`validate_email_config`).
 
 Links are the `href` of `<a>` tags as the standard library's HTML parser reads them: the URL is the
 unescaped attribute value (what a browser follows), which is what a TrackedLink stores and a click
@@ -25,7 +26,11 @@ MERGE_FIELDS = {
 }
 
 TEMPLATE_TAG = re.compile(r"\{\{(.*?)\}\}|\{%.*?%\}", re.S)  # group 1: inside {{ }}; None for {% %}
-MERGE_REFERENCE = re.compile(r'^\s*([a-z_]+)\.([a-z_]+)\s*(?:\|\s*default\s*:\s*"([^"{}]*)")?\s*$')
+# `{{ contact.custom.<key> }}` (also account. and lead.) is a custom field's value.
+MERGE_REFERENCE = re.compile(
+    r'^\s*([a-z_]+)\.((?:custom\.)?[a-z][a-z0-9_]*)\s*(?:\|\s*default\s*:\s*"([^"{}]*)")?\s*$'
+)
+CUSTOM_PREFIX = "custom."
 UNSUBSCRIBE_REFERENCE = re.compile(r"^\s*unsubscribe_url\s*$")
 
 
@@ -73,10 +78,31 @@ def template_problem(value: str) -> str | None:
         if UNSUBSCRIBE_REFERENCE.match(inner):
             continue
         merge = MERGE_REFERENCE.match(inner)
-        if not merge or merge.group(2) not in MERGE_FIELDS.get(merge.group(1), ()):
+        if not merge or not _merge_field_known(merge.group(1), merge.group(2)):
             allowed = ", ".join(f"{e}.{f}" for e, fs in MERGE_FIELDS.items() for f in fs)
-            return f"unknown merge field {match.group(0)!r}; allowed: {allowed}, unsubscribe_url"
+            return (
+                f"unknown merge field {match.group(0)!r}; allowed: {allowed}, "
+                "<entity>.custom.<key> of a defined custom field, unsubscribe_url"
+            )
     return None
+
+
+def _merge_field_known(entity: str, field: str) -> bool:
+    if field.startswith(CUSTOM_PREFIX):
+        from crm_core.custom_fields import definition
+
+        return entity in MERGE_FIELDS and definition(entity, field) is not None
+    return field in MERGE_FIELDS.get(entity, ())
+
+
+def custom_merge_fields(template: str) -> set[tuple[str, str]]:
+    """The (entity, key) of each custom merge field a template uses."""
+    found = set()
+    for match in TEMPLATE_TAG.finditer(template):
+        merge = MERGE_REFERENCE.match(match.group(1) or "")
+        if merge and merge.group(2).startswith(CUSTOM_PREFIX):
+            found.add((merge.group(1), merge.group(2).removeprefix(CUSTOM_PREFIX)))
+    return found
 
 
 def is_trackable(url: str) -> bool:

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from .models import FormField, LandingPage, SubmissionStatus
 from .selectors import landing_pages_with_failures
 from .services import landing_form_problems, landing_page_create, landing_page_update, submissions_requeue
+from .services.definitions import mapping_choices
 
 PAGE_FIELDS = [
     "title", "slug", "status", "lead_topic", "content", "contact_matching", "lead_matching", "submit_label",
@@ -47,6 +48,10 @@ class ChoicesField(forms.CharField):
     def to_python(self, value):
         return [part.strip() for part in (super().to_python(value) or "").split(",") if part.strip()]
 
+    def has_changed(self, initial, data):
+        # An empty box is no choices: a blank extra row a browser posts is unchanged, not invalid.
+        return (initial or []) != self.to_python(data)
+
 
 class FormFieldForm(forms.ModelForm):
     choices = ChoicesField(required=False, help_text="For a choice field: its values, comma-separated.")
@@ -55,10 +60,26 @@ class FormFieldForm(forms.ModelForm):
         model = FormField
         fields = list(FIELD_FIELDS)
 
+    def __init__(self, *args, mapping: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Built-in fields, then the custom fields defined now (landing_form_problems checks them).
+        for attribute in ("contact_field", "lead_field"):
+            choices = (mapping or {}).get(attribute) or mapping_choices(attribute)
+            self.fields[attribute] = forms.ChoiceField(
+                choices=choices, required=False, label=self.fields[attribute].label
+            )
+
 
 class PageFieldsFormSet(forms.BaseInlineFormSet):
     """A page's form fields, checked together with `landing_form_problems` (the check the API and
     the services use); each problem is shown at the field it is about. Used by the admin too."""
+
+    def get_form_kwargs(self, index):
+        if not issubclass(self.form, FormFieldForm):  # the admin's inline form
+            return super().get_form_kwargs(index)
+        if not hasattr(self, "_mapping"):  # the mapping targets, read once for all rows
+            self._mapping = {a: mapping_choices(a) for a in ("contact_field", "lead_field")}
+        return {**super().get_form_kwargs(index), "mapping": self._mapping}
 
     def clean(self):
         super().clean()

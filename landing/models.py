@@ -87,7 +87,8 @@ class FieldType(models.TextChoices):
     CHECKBOX = "checkbox", "Checkbox"
 
 
-# Form fields may write to these contact and lead fields (and no others).
+# Form fields may write to these contact and lead fields, and to the entity's custom fields
+# (`custom.<key>`, checked against the definitions by services.definitions), and no others.
 CONTACT_TARGETS = ("email", "first_name", "last_name", "phone", "job_title", "job_role", "country", "city")
 LEAD_TARGETS = ("first_name", "last_name", "company_name", "job_title", "job_role")
 
@@ -104,15 +105,9 @@ class FormField(models.Model):
     required = models.BooleanField(default=False)
     max_length = models.PositiveIntegerField(default=200, help_text="Longest accepted value (characters).")
     choices = models.JSONField(default=list, blank=True, help_text='For "choice": a list of values.')
-    contact_field = models.CharField(
-        max_length=32,
-        blank=True,
-        choices=[(n, n) for n in CONTACT_TARGETS],
-        help_text="Contact field it sets.",
-    )
-    lead_field = models.CharField(
-        max_length=32, blank=True, choices=[(n, n) for n in LEAD_TARGETS], help_text="Lead field it sets."
-    )
+    # A built-in field (CONTACT_TARGETS / LEAD_TARGETS) or `custom.<key>`: landing_form_problems checks.
+    contact_field = models.CharField(max_length=32, blank=True, help_text="Contact field it sets.")
+    lead_field = models.CharField(max_length=32, blank=True, help_text="Lead field it sets.")
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

@@ -16,6 +16,19 @@ class LeadscoringConfig(AppConfig):
         # The portable recompute's lower() on SQLite (see services/portable.py).
         connection_created.connect(sqlite_functions_register, dispatch_uid="leadscoring.sqlite_functions")
 
+    def custom_field_usages(self, entity: str, key: str) -> list[str]:
+        """Condition rules (segment trees over the lead) naming the custom field."""
+        from segments.compiler import definition_uses_field
+
+        from .models import ScoringRule
+
+        rules = ScoringRule.objects.filter(condition__isnull=False).select_related("model").order_by("id")
+        return [
+            f"scoring rule “{rule.name}” of model “{rule.model.name}”"
+            for rule in rules
+            if definition_uses_field(rule.condition, "lead", entity, f"custom.{key}")
+        ]
+
 
 def _records_changed(sender, *, change, **kwargs) -> None:
     """New interactions (form submissions, email opens and clicks, ...) rescore their contacts' leads

@@ -9,3 +9,8 @@ class SegmentsConfig(AppConfig):
         from . import signals
 
         signals.connect()
+
+    def custom_field_usages(self, entity: str, key: str) -> list[str]:
+        from .usages import custom_field_usages
+
+        return custom_field_usages(entity, key)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crm_core import events
+from crm_core.custom_fields import PREFIX as CUSTOM_PREFIX
 
 from .compiler.registry import DATE, ENTITIES
 
@@ -59,6 +60,8 @@ def definition_reads(definition: dict) -> tuple[Read, ...]:
                 continue
             if "field" in child and child["field"] in ENTITIES[entity].fields:
                 here.add(ENTITIES[entity].fields[child["field"]].path.split("__")[0])
+            elif "field" in child and str(child["field"]).startswith(CUSTOM_PREFIX):
+                here.add("custom")  # a custom field reads the `custom` column
             elif "related" in child and child["related"] in ENTITIES[entity].relationships:
                 rel = ENTITIES[entity].relationships[child["related"]]
                 if rel.outer != "pk":
@@ -153,7 +156,8 @@ def relative_schedule(definition) -> RelativeSchedule | None:
                 continue
             if "field" in child and child.get("op") in RELATIVE_OPS:
                 field = ENTITIES[entity].fields.get(child["field"])
-                if field is not None and field.type == DATE:
+                custom = str(child["field"]).startswith(CUSTOM_PREFIX)  # custom temporal fields are dates
+                if custom or (field is not None and field.type == DATE):
                     by_day = True
                 elif isinstance(child.get("value"), int):
                     window = child["value"] * 86400 * RELATIVE_FRACTION

@@ -19,6 +19,7 @@ MARKETING_NAV = (
     ("Landing pages", "landing:editor-list", "landing.view_landingpage"),
     ("Identity review", "workspace:identity-review", "crm_core.change_lead"),
     ("Imports", "workspace:import-list", "crm_core.add_contact"),
+    ("Custom fields", "workspace:custom-field-list", "crm_core.change_customfield"),
 )
 SALES_NAV = (
     ("My leads", "workspace:lead-queue", "crm_core.view_lead"),

@@ -8,6 +8,7 @@ from django.urls import path
 from .views import (
     accounts,
     contacts,
+    custom_fields,
     dashboard,
     identity,
     imports,
@@ -55,4 +56,9 @@ urlpatterns = [
     path("opportunities/<int:pk>/edit/", edit, {"entity": "opportunity"}, name="opportunity-edit"),
     path("views/<str:entity>/save/", saved_views.saved_view_save, name="saved-view-save"),
     path("views/<int:pk>/delete/", saved_views.saved_view_delete, name="saved-view-delete"),
+    path("custom-fields/", custom_fields.custom_field_list_page, name="custom-field-list"),
+    path("custom-fields/<int:pk>/label/", custom_fields.custom_field_label, name="custom-field-label"),
+    path(
+        "custom-fields/<int:pk>/delete/", custom_fields.custom_field_delete_view, name="custom-field-delete"
+    ),
 ]

@@ -8,6 +8,9 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from crm_core.custom_fields import CustomValuesInvalid
+from crm_core.services import CustomFieldInUse
+
 from .parsers import max_body_bytes
 
 
@@ -20,12 +23,16 @@ def exception_handler(exc, context):
         )
     if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
         return Response({"detail": str(exc) or "Too many fields."}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, CustomFieldInUse):
+        return Response({"detail": str(exc), "usages": exc.usages}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, ProtectedError | RestrictedError):
         blocking = sorted({str(obj._meta.verbose_name_plural) for obj in list(exc.args[1])[:100]})
         return Response(
             {"detail": f"Cannot delete: still referenced by {', '.join(blocking) or 'other records'}."},
             status=status.HTTP_409_CONFLICT,
         )
+    if isinstance(exc, CustomValuesInvalid):  # custom values: {"custom": {key: [message]}}
+        return Response({"custom": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ValidationError):  # a service refusing a change its rules do not allow
         body = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)

@@ -9,13 +9,16 @@ from __future__ import annotations
 import datetime
 
 from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models as dj_models
+from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import SearchFilter
 
-from crm_core import models
+from crm_core import custom_fields, custom_queries, models
+from crm_core.models import CustomFieldType
 
 
 class StrictBooleanField(forms.Field):
@@ -79,8 +82,73 @@ class StrictFilterSet(filters.FilterSet):
 
 DATE_RANGE = ["gte", "lte"]
 
+CUSTOM_RANGE_TYPES = (CustomFieldType.NUMBER, CustomFieldType.DATE)
 
-class AccountFilter(StrictFilterSet):
+
+def _custom_condition(field, lookup: str, raw: str):
+    """The Q of one `?custom.<key>[__lookup]=raw` parameter; django ValidationError if raw is bad."""
+    if lookup == "isnull":
+        flag = StrictBooleanField().clean(raw)
+        q = custom_queries.is_null(field)
+        return q if flag else ~q
+    value = custom_fields.parse_text(field, raw)
+    if value is None:
+        raise forms.ValidationError("Give a value.")
+    if field.field_type == CustomFieldType.MULTI_CHOICE:
+        if len(value) != 1:
+            raise forms.ValidationError("Give one choice: the records whose values include it.")
+        value = custom_fields.value_clean(field, value)[0]
+        return custom_queries.has_choice(field, value)
+    value = custom_fields.value_clean(field, value)
+    if lookup == "exact":
+        return custom_queries.equals(field, value)
+    expression = (
+        custom_queries.number(field)
+        if field.field_type == CustomFieldType.NUMBER
+        else custom_queries.text(field)
+    )
+    compare = GreaterThanOrEqual if lookup == "gte" else LessThanOrEqual
+    return dj_models.Q(compare(expression, value))
+
+
+def custom_filter(queryset, entity: str, params) -> dj_models.QuerySet:
+    """Apply `?custom.<key>=v` (equality; a multiple choice: includes v), `custom.<key>__gte/__lte`
+    (number, date) and `custom.<key>__isnull=true|false`; a 400 names each bad parameter."""
+    errors: dict[str, list[str]] = {}
+    for param in sorted(p for p in params if p.startswith(custom_fields.PREFIX)):
+        name, _, lookup = param.partition("__")
+        lookup = lookup or "exact"
+        field = custom_fields.definition(entity, name)
+        if field is None:
+            errors[param] = [f"Unknown custom field “{name}” on {entity}."]
+            continue
+        allowed = ("exact", "isnull", *(("gte", "lte") if field.field_type in CUSTOM_RANGE_TYPES else ()))
+        if lookup not in allowed:
+            errors[param] = [
+                f"Unknown lookup “{lookup}” for a {field.field_type} field; use one of {allowed}."
+            ]
+            continue
+        try:
+            queryset = queryset.filter(_custom_condition(field, lookup, params.get(param)))
+        except (forms.ValidationError, DjangoValidationError) as invalid:
+            errors[param] = invalid.messages
+    if errors:
+        raise ValidationError(errors)
+    return queryset
+
+
+class CustomValuesFilterMixin:
+    """A FilterSet of an entity with custom fields: `?custom.<key>=...` filters too."""
+
+    custom_entity: str = ""
+
+    def filter_queryset(self, queryset):
+        return custom_filter(super().filter_queryset(queryset), self.custom_entity, self.data)
+
+
+class AccountFilter(CustomValuesFilterMixin, StrictFilterSet):
+    custom_entity = "account"
+
     class Meta:
         model = models.Account
         fields = {
@@ -95,7 +163,9 @@ class AccountFilter(StrictFilterSet):
         }
 
 
-class ContactFilter(StrictFilterSet):
+class ContactFilter(CustomValuesFilterMixin, StrictFilterSet):
+    custom_entity = "contact"
+
     class Meta:
         model = models.Contact
         fields = {
@@ -119,7 +189,9 @@ class ContactFilter(StrictFilterSet):
         }
 
 
-class LeadFilter(StrictFilterSet):
+class LeadFilter(CustomValuesFilterMixin, StrictFilterSet):
+    custom_entity = "lead"
+
     class Meta:
         model = models.Lead
         fields = {
@@ -164,6 +236,12 @@ class InteractionFilter(StrictFilterSet):
             "kind": ["exact"],
             "occurred_at": DATE_RANGE,
         }
+
+
+class CustomFieldFilter(StrictFilterSet):
+    class Meta:
+        model = models.CustomField
+        fields = {"entity": ["exact"], "field_type": ["exact"]}
 
 
 class SubscriptionListFilter(StrictFilterSet):

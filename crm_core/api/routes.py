@@ -18,6 +18,7 @@ def register(router) -> None:
     router.register("interactions", views.InteractionViewSet)
     router.register("subscription-lists", views.SubscriptionListViewSet)
     router.register("imports", ImportJobViewSet)
+    router.register("custom-fields", views.CustomFieldViewSet)
 
 
 urlpatterns = [

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from crm_core import models
+from crm_core import custom_fields, models
 from crm_core.addresses import normalize_email
 from crm_core.jsontext import StorableJSONField
 
@@ -80,11 +81,50 @@ class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """A ModelSerializer that refuses fields it does not know (StrictFieldsMixin)."""
 
 
+class CustomValuesField(serializers.JSONField):
+    """Custom field values by key (`{"tier": "gold", "renewal": "2026-01-31"}`), checked against
+    the entity's definitions: an unknown key or a wrong value is a 400 naming the key. An update
+    merges into the stored values (a key set to null is removed); the services do the merge."""
+
+    def __init__(self, *, entity: str, **kwargs):
+        self.entity = entity
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "help_text", f"Custom field values of the {entity} by key (GET /api/custom-fields/)."
+        )
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        data = super().to_internal_value(data)
+        parent = self.parent
+        instance = getattr(parent, "instance", None)
+        try:
+            custom_fields.values_clean(
+                self.entity, data, current=getattr(instance, "custom", None), creating=instance is None
+            )
+        except custom_fields.CustomValuesInvalid as invalid:
+            raise serializers.ValidationError(invalid.errors) from invalid
+        except DjangoValidationError as invalid:  # not a JSON object
+            raise serializers.ValidationError(invalid.messages) from invalid
+        return data
+
+
+class CustomValuesMixin:
+    """A create always gives `custom` (so required custom fields are checked)."""
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if self.instance is None and "custom" not in attrs:
+            attrs["custom"] = {}
+        return attrs
+
+
 def _user_queryset():
     return get_user_model().objects.all()
 
 
-class AccountSerializer(StrictModelSerializer):
+class AccountSerializer(CustomValuesMixin, StrictModelSerializer):
+    custom = CustomValuesField(entity="account")
     owner = serializers.PrimaryKeyRelatedField(queryset=_user_queryset(), allow_null=True, required=False)
 
     class Meta:
@@ -99,6 +139,7 @@ class AccountSerializer(StrictModelSerializer):
             "annual_revenue",
             "owner",
             "parent_account",
+            "custom",
             "created_at",
             "updated_at",
         ]
@@ -110,7 +151,8 @@ class AccountSerializer(StrictModelSerializer):
         return value
 
 
-class ContactSerializer(StrictModelSerializer):
+class ContactSerializer(CustomValuesMixin, StrictModelSerializer):
+    custom = CustomValuesField(entity="contact")
     email = NormalizedEmailField(max_length=254)
     owner = serializers.PrimaryKeyRelatedField(queryset=_user_queryset(), allow_null=True, required=False)
 
@@ -138,6 +180,7 @@ class ContactSerializer(StrictModelSerializer):
             "is_minor",
             "guardian",
             "guardian_consent",
+            "custom",
             "created_at",
             "updated_at",
         ]
@@ -159,11 +202,12 @@ class ContactSerializer(StrictModelSerializer):
         return value
 
 
-class LeadSerializer(StrictModelSerializer):
+class LeadSerializer(CustomValuesMixin, StrictModelSerializer):
     """A lead's details. Its status, score, grade, sales_ready and owner are read-only here: they
     change through the lifecycle actions, lead scoring and `POST /api/leads/{id}/assign/`."""
 
     email = NormalizedEmailField(max_length=254)
+    custom = CustomValuesField(entity="lead")
     # Where each state field changes instead (a 400 names it when a request tries to set one).
     STATE_FIELD_OWNERS = {
         "status": "the lifecycle actions (POST /api/leads/{id}/accept/, /qualify/, /disqualify/, "
@@ -204,6 +248,7 @@ class LeadSerializer(StrictModelSerializer):
             "estimated_value",
             "identity_status",
             "identity_conflict_contact",
+            "custom",
             "created_at",
             "updated_at",
         ]
@@ -284,6 +329,39 @@ class SubscriptionListSerializer(StrictModelSerializer):
         model = models.SubscriptionList
         fields = ["id", "name", "description", "is_public", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class CustomFieldSerializer(StrictModelSerializer):
+    """A custom field definition. `key`, `entity` and `field_type` are fixed once created; records
+    carry the values under `custom` and segments, filters, landing mappings and merge fields name
+    the field `custom.<key>`."""
+
+    choices = serializers.JSONField(
+        required=False, help_text='For choice types: ["gold", ...] or [{"value": "gold", "label": "Gold"}].'
+    )
+    name = serializers.CharField(read_only=True, help_text="custom.<key>")
+
+    class Meta:
+        model = models.CustomField
+        fields = ["id", "entity", "key", "name", "label", "field_type", "required", "choices", "ordering"]
+        read_only_fields = ["id", "name"]
+        validators = []  # the (entity, key) check below names `key`
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if self.instance is not None:
+            fixed = {
+                name: ["Cannot change once the field exists."]
+                for name in ("entity", "key", "field_type")
+                if name in attrs and attrs[name] != getattr(self.instance, name)
+            }
+            if fixed:
+                raise serializers.ValidationError(fixed)
+        elif models.CustomField.objects.filter(entity=attrs.get("entity"), key=attrs.get("key")).exists():
+            raise serializers.ValidationError(
+                {"key": ["This entity already has a custom field with this key."]}
+            )
+        return attrs
 
 
 class AuthTokenRequestSerializer(serializers.Serializer):

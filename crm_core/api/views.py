@@ -140,6 +140,27 @@ class LeadViewSet(LeadLifecycleActionsMixin, CRMModelViewSet):
         return Response(serializers.LeadSerializer(lead).data)
 
 
+class CustomFieldViewSet(CRMModelViewSet):
+    """Custom field definitions (marketing and admin define them; everyone may read them). Deleting
+    a field still used by a segment, a landing form or an email template answers 409 naming where."""
+
+    queryset = models.CustomField.objects.all()
+    serializer_class = serializers.CustomFieldSerializer
+    filterset_class = filters.CustomFieldFilter
+    pagination_class = StandardPagination
+    search_fields = ["key", "label"]
+    ordering_fields = ["id"]
+    create_service = staticmethod(services.custom_field_create)
+    update_service = staticmethod(services.custom_field_update)
+    delete_service = staticmethod(services.custom_field_delete)
+    instance_kw = "custom_field"
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            access.check_custom_field_define(request.user)
+
+
 class OpportunityViewSet(CRMModelViewSet):
     """Opportunities."""
 

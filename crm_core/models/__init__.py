@@ -8,6 +8,7 @@
 - `subscriptions`: subscription lists, memberships and the consent trail (`ConsentChange`);
 - `system`: the audit log and the workflow switches;
 - `imports`: import jobs (an uploaded file, its mapping, progress and report) and remembered mappings.
+- `custom`: the definitions of custom fields (their values live in each record's `custom` column).
 
 Import them from here (`from crm_core.models import Contact`): the modules are how the code is
 filed, not part of the names other code uses.
@@ -15,6 +16,7 @@ filed, not part of the names other code uses.
 
 from .activity import Event, EventRegistration, Interaction, InteractionKind
 from .base import RecordModel, TimestampedModel
+from .custom import CustomField, CustomFieldEntity, CustomFieldType
 from .imports import ImportEntity, ImportJob, ImportMapping, ImportStatus, KnownEmail
 from .leads import IdentityStatus, Lead, LeadSource, LeadStatus, LeadStatusChange
 from .opportunities import Opportunity, OpportunityStage, OpportunityStatus
@@ -36,6 +38,9 @@ __all__ = [
     "ConsentSource",
     "Contact",
     "ContactOrigin",
+    "CustomField",
+    "CustomFieldEntity",
+    "CustomFieldType",
     "Event",
     "EventRegistration",
     "IdentityStatus",

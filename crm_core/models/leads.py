@@ -75,6 +75,9 @@ class Lead(RecordModel):
     grade = models.CharField(max_length=8, blank=True)
     sales_ready = models.BooleanField(default=False)
     estimated_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # Custom field values by key (crm_core.custom_fields validates them); jsonb on PostgreSQL. The
+    # database default serves writers that name their columns (the demo's COPY).
+    custom = models.JSONField(default=dict, db_default={}, blank=True)
     # Identity review: the orphan-lead workflow leaves a lead in conflict (or dismissed) alone.
     identity_status = models.CharField(
         max_length=16,

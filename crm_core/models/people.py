@@ -71,6 +71,9 @@ class Account(RecordModel):
     parent_account = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="child_accounts"
     )
+    # Custom field values by key (crm_core.custom_fields validates them); jsonb on PostgreSQL. The
+    # database default serves writers that name their columns (the demo's COPY).
+    custom = models.JSONField(default=dict, db_default={}, blank=True)
 
     class Meta:
         ordering = ["name", "id"]
@@ -121,6 +124,9 @@ class Contact(RecordModel):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="wards", db_index=False
     )
     guardian_consent = models.BooleanField(default=False)
+    # Custom field values by key (crm_core.custom_fields validates them); jsonb on PostgreSQL. The
+    # database default serves writers that name their columns (the demo's COPY).
+    custom = models.JSONField(default=dict, db_default={}, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -8,12 +8,14 @@
   `import_write_sql`, `import_write_portable`): imports of contacts, accounts and leads from CSV or
   XLSX files with a column mapping, run by the task `crm_core.import_run`.
 - `identity`: the identity review of leads a landing page could not tie to their known contact.
+- `custom_fields`: custom field definitions (their values are written with the records).
 - `lists`: subscription lists (their memberships are consent: `crm_core.consent`).
 - `scores`: lead scoring's writes to leads (scores, the sales-ready hand-off, the return to nurture),
   set-based from SQL the caller passes (`SqlRows`) or from rows on the portable path.
 Consent preferences and list memberships are written by `crm_core.consent`.
 """
 
+from .custom_fields import CustomFieldInUse, custom_field_create, custom_field_delete, custom_field_update
 from .identity import (
     IdentityReviewError,
     lead_create_identity_conflict,
@@ -77,6 +79,10 @@ from .scores import (
 from .sql import SqlRows
 
 __all__ = [
+    "CustomFieldInUse",
+    "custom_field_create",
+    "custom_field_delete",
+    "custom_field_update",
     "LEAD_EDITABLE_FIELDS",
     "LEAD_IMPORT_FIELDS",
     "LEAD_IMPORT_MAX_ROWS",

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .. import events
+from .. import custom_fields, events
 from ..models import Account, Contact, Lead, LeadSource
 from ..selectors import orphan_workflow_enabled
 from .orphans import lead_link_orphans
@@ -18,7 +18,9 @@ from .records import LEAD_CREATE_FIELD_ORDER
 # --- Bulk lead import ------------------------------------------------------------------------
 
 LEAD_IMPORT_MAX_ROWS = 10_000  # per API request; the CSV command has no limit
-LEAD_IMPORT_FIELDS = LEAD_CREATE_FIELD_ORDER  # what `lead_create` accepts, in CSV column order
+# What `lead_create` accepts, in CSV column order; custom values come as a `custom` object (JSON) or
+# as `custom.<key>` columns (text, parsed by the field's type).
+LEAD_IMPORT_FIELDS = tuple(n for n in LEAD_CREATE_FIELD_ORDER if n != "custom")
 LEAD_IMPORT_REQUIRED = ("topic",)
 _IMPORT_FOREIGN_KEYS = {"parent_contact": Contact, "parent_account": Account}
 
@@ -41,6 +43,34 @@ class LeadImportResult:
     lead_ids: list[int] = field(default_factory=list)
 
 
+def _custom_clean(row: dict, definitions: dict, row_errors: dict) -> dict:
+    """The row's custom values (its `custom` object and `custom.<key>` text columns), validated as
+    a new lead's (required custom fields included); problems go into `row_errors`."""
+    given = row.get("custom") or {}
+    if not isinstance(given, dict):
+        row_errors["custom"] = ["Expected an object of custom field values by key."]
+        return {}
+    given = dict(given)
+    for name, raw in row.items():
+        if not str(name).startswith(custom_fields.PREFIX):
+            continue
+        key = str(name).removeprefix(custom_fields.PREFIX)
+        field = definitions.get(key)
+        if field is None:
+            row_errors[str(name)] = [f"Unknown custom field “{key}” on lead."]
+            continue
+        try:
+            given[key] = custom_fields.parse_text(field, raw) if isinstance(raw, str) else raw
+        except ValidationError as error:
+            row_errors[str(name)] = list(error.messages)
+    try:
+        return custom_fields.values_clean("lead", given, creating=True, fields=definitions)
+    except custom_fields.CustomValuesInvalid as invalid:
+        for key, messages in invalid.errors.items():
+            row_errors[f"custom.{key}"] = messages
+        return {}
+
+
 def lead_import_clean(*, rows: Sequence) -> list[dict]:
     """Validate every row (a dict of lead fields); return cleaned values or raise LeadImportInvalid.
 
@@ -49,6 +79,7 @@ def lead_import_clean(*, rows: Sequence) -> list[dict]:
     """
     cleaned: list[dict] = []
     errors: dict[int, dict[str, list[str]]] = {}
+    definitions = {f.key: f for f in custom_fields.definitions("lead")}
     references: dict[str, dict[int, list[int]]] = {name: {} for name in ("parent_contact", "parent_account")}
     references["owner"] = {}
     for index, row in enumerate(rows):
@@ -59,7 +90,9 @@ def lead_import_clean(*, rows: Sequence) -> list[dict]:
             cleaned.append(values)
             continue
         for name in sorted(set(row) - set(LEAD_IMPORT_FIELDS)):
-            row_errors[str(name)] = ["Unknown field."]
+            if name != "custom" and not str(name).startswith(custom_fields.PREFIX):
+                row_errors[str(name)] = ["Unknown field."]
+        values["custom"] = _custom_clean(row, definitions, row_errors)
         for name in LEAD_IMPORT_FIELDS:
             value = row.get(name)
             if value is None or value == "":

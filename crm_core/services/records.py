@@ -19,7 +19,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
-from .. import events
+from .. import custom_fields, events
 from ..addresses import normalize_email
 from ..consent import PREFERENCE_FIELDS, contact_preferences_update
 from ..models import (
@@ -52,6 +52,7 @@ LEAD_CREATE_FIELD_ORDER = (
     "parent_account",
     "owner",
     "estimated_value",
+    "custom",
 )
 LEAD_CREATE_FIELDS = frozenset(LEAD_CREATE_FIELD_ORDER)
 LEAD_EDITABLE_FIELDS = LEAD_CREATE_FIELDS - {"owner"}
@@ -70,10 +71,21 @@ CONTACT_PROFILE_FIELDS = frozenset(
         "origin",
         "is_minor",
         "guardian",
+        "custom",
     }
 )
 ACCOUNT_FIELDS = frozenset(
-    {"name", "industry", "country", "website", "employees", "annual_revenue", "owner", "parent_account"}
+    {
+        "name",
+        "industry",
+        "country",
+        "website",
+        "employees",
+        "annual_revenue",
+        "owner",
+        "parent_account",
+        "custom",
+    }
 )
 OPPORTUNITY_FIELDS = frozenset(
     {"name", "account", "contact", "originating_lead", "owner", "stage", "status", "amount", "close_date"}
@@ -116,6 +128,16 @@ def _checked(values: Mapping[str, Any], allowed: frozenset[str], entity: str) ->
     return names_clean(values)
 
 
+def _with_custom(entity: str, values: Mapping[str, Any], instance=None) -> Mapping[str, Any]:
+    """`values` with `custom` validated and merged into the record's current values (required
+    custom fields are checked when a creator gives `custom`); ValidationError naming the key."""
+    if "custom" not in values:
+        return values
+    current = None if instance is None else instance.custom
+    merged = custom_fields.values_clean(entity, values["custom"], current=current, creating=instance is None)
+    return {**values, "custom": merged}
+
+
 def _changed_fields(instance, values: Mapping[str, Any]) -> list[str]:
     changed = []
     for name, value in values.items():
@@ -140,7 +162,7 @@ def _contact_ids(instance, contact_field: str | None) -> list[int | None] | None
 
 def _create(kind: _Kind, *, actor, values):
     entity, contact_field = kind.entity, kind.contact_field
-    instance = kind.model(**_checked(values, kind.allowed, entity))
+    instance = kind.model(**_with_custom(entity, _checked(values, kind.allowed, entity)))
     instance.created_by_id = instance.updated_by_id = _actor_id(actor)
     instance.save()
     events.records_changed_on_commit(
@@ -155,7 +177,7 @@ def _create(kind: _Kind, *, actor, values):
 def _update(kind: _Kind, instance, *, actor, values):
     """Set the given fields, save, and announce the fields that really changed (old and new contact)."""
     entity, contact_field = kind.entity, kind.contact_field
-    values = _checked(values, kind.allowed, entity)
+    values = _with_custom(entity, _checked(values, kind.allowed, entity), instance)
     before = _contact_ids(instance, contact_field)
     changed = _changed_fields(instance, values)
     _apply(instance, values, actor)
@@ -193,7 +215,9 @@ def _consent_split(values: Mapping[str, Any]) -> tuple[dict, dict]:
 def contact_create(*, actor=None, consent_source: str = ConsentSource.API, **values) -> Contact:
     """Create a contact. Consent preferences given are recorded as changes from their defaults."""
     profile, preferences = _consent_split(values)
-    profile = _checked(profile, CONTACT_PROFILE_FIELDS | {"marketing_only"}, "contact")
+    profile = _with_custom(
+        "contact", _checked(profile, CONTACT_PROFILE_FIELDS | {"marketing_only"}, "contact")
+    )
     _checked(preferences, frozenset(PREFERENCE_FIELDS), "contact")
     contact = Contact(**profile)
     contact.created_by_id = contact.updated_by_id = _actor_id(actor)
@@ -226,6 +250,7 @@ def contact_update(
     profile = _checked(profile, CONTACT_PROFILE_FIELDS | {"marketing_only"}, "contact")
     _checked(preferences, frozenset(PREFERENCE_FIELDS), "contact")
     locked = Contact.objects.select_for_update().get(pk=contact.pk)
+    profile = _with_custom("contact", profile, locked)
     changed = _changed_fields(locked, profile)
     if changed:
         _apply(locked, {k: profile[k] for k in changed}, actor)

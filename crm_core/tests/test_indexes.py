@@ -27,6 +27,7 @@ CONTACT_INDEXES = {
     "crm_core_contact_created_at_3f12c8d1",  # dashboard period, API ordering
     "crm_core_contact_owner_id_4f949589",  # "my contacts", deleting a user
     "crm_core_contact_parent_account_id_23ab2480",  # account page and timeline, account filter
+    "contact_custom_gin_idx",  # jsonb_path_ops: custom-field equality (segments, API filter) as @>
 }
 LEAD_INDEXES = {
     "crm_core_lead_pkey",
@@ -43,6 +44,7 @@ LEAD_INDEXES = {
     "lead_sales_ready_contact_idx",  # partial: "has a sales-ready lead" per contact
     "lead_identity_conflict_idx",  # partial: the identity review list
     "lead_conflict_contact_idx",  # partial: deleting a contact clears conflicts held against it
+    "lead_custom_gin_idx",  # jsonb_path_ops: custom-field equality (segments, API filter) as @>
 }
 
 

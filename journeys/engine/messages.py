@@ -146,7 +146,18 @@ def _replace_url(parts: list, url: str, position: int) -> list:
 
 def _value(part: Merge, records: dict) -> str:
     record = records.get(part.entity)
-    value = getattr(record, part.field, "") if record is not None else ""
+    if part.field.startswith("custom."):  # a custom field: its stored value
+        value = (
+            (getattr(record, "custom", None) or {}).get(part.field.removeprefix("custom."))
+            if record
+            else None
+        )
+        if isinstance(value, bool):
+            value = "Yes" if value else "No"
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+    else:
+        value = getattr(record, part.field, "") if record is not None else ""
     return str(value) if value not in (None, "") else part.default
 
 

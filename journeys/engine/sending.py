@@ -83,8 +83,9 @@ _CONTACT_FIELDS = (
     "email",
     *adapters.TRACKING_FIELDS,
     *[f for f in MERGE_FIELDS["contact"] if f != "email"],
+    "custom",  # custom merge fields ({{ contact.custom.<key> }})
 )
-_ACCOUNT_FIELDS = MERGE_FIELDS["account"]
+_ACCOUNT_FIELDS = (*MERGE_FIELDS["account"], "custom")
 
 
 def _recipients(claimed: list[int]) -> list[Recipient]:

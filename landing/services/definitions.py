@@ -10,7 +10,35 @@ from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 
+from crm_core import custom_fields
+from crm_core.models import CustomField, CustomFieldType
+
 from ..models import CONTACT_TARGETS, LEAD_TARGETS, ContactMatching, FieldType, FormField
+
+# The form field types that may set a custom field of each type (the public form then renders the
+# custom field's own input: a number, a date, its choices, a checkbox).
+CUSTOM_FORM_TYPES = {
+    CustomFieldType.TEXT: (FieldType.TEXT, FieldType.TEXTAREA, FieldType.EMAIL),
+    CustomFieldType.NUMBER: (FieldType.TEXT,),
+    CustomFieldType.DATE: (FieldType.TEXT,),
+    CustomFieldType.CHOICE: (FieldType.CHOICE,),
+    CustomFieldType.MULTI_CHOICE: (FieldType.CHOICE,),
+    CustomFieldType.BOOLEAN: (FieldType.CHECKBOX,),
+}
+TARGET_ENTITIES = {"contact_field": "contact", "lead_field": "lead"}
+
+
+def custom_targets(attribute: str) -> dict[str, CustomField]:
+    """The custom fields a form field's `contact_field` / `lead_field` may name, by `custom.<key>`."""
+    return {f.name: f for f in custom_fields.definitions(TARGET_ENTITIES[attribute])}
+
+
+def mapping_choices(attribute: str) -> list[tuple[str, str]]:
+    """The targets of `contact_field` / `lead_field` for a select: built-in, then custom fields."""
+    builtin = CONTACT_TARGETS if attribute == "contact_field" else LEAD_TARGETS
+    custom = [(name, f"{f.label} (custom)") for name, f in custom_targets(attribute).items()]
+    return [("", "---------"), *((n, n) for n in builtin), *custom]
+
 
 # Besides email, the contact fields each matching strategy compares (case-insensitively).
 MATCHING_FIELDS = {
@@ -46,7 +74,18 @@ EMAIL_FIELD_MISSING = (
 )
 
 
-def _row_problems(index: int, field: Mapping, seen: dict[str, set]) -> list[DefinitionProblem]:
+def _custom_problem(field: Mapping, target: str, custom: CustomField | None, what: str) -> str | None:
+    if custom is None:
+        return f"A {what} has no field “{target}”."
+    allowed = CUSTOM_FORM_TYPES[custom.field_type]
+    if field.get("field_type") not in allowed:
+        kinds = " or ".join(FieldType(t).label for t in allowed)
+        kind = custom.get_field_type_display()
+        return f"The {what}'s custom field “{custom.label}” ({kind}) needs a {kinds} field."
+    return None
+
+
+def _row_problems(index: int, field: Mapping, seen: dict[str, set], customs: dict) -> list[DefinitionProblem]:
     problems = []
     name = field.get("name")
     if name in seen["name"]:
@@ -59,6 +98,14 @@ def _row_problems(index: int, field: Mapping, seen: dict[str, set]) -> list[Defi
         target = field.get(attribute) or ""
         if not target:
             continue
+        if target.startswith(custom_fields.PREFIX):
+            problem = _custom_problem(field, target, customs[attribute].get(target), what)
+            if target in seen[attribute]:
+                problem = f"Another form field already sets the {what}'s {target}."
+            if problem:
+                problems.append(DefinitionProblem(problem, index, attribute))
+            seen[attribute].add(target)
+            continue
         if target not in targets:
             problems.append(DefinitionProblem(f"A {what} has no field “{target}”.", index, attribute))
         elif target in seen[attribute]:
@@ -68,7 +115,8 @@ def _row_problems(index: int, field: Mapping, seen: dict[str, set]) -> list[Defi
             message = f"A checkbox gives only yes or no; it cannot set the {what}'s {target}."
             problems.append(DefinitionProblem(message, index, attribute))
         seen[attribute].add(target)
-    if field.get("field_type") == FieldType.CHOICE and not field.get("choices"):
+    maps_custom = any(str(field.get(a) or "").startswith(custom_fields.PREFIX) for a in TARGET_ENTITIES)
+    if field.get("field_type") == FieldType.CHOICE and not field.get("choices") and not maps_custom:
         problems.append(DefinitionProblem("A choice field needs at least one choice.", index, "choices"))
     return problems
 
@@ -106,7 +154,13 @@ def landing_form_problems(*, fields: Sequence[Mapping], contact_matching: str) -
     and processing refuses a stored page that fails it (a permanent failure, not retried).
     """
     seen: dict[str, set] = {"name": set(), "contact_field": set(), "lead_field": set()}
-    problems = [p for index, field in enumerate(fields) for p in _row_problems(index, field, seen)]
+    customs = {  # a query only for an entity some form field maps a custom field of
+        attribute: custom_targets(attribute)
+        if any(str(f.get(attribute) or "").startswith(custom_fields.PREFIX) for f in fields)
+        else {}
+        for attribute in TARGET_ENTITIES
+    }
+    problems = [p for index, field in enumerate(fields) for p in _row_problems(index, field, seen, customs)]
     return problems + _email_problems(fields) + _matching_problems(fields, contact_matching)
 
 

@@ -111,6 +111,10 @@ def _process_locked(submission: FormSubmission) -> None:
     contact_values = form.mapped("contact")
     lead_values = form.mapped("lead")
     email = contact_values.pop("email")
+    # Custom values are set like edits (after the contact or lead exists): a required custom field
+    # the form does not ask for never blocks a submission.
+    contact_custom = contact_values.pop("custom", {})
+    lead_custom = lead_values.pop("custom", {})
 
     contact, created = contact_get_or_create_by_email(
         email=email, defaults={**contact_values, "origin": ContactOrigin.LANDING_PAGE}
@@ -130,9 +134,11 @@ def _process_locked(submission: FormSubmission) -> None:
         return
 
     identified = created or _identified_contact_id(submission) == contact.pk
-    changed = _contact_changes(
-        contact, contact_values, overwrite=identified and page.identified_visitors_update
-    )
+    overwrite = identified and page.identified_visitors_update
+    changed = _contact_changes(contact, contact_values, overwrite=overwrite)
+    custom_changed = _custom_changes(contact.custom, contact_custom, overwrite=overwrite)
+    if custom_changed:
+        changed["custom"] = custom_changed
     if changed:
         contact = contact_update(contact=contact, consent_source=ConsentSource.LANDING_PAGE, **changed)
     if form.consent_given and contact.consent_level < page.consent_level:
@@ -141,10 +147,13 @@ def _process_locked(submission: FormSubmission) -> None:
     lead = _find_open_lead(contact=contact, page=page)
     if lead is None:
         lead = lead_create(**_new_lead_data(page=page, contact=contact, email=email, lead_values=lead_values))
-    else:
-        updates = {name: value for name, value in lead_values.items() if getattr(lead, name) != value}
-        if updates:
-            lead_update(lead=lead, **updates)
+        lead_values = {}
+    updates = {name: value for name, value in lead_values.items() if getattr(lead, name) != value}
+    lead_custom = _custom_changes(lead.custom, lead_custom, overwrite=True)
+    if lead_custom:
+        updates["custom"] = lead_custom
+    if updates:
+        lead_update(lead=lead, **updates)
 
     submission.interaction = _form_submit_record(submission, contact=contact, lead=lead)
     submission.outcome = SubmissionOutcome.NEW_CONTACT if created else SubmissionOutcome.MATCHED_CONTACT
@@ -170,6 +179,15 @@ def _contact_changes(contact: Contact, values: dict, *, overwrite: bool) -> dict
         name: value
         for name, value in values.items()
         if getattr(contact, name) != value and (overwrite or getattr(contact, name) in (None, ""))
+    }
+
+
+def _custom_changes(current: dict, values: dict, *, overwrite: bool) -> dict:
+    """The custom values a post may change, by the rule of `_contact_changes`."""
+    return {
+        key: value
+        for key, value in values.items()
+        if current.get(key) != value and (overwrite or current.get(key) in (None, "", []))
     }
 
 

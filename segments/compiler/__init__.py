@@ -6,6 +6,7 @@ Public API (other apps use only these):
 - contacts_queryset(definition) -> the selected contacts, one query
 - DefinitionError(errors)
 - describe_definition(definition, *, root=None) -> the tree in words, for pages
+- definition_uses_field(definition, root, entity, name) -> does a condition name this field
 """
 
 from .catalog import registry_as_dict
@@ -17,12 +18,14 @@ from .compile import (
     validate_definition,
 )
 from .describe import describe_definition
+from .registry import definition_uses_field
 
 __all__ = [
     "DefinitionError",
     "compile_definition",
     "contacts_queryset",
     "describe_definition",
+    "definition_uses_field",
     "referenced_segments",
     "registry_as_dict",
     "validate_definition",

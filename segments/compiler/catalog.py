@@ -1,7 +1,7 @@
 """The registry as the builder page and the API show it: entities, fields, operators, relationships."""
 
 from .operators import OPERATORS
-from .registry import ENTITIES, SEGMENT_ROOTS
+from .registry import ENTITIES, SEGMENT_ROOTS, custom_fields_of
 
 
 def registry_as_dict() -> dict:
@@ -19,7 +19,7 @@ def registry_as_dict() -> dict:
                         "type": f.type,
                         "choices": [{"value": v, "label": label} for v, label in f.choices],
                     }
-                    for f in entity.fields.values()
+                    for f in [*entity.fields.values(), *custom_fields_of(entity)]
                 ],
                 "relationships": [
                     {"name": r.name, "label": r.label, "target": r.target, "to_one": r.to_one}

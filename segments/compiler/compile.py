@@ -14,7 +14,7 @@ from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, Les
 from crm_core.jsontext import unstorable_text_problems
 
 from .operators import OPERATORS, ValueProblem, check_value, condition_q
-from .registry import ENTITIES, ROOTS, SEGMENT_ROOTS, Entity
+from .registry import ENTITIES, ROOTS, SEGMENT_ROOTS, Entity, field_of
 
 MAX_DEPTH = 10
 MAX_NODES = 500
@@ -117,7 +117,7 @@ class _Validator:
     def field(self, node: dict, path: str, entity: Entity) -> None:
         self._common(node, path, FIELD_KEYS)
         name = node.get("field")
-        field = entity.fields.get(name) if isinstance(name, str) else None
+        field = field_of(entity, name)
         if field is None:
             self.error(_join(path, "field"), f"unknown field {name!r} on {entity.name}")
             return
@@ -261,7 +261,7 @@ def _compile_group(node: dict, entity: Entity) -> Q:
 
 def _compile_node(node: dict, entity: Entity) -> Q:
     if "field" in node:
-        field = entity.fields[node["field"]]
+        field = field_of(entity, node["field"])
         q = condition_q(field, node["op"], check_value(field, node["op"], node))
     elif "related" in node:
         q = _compile_related(node, entity)

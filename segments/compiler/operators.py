@@ -22,7 +22,10 @@ from django.db.models.functions import Lower
 from django.db.models.lookups import Exact, In, IsNull
 from django.utils import timezone
 
-from .registry import BOOLEAN, CHOICE, DATE, DATETIME, NUMBER, TEXT, Field
+from crm_core import custom_queries
+
+from . import custom
+from .registry import BOOLEAN, CHOICE, DATE, DATETIME, MULTI_CHOICE, NUMBER, TEXT, Field
 
 TEXT_OPS = (
     "eq", "neq", "contains", "not_contains", "starts_with", "ends_with", "in", "not_in",
@@ -31,6 +34,8 @@ TEXT_OPS = (
 CHOICE_OPS = ("eq", "neq", "in", "not_in", "is_empty", "is_not_empty")
 NUMBER_OPS = ("eq", "neq", "gt", "gte", "lt", "lte", "between", "in", "is_empty", "is_not_empty")
 BOOLEAN_OPS = ("eq",)
+# Custom multiple-choice fields: contains = has that choice, in = has any of them.
+MULTI_CHOICE_OPS = ("contains", "not_contains", "in", "not_in", "is_empty", "is_not_empty")
 DATE_OPS = (
     "on", "before", "after", "on_or_before", "on_or_after", "between", "in_last_days", "not_in_last_days",
     "in_next_days", "is_empty", "is_not_empty",
@@ -42,6 +47,7 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     BOOLEAN: BOOLEAN_OPS,
     DATE: DATE_OPS,
     DATETIME: DATE_OPS,
+    MULTI_CHOICE: MULTI_CHOICE_OPS,
 }
 NO_VALUE_OPS = ("is_empty", "is_not_empty")
 LIST_OPS = ("in", "not_in")
@@ -85,7 +91,7 @@ def _scalar_checker(field: Field) -> Callable:
         return _text
     if field.type == NUMBER:
         return _number
-    if field.type == CHOICE:
+    if field.type in (CHOICE, MULTI_CHOICE):
         keys = [key for key, _ in field.choices]
 
         def choice(value):
@@ -144,6 +150,8 @@ NEGATIVE_OPS = {"neq": "eq", "not_contains": "contains", "not_in": "in", "not_in
 
 def null_q(field: Field) -> Q:
     """The value is SQL NULL (for a JSON key: missing or JSON null)."""
+    if field.custom is not None:
+        return custom_queries.is_null(field.custom)
     if field.json_key:
         return Q(IsNull(KT(field.path), True))
     return Q(**{f"{field.path}__isnull": True})
@@ -152,6 +160,9 @@ def null_q(field: Field) -> Q:
 def empty_q(field: Field) -> Q:
     """`is_empty`: NULL and, for text and choice fields, the empty string."""
     q = null_q(field) if field.nullable else Q(pk__in=[])
+    if field.custom is not None:
+        extra = custom.empty_extra_q(field)
+        return q if extra is None else q | extra
     if field.type in (TEXT, CHOICE):
         q |= Q(Exact(KT(field.path), "")) if field.json_key else Q(**{field.path: ""})
     return q
@@ -230,6 +241,8 @@ def _date_q(field: Field, op: str, value) -> Q:
 
 def _comparison_q(field: Field, op: str, value) -> Q:
     """A positive operator's comparison; SQL NULL where the value is NULL."""
+    if field.custom is not None:
+        return custom.comparison_q(field, op, value)
     path = field.path
     if field.type == BOOLEAN:
         return Q(**{path: value})

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from django.db import models
 
+from crm_core import custom_fields
 from crm_core import models as crm
 
 TEXT = "text"
@@ -18,7 +19,8 @@ NUMBER = "number"
 BOOLEAN = "boolean"
 DATE = "date"
 DATETIME = "datetime"
-FIELD_TYPES = (TEXT, CHOICE, NUMBER, BOOLEAN, DATE, DATETIME)
+MULTI_CHOICE = "multi_choice"  # custom fields only: a list of choice values
+FIELD_TYPES = (TEXT, CHOICE, NUMBER, BOOLEAN, DATE, DATETIME, MULTI_CHOICE)
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class Field:
     # Filled from the model (`_columns_resolved`): may the value be SQL NULL, and is it a JSON key?
     nullable: bool = False
     json_key: bool = False
+    # A custom field (`custom.<key>`): its definition; the value is the key of the `custom` column.
+    custom: crm.CustomField | None = None
 
 
 @dataclass(frozen=True)
@@ -223,3 +227,72 @@ ENTITIES = {
 SEGMENT_ROOTS = ("contact", "account")
 # Entities other features (e.g. lead-scoring rules) may compile conditions over.
 ROOTS = ("contact", "account", "lead")
+
+
+# --- Custom fields: `custom.<key>` on the entities that have them (crm_core.custom_fields) ----------
+
+CUSTOM_TYPES = {
+    crm.CustomFieldType.TEXT: TEXT,
+    crm.CustomFieldType.NUMBER: NUMBER,
+    crm.CustomFieldType.DATE: DATE,
+    crm.CustomFieldType.CHOICE: CHOICE,
+    crm.CustomFieldType.MULTI_CHOICE: MULTI_CHOICE,
+    crm.CustomFieldType.BOOLEAN: BOOLEAN,
+}
+
+
+def custom_field(definition: crm.CustomField) -> Field:
+    """A custom field as the compiler sees it: nullable (a missing key is empty), a JSON key."""
+    return Field(
+        name=definition.name,
+        type=CUSTOM_TYPES[definition.field_type],
+        label=definition.label,
+        path=f"custom__{definition.key}",
+        choices=tuple(custom_fields.choice_pairs(definition)),
+        nullable=True,
+        json_key=True,
+        custom=definition,
+    )
+
+
+def custom_fields_of(entity: Entity) -> list[Field]:
+    """The entity's custom fields (one query; none for entities without custom fields)."""
+    if entity.name not in custom_fields.ENTITIES:
+        return []
+    return [custom_field(d) for d in custom_fields.definitions(entity.name)]
+
+
+def field_of(entity: Entity, name) -> Field | None:
+    """The field `name` of `entity`: a built-in one, or `custom.<key>` of a defined custom field."""
+    if not isinstance(name, str):
+        return None
+    found = entity.fields.get(name)
+    if found is not None or not name.startswith(custom_fields.PREFIX):
+        return found
+    definition = custom_fields.definition(entity.name, name)
+    return None if definition is None else custom_field(definition)
+
+
+def definition_uses_field(definition, root: str, entity: str, name: str) -> bool:
+    """Does a definition (rooted at `root`) have a condition on field `name` of `entity`, at any depth?"""
+
+    def visit(node, here: str) -> bool:
+        conditions = node.get("conditions") if isinstance(node, dict) else None
+        for child in conditions if isinstance(conditions, list) else []:
+            if not isinstance(child, dict):
+                continue
+            if child.get("field") == name and here == entity:
+                return True
+            if "related" in child:
+                rel = (
+                    ENTITIES[here].relationships.get(child["related"])
+                    if isinstance(child["related"], str)
+                    else None
+                )
+                if rel is not None and visit(child, rel.target):
+                    return True
+            elif "field" not in child and visit(child, here):
+                return True
+        return False
+
+    return isinstance(definition, dict) and visit(definition, definition.get("entity", root))

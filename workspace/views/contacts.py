@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404
 from django.shortcuts import render
 
-from crm_core import selectors
+from crm_core import custom_fields, selectors
 from crm_core.estimates import queryset_estimated_count
 from crm_core.models import Contact
 from workspace.forms import ContactFilterForm
@@ -76,6 +76,7 @@ def contact_detail_page(request, pk):
         {
             "o": overview,
             "contact": overview.contact,
+            "custom_values": custom_fields.displayed("contact", overview.contact.custom),
             "can_view_leads": request.user.has_perm("crm_core.view_lead"),
         },
     )

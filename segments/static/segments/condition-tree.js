@@ -23,6 +23,8 @@ const COUNT_OPS = [["gte", "at least"], ["lte", "at most"], ["eq", "exactly"], [
 const QUANTIFIERS = [["exists", "has a"], ["not_exists", "has no"], ["count", "has a number of"]];
 const NO_VALUE = ["is_empty", "is_not_empty"];
 const LIST_OPS = ["in", "not_in"];
+// Fields whose values come from a list of choices (a custom field may be multiple choice).
+const hasChoices = (field) => field.type === "choice" || field.type === "multi_choice";
 const DAYS_OPS = ["in_last_days", "not_in_last_days", "in_next_days"];
 // An error's path names a node ("conditions[1].conditions[0]") and then a part of it (".value").
 const NODE_PATH = /^((?:\.?conditions\[\d+\])*)/;
@@ -102,7 +104,7 @@ class ConditionTree {
     if (DAYS_OPS.includes(op)) return 30;
     if (field.type === "boolean") return true;
     if (LIST_OPS.includes(op)) return [];
-    if (field.type === "choice") return field.choices[0].value;
+    if (hasChoices(field)) return field.choices[0].value;
     if (field.type === "number") return op === "between" ? [0, 10] : 0;
     if (field.type === "date" || field.type === "datetime") {
       const today = new Date().toISOString().slice(0, 10);
@@ -123,18 +125,18 @@ class ConditionTree {
   // --- Value widgets, one per field type and operator --------------------------------------------
 
   listPicker(node, field) {
-    const choices = field.type === "choice" ? field.choices : (node.value || []).map((v) => ({ value: v, label: String(v) }));
+    const choices = hasChoices(field) ? field.choices : (node.value || []).map((v) => ({ value: v, label: String(v) }));
     const input = this.el("select", { multiple: "multiple", testid: "value", "aria-label": `${field.label} values` },
       choices.map((c) => this.el("option", { value: c.value, selected: (node.value || []).map(String).includes(String(c.value)) ? "selected" : null }, c.label)));
     const wrap = this.el("span", { className: "value-list" }, input);
     const parse = (v) => (field.type === "number" ? Number(v) : v);
     if (window.TomSelect) {
       const picker = new window.TomSelect(input, {
-        create: field.type !== "choice",
+        create: !hasChoices(field),
         persist: false,
         maxOptions: 200,
         plugins: ["remove_button"],
-        placeholder: field.type === "choice" ? "choose…" : "type and press Enter",
+        placeholder: hasChoices(field) ? "choose…" : "type and press Enter",
         onChange: (values) => { this.setValue(node, [].concat(values).map(parse)); this.changed(); },
       });
       if (!this.editable) picker.disable();
@@ -157,7 +159,9 @@ class ConditionTree {
         (v) => { this.setValue(node, v === "true"); this.changed(); }, field.label);
     }
     if (LIST_OPS.includes(node.op)) return this.listPicker(node, field);
-    if (field.type === "choice") {
+    // A choice field's "is", and a custom multiple-choice field's "contains" / "does not contain":
+    // one of its choices.
+    if (hasChoices(field)) {
       return this.select("value", field.choices.map((c) => [c.value, c.label]), node.value,
         (v) => { this.setValue(node, v); this.changed(); }, field.label);
     }
