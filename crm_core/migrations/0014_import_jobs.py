@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("crm_core", "0012_lead_fillfactor"),
+        ("crm_core", "0013_custom_fields"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
