@@ -28,6 +28,9 @@ from .reads import FULL
 
 # Joins and leaves of one refresh named by id up to this many (beyond: the dependents refresh in full).
 CHANGED_LIMIT = 50_000
+# A full refresh that added or removed this many members has the membership table analyzed after it
+# commits (refresh_sql.membership_analyze: the increments' plans depend on it).
+ANALYZE_AFTER_ROWS = 10_000
 
 
 @dataclass
@@ -90,6 +93,8 @@ def refresh_full_locked(segment: Segment, *, started: float, scores: dict | None
         ]
     )  # fmt: skip
     _hand_on_after_commit(segment.pk, changed, scores or {})
+    if added + removed >= ANALYZE_AFTER_ROWS and sqlpath.postgres_sql():
+        transaction.on_commit(refresh_sql.membership_analyze)
     return RefreshResult(
         segment.pk, added, removed, time.perf_counter() - started, changed=changed, full=True
     )

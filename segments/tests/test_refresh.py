@@ -200,3 +200,27 @@ def test_the_member_count_moves_with_the_membership(path, request):
     if path == "sql":
         assert _count_apart([q["sql"] for q in full.captured_queries]) == []
         assert _count_apart(statements) == []
+
+
+@pytest.mark.django_db
+def test_a_full_refresh_that_moved_many_members_has_the_membership_analyzed(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    """The increments' removal is planned from the membership table's statistics: after a big fill
+    they are refreshed (once committed), not after a small one."""
+    from segments import refresh
+
+    monkeypatch.setattr(refresh, "ANALYZE_AFTER_ROWS", 2)
+    ada, bob = ContactFactory(job_role="decision_maker"), ContactFactory(job_role="decision_maker")
+    LeadFactory(parent_contact=ada, topic="Contoso Ltd Conference")
+    segment = segment_create(name="Contoso decision makers", definition=CONTOSO)
+    with CaptureQueriesContext(connection) as small, django_capture_on_commit_callbacks(execute=True):
+        segment_refresh(segment_id=segment.pk)
+    assert not [q for q in small.captured_queries if q["sql"].startswith("ANALYZE")]
+    LeadFactory(parent_contact=bob, topic="Contoso Ltd Conference")
+    Contact.objects.filter(pk=ada.pk).update(job_role="influencer")
+    with CaptureQueriesContext(connection) as big, django_capture_on_commit_callbacks(execute=True):
+        segment_refresh(segment_id=segment.pk)
+    assert [q["sql"] for q in big.captured_queries if q["sql"].startswith("ANALYZE")] == [
+        "ANALYZE segments_segmentmembership"
+    ]
