@@ -429,6 +429,23 @@ def print_report(args, measured: dict, fill_seconds: float, compared: tuple[int,
     )
 
 
+def print_explained(ids: list[int], contacts: int, path: Path) -> None:
+    """Each segment's incremental statement for `contacts` contacts: time and what is flagged."""
+    from bench._freshness_explain import explain_increments
+
+    explained = explain_increments(ids, contacts=contacts)
+    path.write_text("\n\n".join(f"-- {pk} {name}\n{plan}" for pk, name, _, _, plan in explained))
+    times = [ms for _, _, ms, _, _ in explained]
+    report(
+        f"incremental statements, {contacts} contacts each (plans: {path})",
+        [
+            ("total / slowest", f"{sum(times):.0f} ms / {max(times, default=0):.0f} ms"),
+            *((f"{pk} {name[:36]}", f"{ms:8.1f} ms  {', '.join(found) or '-'}")
+              for pk, name, ms, found, _ in explained),
+        ],
+    )  # fmt: skip
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench freshness", description=__doc__)
     parser.add_argument("--contacts", type=int, default=1_000_000)
@@ -438,10 +455,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--writers", type=int, default=4, help="threads sending the changes")
     parser.add_argument("--timeout", type=float, default=600, help="for the worker to catch up")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--explain",
+        type=int,
+        default=0,
+        metavar="N",
+        help="before the stream, EXPLAIN ANALYZE each segment's incremental statement for N contacts",
+    )
     args = parser.parse_args(argv)
     _, prefix = _environment(args)
     url, queue, ids, fill_seconds = prepare(args)
     try:
+        if args.explain:
+            print_explained(ids, args.explain, Path(f"/tmp/{queue}-plans.txt"))
         measured = run(args, url, queue, ids)
         print(
             f"worker idle; comparing every segment with a full evaluation (worker log: {measured['log']}) ..."

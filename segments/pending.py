@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from crm_core import tasking
+from crm_core.redis_pool import redis_client as shared_redis_client
 
 SCHEDULED_KEY = "segments:refresh-scheduled"
 # Changes within this many seconds are folded into one run.
@@ -34,7 +35,6 @@ COALESCE_SECONDS = 1
 SCHEDULED_TTL_SECONDS = 5
 DRAIN_TASK = "segments.refresh_pending"
 
-_client = None
 _TAKE = """
 redis.call('SREM', KEYS[3], ARGV[1])
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -84,12 +84,8 @@ def latency_key() -> str:
 
 
 def redis_client():
-    global _client
-    if _client is None:
-        import redis
-
-        _client = redis.Redis.from_url(settings.REDIS_URL)
-    return _client
+    """A client on the process's shared pool (crm_core/redis_pool.py)."""
+    return shared_redis_client()
 
 
 def schedule_drain() -> None:

@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from crm_core import sqlpath, tasking
@@ -24,11 +23,14 @@ from crm_core import sqlpath, tasking
 from . import pending, refresh_portable, refresh_sql
 from .compiler import contacts_queryset
 from .live import live_index
-from .models import Segment, SegmentKind, SegmentMembership
+from .models import Segment, SegmentKind
 from .reads import FULL
 
 # Joins and leaves of one refresh named by id up to this many (beyond: the dependents refresh in full).
 CHANGED_LIMIT = 50_000
+# A full refresh that added or removed this many members has the membership table analyzed after it
+# commits (refresh_sql.membership_analyze: the increments' plans depend on it).
+ANALYZE_AFTER_ROWS = 10_000
 
 
 @dataclass
@@ -54,7 +56,9 @@ def refresh_locks_try(segment_ids: list[int]) -> list[int]:
     return refresh_sql.refresh_locks_try(segment_ids) if sqlpath.postgres_sql() else list(segment_ids)
 
 
-def _membership_diff(**kwargs) -> tuple[int, int, list[int] | None]:
+def _membership_diff(**kwargs) -> tuple[int, int, list[int] | None, int | None]:
+    """(added, removed, changed, member count) by the path's ONE statement, which also stores the
+    segment's member count (see refresh_sql.py)."""
     path = refresh_sql if sqlpath.postgres_sql() else refresh_portable
     return path.membership_diff(changed_limit=CHANGED_LIMIT, **kwargs)
 
@@ -75,21 +79,22 @@ def segment_refresh(*, segment_id: int) -> RefreshResult:
 
 def refresh_full_locked(segment: Segment, *, started: float, scores: dict | None = None) -> RefreshResult:
     now = timezone.now()
-    added, removed, changed = _membership_diff(
+    added, removed, changed, segment.member_count = _membership_diff(
         segment_id=segment.pk, members=contacts_queryset(segment.definition), now=now, contact_ids=None
     )
-    segment.member_count = SegmentMembership.objects.filter(segment_id=segment.pk).count()
     segment.refreshed_at = now
     segment.refreshed_version = segment.version
     segment.last_refresh_added, segment.last_refresh_removed = added, removed
     segment.last_refresh_seconds = time.perf_counter() - started
     segment.save(
         update_fields=[
-            "member_count", "refreshed_at", "refreshed_version", "last_refresh_added",
-            "last_refresh_removed", "last_refresh_seconds",
+            "refreshed_at", "refreshed_version", "last_refresh_added", "last_refresh_removed",
+            "last_refresh_seconds",
         ]
     )  # fmt: skip
     _hand_on_after_commit(segment.pk, changed, scores or {})
+    if added + removed >= ANALYZE_AFTER_ROWS and sqlpath.postgres_sql():
+        transaction.on_commit(refresh_sql.membership_analyze)
     return RefreshResult(
         segment.pk, added, removed, time.perf_counter() - started, changed=changed, full=True
     )
@@ -100,14 +105,14 @@ def refresh_contacts_locked(
 ) -> RefreshResult:
     """Re-evaluate the definition for these contacts only; the caller holds the refresh lock.
     `served`: dependents the caller hands the joins and leaves to itself (in the same transaction)."""
-    added, removed, changed = _membership_diff(
+    added, removed, changed, member_count = _membership_diff(
         segment_id=segment.pk,
         members=contacts_queryset(segment.definition),
         now=timezone.now(),
         contact_ids=contact_ids,
     )
-    if added or removed:
-        Segment.objects.filter(pk=segment.pk).update(member_count=F("member_count") + added - removed)
+    if member_count is not None:
+        segment.member_count = member_count
     _hand_on_after_commit(segment.pk, changed, scores or {}, served=served)
     seconds = time.perf_counter() - started
     return RefreshResult(segment.pk, added, removed, seconds, changed=changed, contacts=len(contact_ids))

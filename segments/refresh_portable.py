@@ -1,12 +1,15 @@
 """The embedded default (SQLite): the membership refresh of refresh_sql.py through the ORM.
 
 The same algorithm, read straight through: the matching contacts (of `contact_ids` only, when
-given) against the stored members, then one bulk insert, one delete and the logged joins and leaves.
+given) against the stored members, then one bulk insert, one delete, the logged joins and leaves
+and the segment's member count.
 """
 
 from __future__ import annotations
 
-from .models import MembershipChange, SegmentMembership, SegmentMembershipEvent
+from django.db.models import F
+
+from .models import MembershipChange, Segment, SegmentMembership, SegmentMembershipEvent
 
 BATCH = 500
 
@@ -18,8 +21,9 @@ def _chunks(ids: list[int]):
 
 def membership_diff(
     *, segment_id: int, members, now, contact_ids: list[int] | None, changed_limit: int
-) -> tuple[int, int, list[int] | None]:
-    """(added, removed, the contacts that joined or left, or None when more than `changed_limit`)."""
+) -> tuple[int, int, list[int] | None, int | None]:
+    """(added, removed, the contacts that joined or left or None when more than `changed_limit`, the
+    member count now stored or None when it was left as it was)."""
     members = members.order_by()
     stored = SegmentMembership.objects.filter(segment_id=segment_id)
     if contact_ids is None:
@@ -45,4 +49,12 @@ def membership_diff(
         batch_size=BATCH,
     )  # fmt: skip
     changed = joined + left
-    return len(joined), len(left), changed if len(changed) <= changed_limit else None
+    member_count = None
+    segment = Segment.objects.filter(pk=segment_id)
+    if contact_ids is None:
+        member_count = len(wanted)
+        segment.update(member_count=member_count)
+    elif changed:
+        segment.update(member_count=F("member_count") + len(joined) - len(left))
+        member_count = segment.values_list("member_count", flat=True).first()
+    return len(joined), len(left), changed if len(changed) <= changed_limit else None, member_count

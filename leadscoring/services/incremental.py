@@ -21,6 +21,7 @@ from django.db import transaction
 
 from crm_core import tasking
 from crm_core.models import Lead
+from crm_core.redis_pool import redis_client as shared_redis_client
 
 from ..models import ScoringModel, ScoringModelStatus
 from .recompute import scoring_model_recompute
@@ -44,10 +45,9 @@ def drain_scheduled_key() -> str:
 
 
 def redis_client():
-    """A client of the Redis that holds the pending set (`settings.REDIS_URL`)."""
-    import redis
-
-    return redis.Redis.from_url(settings.REDIS_URL)
+    """A client of the Redis that holds the pending set (`settings.REDIS_URL`), on the process's
+    shared connection pool (crm_core/redis_pool.py): a notice reuses a connection, never opens one."""
+    return shared_redis_client()
 
 
 def interactions_recorded(*, contact_ids: Iterable[int]) -> None:
@@ -90,9 +90,11 @@ def _contacts_pending(contact_ids: Iterable[int]) -> None:
         if not settings.REDIS_URL:
             tasking.enqueue("leadscoring.rescore_contacts", contact_ids=ids)
             return
-        client = redis_client()
-        client.sadd(pending_contacts_key(), *ids)
-        if client.set(drain_scheduled_key(), 1, nx=True, ex=max(60, COALESCE_SECONDS * 10)):
+        pipe = redis_client().pipeline(transaction=False)  # one round trip for both
+        pipe.sadd(pending_contacts_key(), *ids)
+        pipe.set(drain_scheduled_key(), 1, nx=True, ex=max(60, COALESCE_SECONDS * 10))
+        _, scheduled = pipe.execute()
+        if scheduled:
             tasking.enqueue_with("leadscoring.rescore_pending", countdown=COALESCE_SECONDS)
 
     transaction.on_commit(enqueue)

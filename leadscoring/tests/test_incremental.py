@@ -140,3 +140,23 @@ def test_recording_an_interaction_updates_the_score_within_10_seconds(celery_wor
     wait_until(lambda: Lead.objects.get(pk=lead.pk).score == 25, timeout=10)
     assert LeadScore.objects.get(lead=lead, model=model).score == 25
     assert settings.REDIS_URL
+
+
+@pytest.mark.django_db
+def test_pending_contacts_go_to_redis_over_one_shared_connection(
+    clean_redis, django_capture_on_commit_callbacks
+):
+    """Every notice of new interactions writes the pending set; it reuses the process's connection
+    (a client built per notice opened a new one each time: a TCP handshake per interaction)."""
+    from segments import pending
+
+    ScoringModelFactory()
+    contact = ContactFactory()
+    client = services.redis_client()
+    assert client.connection_pool is pending.redis_client().connection_pool
+    before = client.client_id()
+    for _ in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            interactions_recorded(contact_ids=[contact.pk])
+    assert services.redis_client().client_id() == before
+    assert clean_redis.smembers(pending_contacts_key()) == {str(contact.pk).encode()}

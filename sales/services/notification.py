@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
@@ -109,27 +110,32 @@ def notifications_mark_read(*, actor, ids: Iterable[int] | None = None) -> int:
 def notify_marketing_touches(*, contact_ids: Iterable[int], now: datetime | None = None) -> int:
     """Owners of open leads (marketing qualified or accepted) whose contacts just interacted again hear
     of it, once per lead while that notice is unread (within MARKETING_TOUCH_QUIET). Set-based: per
-    chunk of contacts one read of the leads and one insert."""
+    chunk of contacts one read of the leads (an anti-join on the lead's unread recent notices), and
+    one insert only when some owner is to be told (the common case, a contact without an owned open
+    lead, costs that one read and no transaction)."""
     now = now or timezone.now()
     ids = sorted(set(contact_ids))
     told = 0
     for start in range(0, len(ids), OVERDUE_BATCH):
         chunk = ids[start : start + OVERDUE_BATCH]
         recent = Notification.objects.filter(
+            lead_id=OuterRef("pk"),
             kind=NotificationKind.MARKETING_TOUCH,
             read_at__isnull=True,
             created_at__gte=now - MARKETING_TOUCH_QUIET,
-            lead__parent_contact_id__in=chunk,
-        ).values("lead_id")
-        leads = (
+        )
+        leads = list(
             Lead.objects.filter(
                 parent_contact_id__in=chunk,
                 owner__isnull=False,
                 status__in=[LeadStatus.MARKETING_QUALIFIED, LeadStatus.SALES_ACCEPTED],
             )
-            .exclude(pk__in=recent)
+            .filter(~Exists(recent))
+            .order_by()
             .values_list("pk", "owner_id", "topic", "first_name", "last_name")
         )
+        if not leads:
+            continue
         with transaction.atomic():
             told += notifications_create(
                 kind=NotificationKind.MARKETING_TOUCH,

@@ -97,6 +97,22 @@ def test_the_owner_hears_when_marketing_touches_their_lead_again(
     assert mailoutbox == []  # by email only when the rep asks for it
 
 
+def test_a_touch_of_contacts_without_an_owned_open_lead_costs_one_read(django_assert_num_queries):
+    """The notice of every new interaction reaches this subscriber: for contacts whose leads no rep owns
+    open, it is one read and no transaction (no savepoint, no insert)."""
+    rep = SalesRepFactory()
+    plain = ContactFactory()
+    unowned = LeadFactory(owner=None, status=LeadStatus.MARKETING_QUALIFIED)
+    closed = LeadFactory(owner=rep, status=LeadStatus.QUALIFIED)
+    contact_ids = [plain.pk, unowned.parent_contact_id, closed.parent_contact_id]
+    with django_assert_num_queries(1):
+        assert services.notify_marketing_touches(contact_ids=contact_ids) == 0
+    owned = LeadFactory(owner=rep, status=LeadStatus.MARKETING_QUALIFIED)
+    assert services.notify_marketing_touches(contact_ids=[*contact_ids, owned.parent_contact_id]) == 1
+    with django_assert_num_queries(1):  # told already, unread: nothing to insert
+        assert services.notify_marketing_touches(contact_ids=[owned.parent_contact_id]) == 0
+
+
 def test_email_settings_page(client, sales_rep):
     client.force_login(sales_rep)
     page = client.get("/notifications/")
