@@ -6,8 +6,8 @@ other benchmarks), renders each page in-process through Django's test client as 
 p50 / p95 / max in milliseconds, the queries each page ran, and whether every p95 is under the
 300 ms goal (`--only dashboard`: only the dashboard). A "deep" page starts at the row --depth rows
 into the list: its cursor is made from that row's key, exactly as the page's own "Next" link would
-carry it, so the page itself never uses an OFFSET. The contact pages are the --sample contacts with the most interactions among a
-random draw. The dashboard is timed over 90 days, a year and the longest period allowed. The account
+carry it, so the page itself never uses an OFFSET. The contact pages are the --sample contacts with
+the most interactions among a random draw. The dashboard is timed over 90 days, a year and the longest period allowed. The account
 page (the account with most contacts), account, lead and opportunity lists are timed too, for
 reference.
 
