@@ -1,15 +1,15 @@
 """Web UI render times at scale: the contact list (both views, first and deep pages) and contact pages.
 
 On the demo data set of --contacts contacts (1,000,000 by default, seeded once and shared with the
-other benchmarks), renders each page in-process through Django's test client as a logged-in user
-(a marketer for the marketing view, a sales rep for the sales view), --repeat times, and prints
-p50 / p95 / max in milliseconds, the queries each page ran, and whether every p95 is under the
-300 ms goal (`--only dashboard`: only the dashboard). A "deep" page starts at the row --depth rows
-into the list: its cursor is made from that row's key, exactly as the page's own "Next" link would
-carry it, so the page itself never uses an OFFSET. The contact pages are the --sample contacts with
-the most interactions among a random draw. The dashboard is timed over 90 days, a year and the longest period allowed. The account
-page (the account with most contacts), account, lead and opportunity lists are timed too, for
-reference.
+other benchmarks), renders each page in-process through Django's test client as a logged-in user (a
+marketer for the marketing view, a sales rep for the sales view), --repeat times, and prints p50 /
+p95 / max in milliseconds, the queries each page ran, and whether every p95 is under the 300 ms goal
+(`--only dashboard`: only the dashboard). A "deep" page starts at the row --depth rows into the
+list: its cursor is made from that row's key, exactly as the page's own "Next" link would carry it,
+so the page itself never uses an OFFSET. The contact pages are the --sample contacts with the most
+interactions among a random draw. The dashboard is timed over 90 days, a year and the longest period
+allowed. The account page (the account with most contacts), account, lead and opportunity lists are
+timed too, for reference.
 
 The sales timeline and queue: a contact with --timeline-events events (interactions, activities and
 tasks; made once through the services and kept) has its timeline timed on the first page, on a page
