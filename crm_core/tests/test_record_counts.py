@@ -187,3 +187,23 @@ def test_the_portable_path_keeps_no_counts_and_compaction_does_nothing(portable_
     assert services.record_counts_compact() == {"folded": 0, "kept": 0}
     assert set(created_totals(*_ranges()[0])) == {*TOTALS, "unlinked_orphans"}
     assert record_counts.postgres_sql() is False
+
+
+def test_concurrent_writers_never_wait_for_each_other_on_the_counts():
+    """Each statement adds rows of its own: a lead written while another transaction holds an
+    uncommitted lead of the same key (day, status, bucket) goes through at once."""
+    import psycopg
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    with psycopg.connect(**{k: v for k, v in params.items() if k != "cursor_factory"}) as other:
+        other.execute(
+            "INSERT INTO crm_core_lead (created_at, updated_at, topic, first_name, last_name, company_name,"
+            " job_title, job_role, status, source, score, grade, sales_ready, identity_status)"
+            " VALUES (now(), now(), 'Other', '', '', '', '', '', 'new', 'other', 0, '', false, '')"
+        )  # left uncommitted
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '1s'")
+        OrphanLeadFactory(score=0, status=LeadStatus.NEW)
+        assert created_totals(*_ranges()[0])["unlinked_orphans"] == 1
+        other.rollback()
