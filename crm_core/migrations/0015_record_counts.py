@@ -116,6 +116,7 @@ def create_triggers_and_backfill(apps, schema_editor):
             schema_editor.execute(_statement_trigger(entity, event))
     for entity in KEYS:
         schema_editor.execute(_backfill(entity))
+    schema_editor.execute("ANALYZE crm_core_record_count")  # the planner's first statistics
 
 
 def drop_triggers(apps, schema_editor):
