@@ -232,6 +232,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     "leadscoring-decay": {"task": "leadscoring.decay", "schedule": 86400.0},  # leadscoring
     # sales: owners hear about tasks that went past due.
     "sales-tasks-overdue": {"task": "sales.notify_overdue_tasks", "schedule": 300.0},
+    # crm_core: fold the dashboard's per-day record counts (exact without it; fewer rows to sum).
+    "crm-core-compact-record-counts": {
+        "task": "crm_core.compact_record_counts",
+        "schedule": env.float("RECORD_COUNTS_COMPACT_SECONDS", default=60.0),
+    },
 }
 CELERY_BEAT_SCHEDULE["landing-spool-drain"] = {
     "task": "landing.spool_drain",

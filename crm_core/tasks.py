@@ -9,7 +9,7 @@ from dataclasses import asdict
 from celery import shared_task
 
 from .selectors import orphan_workflow_enabled
-from .services import lead_link_orphans
+from .services import lead_link_orphans, record_counts_compact
 from .services.import_run import import_job_run as import_run
 from .tasking import RETRY_TRANSIENT
 
@@ -32,3 +32,9 @@ def import_run_task(job_id: int) -> dict:
     """Run a queued import. Safe to run twice: a finished import is left alone, and a retry after a
     crash starts again from the stored file (its first run committed nothing)."""
     return import_run(job_id=job_id)
+
+
+@shared_task(name="crm_core.compact_record_counts", **RETRY_TRANSIENT)
+def compact_record_counts_task() -> dict:
+    """Fold the record counts' deltas (beat). Safe to run twice or at once: a busy run is skipped."""
+    return record_counts_compact()

@@ -20,6 +20,13 @@ listing = client.get("/contacts/?q=smoke&has_leads=yes")
 assert listing.status_code == 200 and b"About 1 contact." in listing.content, listing.content[:3000]
 page = client.get(f"/contacts/{contact.pk}/")
 assert page.status_code == 200 and b"Contoso Ltd Conference" in page.content
+
+# The dashboard counts the records directly on SQLite (no per-day counts are kept there).
+import json
+dashboard = client.get("/dashboard/")
+assert dashboard.status_code == 200, dashboard.content[:3000]
+data = dashboard.content.decode().split('<script id="dashboard-data" type="application/json">')[1]
+assert json.loads(data.split("</script>")[0])["funnel"]["values"] == [1, 1, 0, 0, 0, 0]
 print("smoke ok")
 """
 

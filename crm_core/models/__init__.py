@@ -7,8 +7,9 @@
 - `activity`: interactions and event registrations (what contacts did);
 - `subscriptions`: subscription lists, memberships and the consent trail (`ConsentChange`);
 - `system`: the audit log and the workflow switches;
-- `imports`: import jobs (an uploaded file, its mapping, progress and report) and remembered mappings.
-- `custom`: the definitions of custom fields (their values live in each record's `custom` column).
+- `imports`: import jobs (an uploaded file, its mapping, progress and report) and remembered mappings;
+- `custom`: the definitions of custom fields (their values live in each record's `custom` column);
+- `counts`: records counted by creation day (the dashboard's numbers), kept by triggers.
 
 Import them from here (`from crm_core.models import Contact`): the modules are how the code is
 filed, not part of the names other code uses.
@@ -16,6 +17,7 @@ filed, not part of the names other code uses.
 
 from .activity import Event, EventRegistration, Interaction, InteractionKind
 from .base import RecordModel, TimestampedModel
+from .counts import SCORE_BUCKETS, CountedEntity, RecordCount
 from .custom import CustomField, CustomFieldEntity, CustomFieldType
 from .imports import ImportEntity, ImportJob, ImportMapping, ImportStatus, KnownEmail
 from .leads import IdentityStatus, Lead, LeadSource, LeadStatus, LeadStatusChange
@@ -31,6 +33,9 @@ from .subscriptions import (
 from .system import AuditLog, WorkflowSettings
 
 __all__ = [
+    "SCORE_BUCKETS",
+    "CountedEntity",
+    "RecordCount",
     "Account",
     "AuditLog",
     "ConsentChange",

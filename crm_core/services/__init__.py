@@ -12,6 +12,7 @@
 - `lists`: subscription lists (their memberships are consent: `crm_core.consent`).
 - `scores`: lead scoring's writes to leads (scores, the sales-ready hand-off, the return to nurture),
   set-based from SQL the caller passes (`SqlRows`) or from rows on the portable path.
+- `record_counts`: folding the per-day record counts' deltas (PostgreSQL triggers write them).
 Consent preferences and list memberships are written by `crm_core.consent`.
 """
 
@@ -48,6 +49,7 @@ from .orphans import (
     lead_link_orphans,
     lead_schedule_orphan_link,
 )
+from .record_counts import record_counts_compact
 from .records import (
     LEAD_EDITABLE_FIELDS,
     account_create,
@@ -83,6 +85,7 @@ __all__ = [
     "custom_field_create",
     "custom_field_delete",
     "custom_field_update",
+    "record_counts_compact",
     "LEAD_EDITABLE_FIELDS",
     "LEAD_IMPORT_FIELDS",
     "LEAD_IMPORT_MAX_ROWS",
