@@ -32,6 +32,7 @@ from crm_core.services.import_jobs import (
 
 from .pagination import StandardPagination
 from .parsers import JSONParser, MultiPartParser
+from .permissions import RoleModelPermissions
 from .serializers import StrictSerializer
 
 
@@ -88,7 +89,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     queryset = ImportJob.objects.all()
     serializer_class = ImportJobSerializer
-    permission_classes = [MayImport]
+    permission_classes = [MayImport, RoleModelPermissions]
     pagination_class = StandardPagination
     parser_classes = [MultiPartParser, JSONParser]
 

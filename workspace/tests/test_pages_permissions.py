@@ -74,6 +74,15 @@ EXPECTED = {
     "segments:builder": (OK, OK, OK),  # read-only for sales, see below
     "journeys:list": (OK, OK, OK),
     "journeys:detail": (OK, OK, OK),
+    # Custom fields (workspace/views/custom_fields.py): everyone reads, marketers and admins define.
+    "workspace:custom-field-list": (OK, OK, OK),
+    "workspace:custom-field-label": (405, 405, 405),  # POST only
+    "workspace:custom-field-delete": (405, 405, 405),
+    # Email templates (journeys/email_views.py): sales reps read; no template 999999.
+    "journeys:email-list": (OK, OK, OK),
+    "journeys:email-editor": (404, 404, 404),
+    "journeys:email-preview": (404, 404, 404),
+    "journeys:email-contacts": (OK, OK, OK),
     "landing:editor-list": (OK, OK, OK),
     "landing:editor-new": (OK, FORBIDDEN, OK),
     "landing:editor-edit": (OK, OK, OK),
@@ -138,6 +147,10 @@ def url_of(name: str, records) -> str:
         "landing:editor-requeue-failed": [records["landing"]],
         "segments:builder": [records["segment"]],
         "journeys:detail": [records["journey"]],
+        "journeys:email-editor": [999999],
+        "workspace:custom-field-label": [1],
+        "workspace:custom-field-delete": [1],
+        "journeys:email-preview": [999999],
         "landing:editor-edit": [records["landing"]],
         "sales:timeline": ["lead", records["lead"]],
         "workspace:import-detail": [999999],
