@@ -255,8 +255,8 @@ def test_the_events_panel_lists_the_contacts_registrations_newest_event_first(ma
     local = timezone.localtime(at)
     assert local.strftime("%Y-%m-%d %H:%M") in summit_row and "Lyon" in summit_row
     assert timezone.localtime(at - timezone.timedelta(days=10)).strftime("%Y-%m-%d") in summit_row
-    assert "attended" in summit_row
-    assert "attended" not in panel[panel.index("Winter Meetup") :]
+    assert "badge-ok" in summit_row
+    assert "badge-ok" not in panel[panel.index("Winter Meetup") :]
 
 
 def test_a_contact_without_registrations_says_so(marketer_page_client):
