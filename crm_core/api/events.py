@@ -91,7 +91,7 @@ class EventViewSet(_EventManageMixin, CRMModelViewSet):
     serializer_class = EventSerializer
     filterset_class = EventFilter
     search_fields = ["name", "location"]
-    ordering_fields = ["id", "name", "starts_at", "created_at"]
+    ordering_fields = ["id", "name", "created_at"]
     create_service = staticmethod(services.event_create)
     update_service = staticmethod(services.event_update)
     delete_service = staticmethod(services.event_delete)
