@@ -328,6 +328,8 @@ SPECTACULAR_SETTINGS = {
     ],
     "ENUM_NAME_OVERRIDES": {
         "ConsentLevelEnum": "crm_core.models.ConsentLevel",
+        "CustomFieldEntityEnum": "crm_core.models.CustomFieldEntity",
+        "ImportEntityEnum": "crm_core.models.ImportEntity",
         "InteractionKindEnum": "crm_core.models.InteractionKind",
         "SegmentStatusEnum": "segments.models.SegmentStatus",
         "SegmentKindEnum": "segments.models.SegmentKind",

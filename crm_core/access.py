@@ -117,6 +117,16 @@ def check_custom_field_define(user) -> None:
         raise AccessDenied("Only marketing and admin users can define custom fields.")
 
 
+def may_manage_events(user) -> bool:
+    """Create, change and delete events and their registrations: the marketing and admin roles."""
+    return bool(user_roles(user) & {MARKETING, ADMIN}) and user.has_perm("crm_core.change_event")
+
+
+def check_event_manage(user) -> None:
+    if not may_manage_events(user):
+        raise AccessDenied("Only marketing and admin users can manage events and registrations.")
+
+
 # --- A rep's own work: activities and tasks (the sales app) -----------------------------------------
 # Reps log activities on any record they can see and edit their own; tasks belong to their owner.
 # Marketers read both (their role has only the view permissions); admins edit any.

@@ -2,13 +2,14 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from .addresses import normalize_email
 from .models import (
     ConsentChange,
     Contact,
+    EventRegistration,
     Interaction,
     Lead,
     LeadStatusChange,
@@ -140,6 +141,7 @@ class ContactRecords:
     opportunities: list[Opportunity]
     interactions: list[Interaction]
     subscriptions: list[ListMembership]
+    registrations: list[EventRegistration]
     consent_changes: list[ConsentChange]
 
 
@@ -167,6 +169,11 @@ def contact_records(*, contact_id: int) -> ContactRecords:
             ListMembership.objects.filter(contact=contact)
             .select_related("subscription_list")
             .order_by("subscription_list__name")
+        ),
+        registrations=list(
+            EventRegistration.objects.filter(contact=contact)
+            .select_related("event")
+            .order_by(F("event__starts_at").desc(nulls_last=True), "-registered_at", "-id")
         ),
         consent_changes=list(
             ConsentChange.objects.filter(contact=contact)

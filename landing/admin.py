@@ -52,7 +52,7 @@ class LandingPageAdmin(admin.ModelAdmin):
     inlines = [FormFieldInline]
     fieldsets = (
         (None, {"fields": ("title", "slug", "status", "content")}),
-        ("Leads and matching", {"fields": ("lead_topic", "contact_matching", "lead_matching")}),
+        ("Leads and matching", {"fields": ("lead_topic", "contact_matching", "lead_matching", "event")}),
         ("Form", {"fields": ("submit_label", "consent_text", "consent_required", "consent_level")}),
         ("After submission", {"fields": ("thank_you_message", "redirect_url")}),
     )

@@ -15,9 +15,9 @@ from .services import landing_form_problems, landing_page_create, landing_page_u
 from .services.definitions import mapping_choices
 
 PAGE_FIELDS = [
-    "title", "slug", "status", "lead_topic", "content", "contact_matching", "lead_matching", "submit_label",
-    "consent_text", "consent_required", "consent_level", "identified_visitors_update", "thank_you_message",
-    "redirect_url",
+    "title", "slug", "status", "lead_topic", "content", "contact_matching", "lead_matching", "event",
+    "submit_label", "consent_text", "consent_required", "consent_level", "identified_visitors_update",
+    "thank_you_message", "redirect_url",
 ]  # fmt: skip
 FIELD_FIELDS = (
     "name",

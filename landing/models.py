@@ -44,6 +44,14 @@ class LandingPage(TimestampedModel):
     lead_matching = models.CharField(
         max_length=32, choices=LeadMatching.choices, default=LeadMatching.SAME_TOPIC
     )
+    event = models.ForeignKey(
+        "crm_core.Event",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="landing_pages",
+        help_text="Register each person who sends the form for this event (none: no registration).",
+    )
     submit_label = models.CharField(max_length=100, default="Submit")
     consent_text = models.CharField(
         max_length=500,

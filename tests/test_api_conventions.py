@@ -5,6 +5,7 @@ import pytest
 from rest_framework.mixins import CreateModelMixin, UpdateModelMixin
 
 from config.api_router import router
+from crm_core.api.events import EventRegistrationSerializer, EventSerializer
 from crm_core.api.lead_actions import LeadIdentityLinkSerializer, LeadQualifySerializer
 from crm_core.api.serializers import (
     AccountSerializer,
@@ -29,6 +30,8 @@ REQUEST_SERIALIZERS = [
     OpportunitySerializer,
     InteractionSerializer,
     SubscriptionListSerializer,
+    EventSerializer,
+    EventRegistrationSerializer,
     LeadAssignSerializer,
     LeadQualifySerializer,
     LeadIdentityLinkSerializer,

@@ -6,6 +6,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from . import views
+from .events import EventRegistrationViewSet, EventViewSet
 from .imports import ImportJobViewSet
 from .privacy import ContactEraseView, ContactExportView
 
@@ -19,6 +20,8 @@ def register(router) -> None:
     router.register("subscription-lists", views.SubscriptionListViewSet)
     router.register("imports", ImportJobViewSet)
     router.register("custom-fields", views.CustomFieldViewSet)
+    router.register("events", EventViewSet)
+    router.register("event-registrations", EventRegistrationViewSet)
 
 
 urlpatterns = [

@@ -17,6 +17,15 @@ Consent preferences and list memberships are written by `crm_core.consent`.
 """
 
 from .custom_fields import CustomFieldInUse, custom_field_create, custom_field_delete, custom_field_update
+from .event_registrations import (
+    event_create,
+    event_delete,
+    event_register,
+    event_update,
+    registration_attend,
+    registration_delete,
+    registration_save,
+)
 from .identity import (
     IdentityReviewError,
     lead_create_identity_conflict,
@@ -71,7 +80,6 @@ from .records import (
     opportunity_delete,
     opportunity_update,
     records_delete,
-    registration_save,
 )
 from .scores import (
     leads_hand_off,
@@ -86,6 +94,10 @@ __all__ = [
     "custom_field_delete",
     "custom_field_update",
     "record_counts_compact",
+    "event_create",
+    "event_delete",
+    "event_register",
+    "event_update",
     "LEAD_EDITABLE_FIELDS",
     "LEAD_IMPORT_FIELDS",
     "LEAD_IMPORT_MAX_ROWS",
@@ -133,6 +145,8 @@ __all__ = [
     "opportunity_delete",
     "opportunity_update",
     "records_delete",
+    "registration_attend",
+    "registration_delete",
     "registration_save",
     "subscription_list_create",
     "subscription_list_update",

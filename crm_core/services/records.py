@@ -447,33 +447,6 @@ def lead_delete(*, lead: Lead, actor=None) -> None:
     _delete(_LEAD, lead)
 
 
-# --- Event registrations --------------------------------------------------------------------------
-
-REGISTRATION_FIELDS = frozenset({"event", "contact", "registered_at", "attended"})
-
-
-@_atomic
-def registration_save(
-    *, registration: EventRegistration | None = None, actor=None, **values
-) -> EventRegistration:
-    """Register a contact for an event, or change a registration (attended)."""
-    values = _checked(values, REGISTRATION_FIELDS, "registration")
-    created = registration is None
-    registration = registration or EventRegistration()
-    before = registration.contact_id
-    for name, value in values.items():
-        setattr(registration, name, value)
-    registration.save()
-    events.records_changed_on_commit(
-        entity=events.REGISTRATION,
-        action=events.CREATED if created else events.UPDATED,
-        ids=[registration.pk],
-        contact_ids=[before, registration.contact_id],
-        fields=None if created else list(values),
-    )
-    return registration
-
-
 # --- Deleting many records at once (admin bulk actions) --------------------------------------------
 
 _ENTITY_MODELS = {

@@ -70,6 +70,7 @@ class LandingPageSerializer(StrictModelSerializer):
             "lead_topic",
             "contact_matching",
             "lead_matching",
+            "event",
             "submit_label",
             "consent_text",
             "consent_required",

@@ -25,6 +25,7 @@ from crm_core.models import (
 from crm_core.services import (
     contact_get_or_create_by_email,
     contact_update,
+    event_register,
     interaction_record,
     lead_create,
     lead_create_identity_conflict,
@@ -156,6 +157,8 @@ def _process_locked(submission: FormSubmission) -> None:
         lead_update(lead=lead, **updates)
 
     submission.interaction = _form_submit_record(submission, contact=contact, lead=lead)
+    if page.event_id is not None:  # the page's event: registered once, however often the form is sent
+        event_register(event=page.event, contact=contact, registered_at=submission.received_at)
     submission.outcome = SubmissionOutcome.NEW_CONTACT if created else SubmissionOutcome.MATCHED_CONTACT
     submission.contact = contact
     submission.lead = lead
@@ -228,7 +231,7 @@ def submission_process(*, submission_id: int) -> FormSubmission:
     with transaction.atomic():
         submission = (
             FormSubmission.objects.select_for_update(of=("self",))
-            .select_related("page")
+            .select_related("page", "page__event")
             .get(pk=submission_id)
         )
         if submission.status not in UNFINISHED_STATUSES:

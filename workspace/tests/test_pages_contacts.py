@@ -10,6 +10,8 @@ from crm_core.models import ContactOrigin, JobRole, SubscriptionStatus
 from crm_core.tests.factories import (
     AccountFactory,
     ContactFactory,
+    EventFactory,
+    EventRegistrationFactory,
     InteractionFactory,
     LeadFactory,
     OpportunityFactory,
@@ -170,6 +172,7 @@ def full_contact(marketer):
     contact.subscriptions.create(
         subscription_list=newsletter, status=SubscriptionStatus.SUBSCRIBED, subscribed_at=timezone.now()
     )
+    EventRegistrationFactory(contact=contact, event=EventFactory(name="Contoso Summit"), attended=True)
     SegmentMemberFactory(contact=contact, segment_id=77)
     journey = make_journey(name="Welcome series", steps=[send_email_step()], created_by=marketer)
     now = timezone.now()
@@ -196,6 +199,7 @@ def test_the_contact_page_shows_every_side_of_the_contact(marketer_page_client, 
         "Segment 77",
         "Welcome series",
         "Consent level",
+        "Contoso Summit",
     ):
         assert text in page, text
     assert reverse("workspace:lead-score", args=[full_contact.leads.get().pk]) in page
@@ -220,12 +224,45 @@ def test_the_contact_page_runs_the_same_queries_with_one_lead_or_twenty(marketer
     LeadFactory.create_batch(19, parent_contact=full_contact, owner=UserFactory())
     InteractionFactory.create_batch(80, contact=full_contact)
     OpportunityFactory.create_batch(5, contact=full_contact, owner=UserFactory())
+    EventRegistrationFactory.create_batch(6, contact=full_contact)
     for segment_id in range(80, 85):
         SegmentMemberFactory(contact=full_contact, segment_id=segment_id)
     assert queries() == small
     # session, user, permissions, roles and the page's own: the contact, one query per section and
-    # the custom field definitions
-    assert small <= 14
+    # the custom field definitions (the event registrations are one of the sections)
+    assert small <= 15
+
+
+def test_the_events_panel_lists_the_contacts_registrations_newest_event_first(marketer_page_client):
+    contact, other = ContactFactory(), ContactFactory()
+    at = timezone.make_aware(timezone.datetime(2027, 5, 4, 9, 30))
+    EventRegistrationFactory(
+        contact=contact,
+        event=EventFactory(name="Spring Summit", starts_at=at, location="Lyon"),
+        registered_at=at - timezone.timedelta(days=10),
+        attended=True,
+    )
+    EventRegistrationFactory(
+        contact=contact, event=EventFactory(name="Winter Meetup", starts_at=at - timezone.timedelta(days=90))
+    )
+    EventRegistrationFactory(contact=other, event=EventFactory(name="Not Theirs"))
+    page = marketer_page_client.get(reverse("workspace:contact-detail", args=[contact.pk])).content.decode()
+    panel = page[page.index('data-testid="contact-events"') :]
+    panel = panel[: panel.index("</article>")]
+    assert "Events (2)" in panel and "Not Theirs" not in panel
+    assert panel.index("Spring Summit") < panel.index("Winter Meetup")
+    summit_row = panel[panel.index("Spring Summit") : panel.index("Winter Meetup")]
+    local = timezone.localtime(at)
+    assert local.strftime("%Y-%m-%d %H:%M") in summit_row and "Lyon" in summit_row
+    assert timezone.localtime(at - timezone.timedelta(days=10)).strftime("%Y-%m-%d") in summit_row
+    assert "badge-ok" in summit_row
+    assert "badge-ok" not in panel[panel.index("Winter Meetup") :]
+
+
+def test_a_contact_without_registrations_says_so(marketer_page_client):
+    contact = ContactFactory()
+    page = marketer_page_client.get(reverse("workspace:contact-detail", args=[contact.pk])).content.decode()
+    assert "No event registrations." in page
 
 
 def test_an_unknown_contact_is_a_404(marketer_page_client):
