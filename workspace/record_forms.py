@@ -9,6 +9,7 @@ through the services, never through `form.save()`.
 from django import forms
 from django.contrib.auth import get_user_model
 
+from crm_core import custom_fields
 from crm_core.addresses import normalize_email
 from crm_core.models import Account, Contact, Lead, Opportunity
 from crm_core.roles import ADMIN, MARKETING, SALES
@@ -55,11 +56,36 @@ class OwnerField(forms.ModelChoiceField):
 
 
 class RecordForm(forms.ModelForm):
-    """The base: only the fields the service accepts; `values()` is what to hand the service."""
+    """The base: only the fields the service accepts; `values()` is what to hand the service.
+
+    The record's `custom` JSON column is never a form field: each custom field of the entity
+    (`custom_entity`) is a field of its own, named `custom.<key>` (`crm_core.custom_fields`), and
+    `values()` hands the service the changed ones as `custom` (an emptied one clears its key)."""
+
+    custom_entity: str | None = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields.pop("custom", None)
+        if self.custom_entity is None:
+            return
+        stored = (self.instance.custom or {}) if self.instance.pk else {}
+        for name, field in custom_fields.form_fields(self.custom_entity).items():
+            field.initial = stored.get(name.removeprefix(custom_fields.PREFIX))
+            self.fields[name] = field
 
     def values(self, *, changed_only: bool) -> dict:
         names = self.changed_data if changed_only else list(self.fields)
-        return {name: self.cleaned_data[name] for name in names if name in self.cleaned_data}
+        custom = {name for name in names if name.startswith(custom_fields.PREFIX)}
+        values = {
+            name: self.cleaned_data[name]
+            for name in names
+            if name in self.cleaned_data and name not in custom
+        }
+        given = custom_fields.form_values({name: self.cleaned_data.get(name) for name in custom})
+        if given:
+            values["custom"] = given
+        return values
 
 
 def _ordered(names, allowed) -> list[str]:
@@ -68,6 +94,7 @@ def _ordered(names, allowed) -> list[str]:
 
 
 class ContactForm(RecordForm):
+    custom_entity = "contact"
     parent_account = RecordIdField(Account.objects.all(), noun="account", label="Account")
     owner = OwnerField()
 
@@ -102,6 +129,7 @@ class ContactForm(RecordForm):
 
 
 class AccountForm(RecordForm):
+    custom_entity = "account"
     parent_account = RecordIdField(Account.objects.all(), noun="account", label="Parent account")
     owner = OwnerField()
 
@@ -134,6 +162,8 @@ LEAD_FORM_FIELDS = tuple(name for name in LEAD_CREATE_FIELD_ORDER if name != "ow
 class LeadForm(RecordForm):
     """A lead's details. Its status, score, grade, sales_ready and identity change elsewhere (the
     lifecycle actions, scoring, the identity review); its owner only when it is created."""
+
+    custom_entity = "lead"
 
     email = forms.EmailField(required=False, max_length=254)
     parent_contact = RecordIdField(

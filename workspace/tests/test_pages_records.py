@@ -275,3 +275,32 @@ def test_a_user_without_the_model_permission_cannot_open_the_forms(client):
 
     client.force_login(UserFactory(username="nobody"))
     assert client.get(reverse("workspace:contact-create")).status_code == 403
+
+
+def test_custom_fields_are_fields_of_the_forms_not_json(client, marketer):
+    """Each custom field of the entity is a form field of its own (no JSON textarea); an edit saves
+    the value given, keeps the others, and an emptied field clears its key."""
+    from crm_core.services import custom_field_create
+
+    custom_field_create(
+        entity="contact", key="tier", label="Tier", field_type="choice", choices=["gold", "silver"]
+    )
+    custom_field_create(entity="contact", key="seats", label="Seats", field_type="number")
+    contact = ContactFactory(first_name="Ann", custom={"seats": 5})
+    client.force_login(marketer)
+    page = client.get(reverse("workspace:contact-edit", args=[contact.pk]))
+    html = page.content.decode()
+    assert 'name="custom"' not in html and "<textarea" not in html
+    assert 'name="custom.tier"' in html and 'name="custom.seats"' in html
+    data = {name: value for name, value in page.context["form"].initial.items() if value is not None}
+    data = {**data, "custom.tier": "gold", "custom.seats": "5"}
+
+    response = client.post(reverse("workspace:contact-edit", args=[contact.pk]), data)
+
+    assert response.status_code == 302
+    contact.refresh_from_db()
+    assert contact.custom == {"tier": "gold", "seats": 5}
+    response = client.post(reverse("workspace:contact-edit", args=[contact.pk]), {**data, "custom.seats": ""})
+    assert response.status_code == 302
+    contact.refresh_from_db()
+    assert contact.custom == {"tier": "gold"}
