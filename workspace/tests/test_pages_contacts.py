@@ -254,7 +254,7 @@ def test_the_events_panel_lists_the_contacts_registrations_newest_event_first(ma
     summit_row = panel[panel.index("Spring Summit") : panel.index("Winter Meetup")]
     local = timezone.localtime(at)
     # The date and the time apart (the date never breaks inside a narrow column).
-    assert f'{local.strftime("%Y-%m-%d")}</time> {local.strftime("%H:%M")}' in summit_row
+    assert f"{local.strftime('%Y-%m-%d')}</time> {local.strftime('%H:%M')}" in summit_row
     assert "Lyon" in summit_row
     assert timezone.localtime(at - timezone.timedelta(days=10)).strftime("%Y-%m-%d") in summit_row
     assert "badge-ok" in summit_row
