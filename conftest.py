@@ -129,6 +129,16 @@ def sqlite_default_env(tmp_path, **extra: str) -> dict:
     return env
 
 
+def rerun_on_sqlite(tmp_path, test_file: str, *, leave_out: str, timeout: float = 900):
+    """The tests of `test_file` again, in a pytest process on the embedded default's database
+    (SQLite, `sqlite_default_env`), leaving out the test `leave_out` (the one that calls this, so
+    the run does not start itself again). Returns the finished process, output captured."""
+    env = sqlite_default_env(tmp_path, REDIS_URL=os.environ.get("REDIS_URL", ""))
+    command = [sys.executable, "-m", "pytest", test_file, "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+               "--deselect", f"{Path(test_file).relative_to(ROOT)}::{leave_out}"]  # fmt: skip
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
 def manage(env: dict, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     """`manage.py <args>` in a subprocess with `env`, output captured."""
     return subprocess.run(

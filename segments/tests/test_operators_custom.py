@@ -7,15 +7,12 @@ ada, bob and cyd carry the custom values; each case names the contacts it must s
 """
 
 import datetime as dt
-import os
-import subprocess
-import sys
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
-from conftest import ROOT, sqlite_default_env
+from conftest import rerun_on_sqlite
 from crm_core.models import Contact
 from crm_core.services import custom_field_create
 from crm_core.sqlpath import portable_path
@@ -181,16 +178,9 @@ def test_a_label_rename_changes_nothing(people):
     assert Contact.objects.count() == 3
 
 
-@pytest.mark.skipif(
-    os.environ.get("DATABASE_URL", "").startswith("sqlite:"), reason="this is the SQLite run itself"
-)
 def test_the_same_cases_hold_on_sqlite(tmp_path):
     """This module again, in a process on the embedded default's database (SQLite)."""
-    env = sqlite_default_env(tmp_path, REDIS_URL=os.environ.get("REDIS_URL", ""))
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider", "-p", "no:xdist"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+    run = rerun_on_sqlite(tmp_path, __file__, leave_out="test_the_same_cases_hold_on_sqlite")
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
     assert connection.vendor == "postgresql" and f"{len(CASES) * 2 + 4} passed" in run.stdout, run.stdout[
         -2000:

@@ -5,8 +5,6 @@ contacts without an account or related rows) and every node may be negated: `neg
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 from django.db import connection
@@ -14,7 +12,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, sqlite_default_env
+from conftest import rerun_on_sqlite
 from segments.compiler import contacts_queryset
 from segments.models import Segment, SegmentKind
 
@@ -53,15 +51,8 @@ def test_a_negated_in_keeps_the_contacts_without_a_value():
     assert list(contacts_queryset(definition).values_list("pk", flat=True)) == without_email
 
 
-@pytest.mark.skipif(
-    os.environ.get("DATABASE_URL", "").startswith("sqlite:"), reason="this is the SQLite run itself"
-)
 def test_the_same_properties_hold_on_sqlite(tmp_path):
     """The module again, in a process on the embedded default's database (SQLite)."""
-    env = sqlite_default_env(tmp_path, REDIS_URL=os.environ.get("REDIS_URL", ""))
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider", "-p", "no:xdist"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+    run = rerun_on_sqlite(tmp_path, __file__, leave_out="test_the_same_properties_hold_on_sqlite")
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
     assert connection.vendor == "postgresql" and "2 passed" in run.stdout, run.stdout[-2000:]
