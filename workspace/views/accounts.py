@@ -12,7 +12,7 @@ from crm_core.models import Account, Contact, Lead, Opportunity
 from crm_core.selectors import VIEWS
 from workspace.forms import AccountFilterForm
 
-from .paging import OUTDATED_CURSOR, InvalidCursor, keyset_section
+from .paging import OUTDATED_CURSOR, InvalidCursor, form_keyset_section, keyset_section
 
 PAGE_SIZE = 50
 SECTION_SIZE = 20
@@ -33,10 +33,8 @@ def account_list_page(request):
         accounts = accounts.filter(industry=data["industry"])
     if data["country"]:
         accounts = accounts.filter(country__iexact=data["country"])
-    try:
-        page = keyset_section(request, accounts, ordering=("name", "id"), size=PAGE_SIZE)
-    except InvalidCursor:
-        form.add_error("cursor", OUTDATED_CURSOR)
+    page = form_keyset_section(request, form, accounts, ordering=("name", "id"), size=PAGE_SIZE)
+    if page is None:
         return render(request, "workspace/account_list.html", {"form": form, "page": None}, status=400)
     return render(request, "workspace/account_list.html", {"form": form, "page": page})
 

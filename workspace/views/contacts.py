@@ -11,7 +11,7 @@ from workspace.forms import ContactFilterForm
 from workspace.models import SavedViewEntity
 from workspace.selectors import contact_overview, owner_choices
 
-from .paging import OUTDATED_CURSOR, InvalidCursor, keyset_section
+from .paging import form_keyset_section
 from .saved_views import saved_views_context
 
 PAGE_SIZE = 50
@@ -43,10 +43,8 @@ def contact_list_page(request):
         **form.owner_filter(viewer),
     )
     rows = selectors.contact_list_rows(contacts)
-    try:
-        page = keyset_section(request, rows, ordering=form.ordering_key(), size=PAGE_SIZE)
-    except InvalidCursor:
-        form.add_error("cursor", OUTDATED_CURSOR)
+    page = form_keyset_section(request, form, rows, ordering=form.ordering_key(), size=PAGE_SIZE)
+    if page is None:
         return render(request, "workspace/contact_list.html", {"form": form, "rows": [], **saved}, status=400)
     return render(
         request,

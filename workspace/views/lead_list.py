@@ -11,7 +11,7 @@ from workspace.filters import LeadListFilter
 from workspace.models import SavedViewEntity
 from workspace.selectors import owner_choices
 
-from .paging import OUTDATED_CURSOR, InvalidCursor, keyset_section
+from .paging import form_keyset_section
 from .saved_views import saved_views_context
 
 PAGE_SIZE = 50
@@ -36,10 +36,10 @@ def lead_list_page(request):
     }
     if not filterset.is_valid():
         return render(request, "workspace/lead_list.html", context, status=400)
-    try:
-        page = keyset_section(request, filterset.qs, ordering=filterset.ordering_key(), size=PAGE_SIZE)
-    except InvalidCursor:
-        filterset.form.add_error("cursor", OUTDATED_CURSOR)
+    page = form_keyset_section(
+        request, filterset.form, filterset.qs, ordering=filterset.ordering_key(), size=PAGE_SIZE
+    )
+    if page is None:
         return render(request, "workspace/lead_list.html", context, status=400)
     context.update(
         view=filterset.form.cleaned_data["view"],

@@ -9,7 +9,7 @@ from crm_core import access
 from crm_core.models import Opportunity
 from workspace.forms import OpportunityFilterForm
 
-from .paging import OUTDATED_CURSOR, InvalidCursor, keyset_section
+from .paging import form_keyset_section
 
 PAGE_SIZE = 50
 
@@ -30,10 +30,8 @@ def opportunity_list_page(request):
         opportunities = opportunities.filter(owner=request.user)
     if data["account"]:
         opportunities = opportunities.filter(account_id=data["account"])
-    try:
-        page = keyset_section(request, opportunities, ordering=("-created_at", "-id"), size=PAGE_SIZE)
-    except InvalidCursor:
-        form.add_error("cursor", OUTDATED_CURSOR)
+    page = form_keyset_section(request, form, opportunities, ordering=("-created_at", "-id"), size=PAGE_SIZE)
+    if page is None:
         return render(request, "workspace/opportunity_list.html", {"form": form, "page": None}, status=400)
     return render(request, "workspace/opportunity_list.html", {"form": form, "page": page})
 

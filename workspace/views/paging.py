@@ -46,4 +46,16 @@ def keyset_section(
     )
 
 
-__all__ = ["OUTDATED_CURSOR", "InvalidCursor", "Section", "keyset_section"]
+def form_keyset_section(
+    request, form, queryset: QuerySet, *, ordering: tuple[str, ...], size: int
+) -> Section | None:
+    """`keyset_section` for a list page filtered by `form`: an outdated or forged cursor becomes the
+    form's `cursor` error and None (the page then answers 400 with the form)."""
+    try:
+        return keyset_section(request, queryset, ordering=ordering, size=size)
+    except InvalidCursor:
+        form.add_error("cursor", OUTDATED_CURSOR)
+        return None
+
+
+__all__ = ["OUTDATED_CURSOR", "InvalidCursor", "Section", "form_keyset_section", "keyset_section"]
