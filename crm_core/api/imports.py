@@ -69,9 +69,12 @@ class ImportJobSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_targets(self, job) -> list[dict]:
-        return [
-            {"name": t.name, "label": t.label, "required": t.required} for t in import_targets(job.entity)
-        ]
+        by_entity = self.context.setdefault("import_targets", {})  # one query per entity on a list page
+        if job.entity not in by_entity:
+            by_entity[job.entity] = [
+                {"name": t.name, "label": t.label, "required": t.required} for t in import_targets(job.entity)
+            ]
+        return by_entity[job.entity]
 
     def get_progress(self, job) -> dict:
         return import_job_progress(job)

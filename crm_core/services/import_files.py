@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import tablib
 from django.core.exceptions import ValidationError
 
+from .. import custom_fields
 from ..consent import PREFERENCE_FIELDS
 from ..models import Account, Contact, ImportEntity, Lead
 from .imports import LEAD_IMPORT_FIELDS
@@ -49,6 +50,7 @@ _ACCOUNT_TARGETS = (
     "parent_account",
 )
 _MODELS = {ImportEntity.CONTACT: Contact, ImportEntity.ACCOUNT: Account, ImportEntity.LEAD: Lead}
+CUSTOM_SUFFIX = " (custom)"  # after a custom field's label in the list of targets
 REQUIRED_TARGETS = {ImportEntity.CONTACT: (), ImportEntity.ACCOUNT: ("name",), ImportEntity.LEAD: ("topic",)}
 
 
@@ -66,7 +68,8 @@ def import_model(entity: str):
 
 
 def import_targets(entity: str) -> list[Target]:
-    """The fields a column of an `entity` import may be mapped to (the one list: extend it here)."""
+    """The fields a column of an `entity` import may be mapped to (the one list: extend it here):
+    the built-in ones, then each custom field of the entity as `custom.<key>` (one query)."""
     names = {
         ImportEntity.CONTACT: _CONTACT_TARGETS,
         ImportEntity.ACCOUNT: _ACCOUNT_TARGETS,
@@ -74,10 +77,22 @@ def import_targets(entity: str) -> list[Target]:
     }[entity]
     model = _MODELS[entity]
     required = REQUIRED_TARGETS[entity]
-    return [
+    built_in = [
         Target(name, str(model._meta.get_field(name).verbose_name).capitalize(), name in required)
         for name in names
     ]
+    custom = [
+        Target(field.name, f"{field.label}{CUSTOM_SUFFIX}", field.required)
+        for field in custom_fields.definitions(entity)
+    ]
+    return built_in + custom
+
+
+def target_attname(model, name: str) -> str:
+    """The model attribute a mapped target writes: `custom` for every `custom.<key>`."""
+    if name.startswith(custom_fields.PREFIX):
+        return "custom"
+    return model._meta.get_field(name).attname
 
 
 @dataclass
@@ -157,7 +172,7 @@ def mapping_suggest(entity: str, header: list[str]) -> dict[str, str]:
     by_key: dict[str, str] = {}
     for target in import_targets(entity):
         by_key.setdefault(_key(target.name), target.name)
-        by_key.setdefault(_key(target.label), target.name)
+        by_key.setdefault(_key(target.label.removesuffix(CUSTOM_SUFFIX)), target.name)
     if entity != ImportEntity.ACCOUNT:
         by_key.setdefault("emailaddress", "email")
     mapping, used = {}, set()

@@ -12,8 +12,9 @@ from django.core import validators
 from django.core.exceptions import ValidationError
 from django.db import connection, models
 
+from .. import custom_fields
 from ..addresses import normalize_email
-from ..models import Account, Contact, ImportEntity
+from ..models import Account, Contact, CustomField, CustomFieldType, ImportEntity
 from ..sqlpath import postgres_sql
 from .import_files import import_model
 from .imports import LeadImportInvalid, lead_import_clean
@@ -121,45 +122,111 @@ def known_emails(emails: Sequence[str]) -> dict[str, int]:
     return known
 
 
-def records_clean(
-    entity: str, mapping: dict[str, str], header: list[str], rows: Sequence[Sequence[str]], progress=None
-) -> CleanRows:
-    """Check every row of a contact or account import; leads go through `lead_import_clean`."""
-    if entity == ImportEntity.LEAD:
-        return _leads_clean(mapping, header, rows)
+@dataclass(frozen=True)
+class _Column:
+    index: int
+    column: str
+    name: str  # the target: a model field or `custom.<key>`
+    attname: str
+    convert: Callable[[str], object]
+    key: str = ""  # a custom field's key
+
+
+def _custom_converter(field: CustomField) -> Callable[[str], object]:
+    """A cell as the custom field's stored value (None: empty), as `values_clean` checks it; a
+    choice is found by its value or its label, in any case (multiple choices separated by ";")."""
+    by_text: dict[str, str] = {}
+    for value, label in custom_fields.choice_pairs(field):
+        by_text.setdefault(value.lower(), value)
+        by_text.setdefault(label.lower(), value)
+
+    def convert(text: str):
+        parsed = custom_fields.parse_text(field, text)
+        if field.field_type == CustomFieldType.CHOICE:
+            parsed = by_text.get(parsed.lower(), parsed)
+        elif field.field_type == CustomFieldType.MULTI_CHOICE:
+            parsed = [by_text.get(part.lower(), part) for part in parsed]
+        return custom_fields.value_clean(field, parsed)
+
+    return convert
+
+
+def _columns(entity: str, mapping: dict[str, str], header: list[str], definitions: dict) -> list[_Column]:
     model = import_model(entity)
     columns = []
     for index, column in enumerate(header):
         name = mapping.get(column)
-        if name:
-            model_field = model._meta.get_field(name)
-            columns.append((index, column, name, model_field.attname, _converter(model_field)))
+        if not name:
+            continue
+        if name.startswith(custom_fields.PREFIX):
+            key = name.removeprefix(custom_fields.PREFIX)
+            if key not in definitions:
+                message = f"Column {column!r}: there is no custom field {name!r} on {entity} any more."
+                raise ValidationError({"mapping": [message]})
+            columns.append(_Column(index, column, name, "custom", _custom_converter(definitions[key]), key))
+            continue
+        model_field = model._meta.get_field(name)
+        columns.append(_Column(index, column, name, model_field.attname, _converter(model_field)))
+    return columns
+
+
+def _required_custom_check(entity: str, result: CleanRows, definitions: dict, columns) -> None:
+    """Rows that create a record (every account; a contact whose email is not known) need a value
+    for each required custom field (a bad cell is reported once, as bad)."""
+    required = [definition for definition in definitions.values() if definition.required]
+    if not required:
+        return
+    column_of = {c.key: c.column for c in columns if c.key}
+    reported = {(error.row, error.field) for error in result.errors}
+    for number, values in enumerate(result.values, start=1):
+        if entity == ImportEntity.CONTACT and values.get("email") in result.known:
+            continue
+        given = values.get("custom") or {}
+        for definition in required:
+            if definition.key not in given and (number, definition.name) not in reported:
+                message = "This custom field is required."
+                column = column_of.get(definition.key, "")
+                result.errors.append(RowError(number, column, definition.name, message))
+
+
+def records_clean(
+    entity: str, mapping: dict[str, str], header: list[str], rows: Sequence[Sequence[str]], progress=None
+) -> CleanRows:
+    """Check every row of a contact or account import; leads go through `lead_import_clean`.
+    Custom fields' cells become each row's `custom` ({key: value}, only the cells given)."""
+    if entity == ImportEntity.LEAD:
+        return _leads_clean(mapping, header, rows)
+    definitions = {f.key: f for f in custom_fields.definitions(entity)}
+    columns = _columns(entity, mapping, header, definitions)
     result = CleanRows(values=[])
     errors = result.errors
     references: dict[str, tuple[str, dict[int, list[int]]]] = {}
     first_row_of: dict[str, int] = {}
     for number, row in enumerate(rows, start=1):
         values = {}
-        for index, column, name, attname, convert in columns:
-            text = row[index] if index < len(row) else ""
+        for c in columns:
+            text = row[c.index] if c.index < len(row) else ""
             if text == "":
                 continue
             try:
-                value = convert(text)
+                value = c.convert(text)
             except ValidationError as error:
-                errors.append(RowError(number, column, name, " ".join(error.messages)))
+                errors.append(RowError(number, c.column, c.name, " ".join(error.messages)))
                 continue
-            if attname != name:
-                references.setdefault(name, (column, {}))[1].setdefault(value, []).append(number)
-            elif name == "email":
+            if c.key:
+                if value is not None:
+                    values.setdefault("custom", {})[c.key] = value
+                continue
+            if c.attname != c.name:
+                references.setdefault(c.name, (c.column, {}))[1].setdefault(value, []).append(number)
+            elif c.name == "email":
                 value = normalize_email(value)
                 if value in first_row_of:
-                    errors.append(
-                        RowError(number, column, name, f"The email is also in row {first_row_of[value]}.")
-                    )
+                    message = f"The email is also in row {first_row_of[value]}."
+                    errors.append(RowError(number, c.column, c.name, message))
                     continue
                 first_row_of[value] = number
-            values[attname] = value
+            values[c.attname] = value
         result.values.append(values)
         if progress and number % 10_000 == 0:
             progress(number)
@@ -168,6 +235,7 @@ def records_clean(
         _references_check(target, name, ids, column, errors)
     if first_row_of:
         result.known = known_emails(list(first_row_of))
+    _required_custom_check(entity, result, definitions, columns)
     errors.sort(key=lambda error: (error.row, error.column))
     return result
 

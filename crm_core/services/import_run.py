@@ -16,11 +16,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import events
+from ..custom_fields import PREFIX
 from ..models import Account, ImportEntity, ImportJob, ImportStatus, KnownEmail
 from ..sqlpath import postgres_sql
 from ..tasking import TRANSIENT_ERRORS
 from . import import_write_portable, import_write_sql
-from .import_files import import_file_read, import_model
+from .import_files import import_file_read, import_model, target_attname
 from .import_jobs import _content, progress_set
 from .import_rows import CleanRows, RowError, records_clean
 from .imports import lead_bulk_import
@@ -61,7 +62,8 @@ def _fail(job: ImportJob, *, total: int, message: str, errors: list[RowError] = 
 
 
 def _contacts(job: ImportJob, checked: CleanRows, actor, progress) -> list[tuple]:
-    fields = sorted(import_model(job.entity)._meta.get_field(n).attname for n in job.mapping.values() if n)
+    model = import_model(job.entity)
+    fields = sorted({target_attname(model, n) for n in job.mapping.values() if n})
     writer = import_write_sql if postgres_sql() else import_write_portable
     update_known = job.on_known_email == KnownEmail.UPDATE
     ids, created, updated = writer.contacts_write(
@@ -89,7 +91,7 @@ def _contacts(job: ImportJob, checked: CleanRows, actor, progress) -> list[tuple
             outcomes.append(
                 (number, SKIPPED, "", "", "email", "A contact with this email was added meanwhile.")
             )
-    names = sorted(n for n in job.mapping.values() if n)
+    names = sorted({"custom" if n.startswith(PREFIX) else n for n in job.mapping.values() if n})
     events.records_changed_on_commit(
         entity=events.CONTACT, action=events.CREATED, ids=created, contact_ids=created
     )

@@ -34,6 +34,8 @@ def _update_known(known_rows: list[tuple[int, dict]], fields, actor_id, now, tra
             Contact.objects.select_for_update().filter(pk__in=keys[start : start + BATCH]).order_by("pk")
         ):
             values = by_pk[contact.pk]
+            if "custom" in values:  # merged key by key into the stored values, as on PostgreSQL
+                values = {**values, "custom": {**(contact.custom or {}), **values["custom"]}}
             diff = {a: v for a, v in values.items() if getattr(contact, a) != v}
             if not diff:
                 continue

@@ -5,6 +5,8 @@ algorithm is `import_write_portable`."""
 
 from __future__ import annotations
 
+import json
+
 from django.db import connection, models
 from django.utils import timezone
 
@@ -25,6 +27,14 @@ def _as_text(expression: str, model_field: models.Field) -> str:
     if isinstance(model_field, models.BooleanField):
         return f"CASE WHEN {expression} THEN 'True' ELSE 'False' END"
     return f"({expression})::text"
+
+
+def _cell(values: dict, attname: str):
+    """A row's value as COPY writes it (custom values as JSON text, which the jsonb column parses)."""
+    value = values.get(attname)
+    if attname == "custom" and value is not None:
+        return json.dumps(value)
+    return value
 
 
 def _copy_rows(cursor, fields: list[str], rows: list[tuple]) -> None:
@@ -64,11 +74,21 @@ def _trail(cursor, fields: list[str], *, new: bool, actor_id, now) -> None:
         )
 
 
+def _new_value(attname: str) -> str:
+    """A known contact's new value of a column: the cell, else the stored value; custom values are
+    merged key by key into the stored ones (the cells given replace their keys, the others stay)."""
+    col = connection.ops.quote_name(_field(attname).column)
+    if attname == "custom":
+        return f"c.{col} || COALESCE(t.{col}, '{{}}'::jsonb)"
+    return f"COALESCE(t.{col}, c.{col})"
+
+
 def _update_known(cursor, fields: list[str], *, actor_id, now) -> list[int]:
     cols = [connection.ops.quote_name(_field(a).column) for a in fields]
-    sets = ", ".join(f"{c} = COALESCE(t.{c}, c.{c})" for c in cols)
+    news = [_new_value(a) for a in fields]
+    sets = ", ".join(f"{c} = {n}" for c, n in zip(cols, news, strict=True))
     old = ", ".join(f"c.{c}" for c in cols)
-    new = ", ".join(f"COALESCE(t.{c}, c.{c})" for c in cols)
+    new = ", ".join(news)
     cursor.execute(
         f"""UPDATE {_CONTACT} c SET {sets}, updated_at = %s, updated_by_id = %s
             FROM {_TEMP} t
@@ -134,7 +154,7 @@ def contacts_write(
             is_new = pk is None
             pk = next(fresh) if is_new else pk
             ids.append(pk)
-            copied.append((number, pk, is_new, *(values.get(a) for a in fields)))
+            copied.append((number, pk, is_new, *(_cell(values, a) for a in fields)))
         _copy_rows(cursor, fields, copied)
         progress(len(rows) // 4)
         _trail(cursor, fields, new=False, actor_id=actor_id, now=now)
