@@ -238,6 +238,13 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": env.float("RECORD_COUNTS_COMPACT_SECONDS", default=60.0),
     },
 }
+# crm_core: an uploaded import file goes when its run finishes; one never run goes with its job
+# after this many days (crm_core.import_files_cleanup, hourly).
+IMPORT_UPLOAD_KEEP_DAYS = env.int("IMPORT_UPLOAD_KEEP_DAYS", default=7)
+CELERY_BEAT_SCHEDULE["crm-core-import-files-cleanup"] = {
+    "task": "crm_core.import_files_cleanup",
+    "schedule": 3600.0,
+}
 CELERY_BEAT_SCHEDULE["landing-spool-drain"] = {
     "task": "landing.spool_drain",
     "schedule": env.float("LANDING_SPOOL_DRAIN_SECONDS", default=30.0),

@@ -10,6 +10,7 @@ from celery import shared_task
 
 from .selectors import orphan_workflow_enabled
 from .services import lead_link_orphans, record_counts_compact
+from .services.import_jobs import import_files_cleanup
 from .services.import_run import import_job_run as import_run
 from .tasking import RETRY_TRANSIENT
 
@@ -38,3 +39,9 @@ def import_run_task(job_id: int) -> dict:
 def compact_record_counts_task() -> dict:
     """Fold the record counts' deltas (beat). Safe to run twice or at once: a busy run is skipped."""
     return record_counts_compact()
+
+
+@shared_task(name="crm_core.import_files_cleanup", **RETRY_TRANSIENT)
+def import_files_cleanup_task() -> dict:
+    """Delete stored import uploads no run needs any more (beat). Safe to run twice or at once."""
+    return import_files_cleanup()

@@ -27,8 +27,10 @@ class ImportStatus(models.TextChoices):
 
 
 class ImportJob(models.Model):
-    """One uploaded file and what became of it. The file is kept (nothing is lost); the run writes
-    the whole file in one transaction, so a failed run leaves nothing of it behind."""
+    """One uploaded file and what became of it. The run writes the whole file in one transaction,
+    so a failed run leaves nothing of it behind. The stored upload is deleted once the run has
+    finished (done or failed; the report stays as long as the job), and with the job when it was
+    never run for `IMPORT_UPLOAD_KEEP_DAYS` (`crm_core.import_files_cleanup`)."""
 
     entity = models.CharField(max_length=16, choices=ImportEntity.choices)
     file = models.FileField(upload_to="imports/uploads/%Y/%m/")

@@ -10,12 +10,15 @@ Contacts are written set-based by `import_write_sql` (PostgreSQL) or `import_wri
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 
 from .. import tasking
 from ..models import ImportEntity, ImportJob, ImportMapping, ImportStatus, KnownEmail
@@ -38,6 +41,8 @@ def _actor_id(actor) -> int | None:
 
 
 def _content(job: ImportJob) -> bytes:
+    if not job.file:  # deleted once the run finished (or by beat's sweep)
+        raise ValidationError({"file": ["The uploaded file is no longer stored: upload it again."]})
     job.file.open("rb")
     try:
         return job.file.read()
@@ -47,8 +52,8 @@ def _content(job: ImportJob) -> bytes:
 
 @transaction.atomic
 def import_job_create(*, actor, entity: str, upload) -> ImportJob:
-    """Store the uploaded file (kept whatever happens) and read its header; the mapping starts
-    from the one remembered for this header, else from the column names."""
+    """Store the uploaded file (until the run finishes, see `upload_forget`) and read its header;
+    the mapping starts from the one remembered for this header, else from the column names."""
     if entity not in ImportEntity.values:
         raise ValidationError({"entity": [f"Expected one of {', '.join(ImportEntity.values)}."]})
     file_format = file_format_of(getattr(upload, "name", "") or "")
@@ -160,3 +165,47 @@ def import_job_progress(job: ImportJob) -> dict:
     if state["phase"] == "committing":
         percent = 99
     return {"status": job.status, "phase": state["phase"], "percent": percent, "done": done, "total": total}
+
+
+# --- Stored uploads ------------------------------------------------------------------------------
+
+
+def _delete_after_commit(storage, names: list[str]) -> None:
+    def delete() -> None:
+        for name in names:
+            storage.delete(name)  # a file already gone is no error
+
+    transaction.on_commit(delete)
+
+
+def upload_forget(job: ImportJob) -> None:
+    """Drop a finished job's stored upload: the field is cleared now (the caller saves the job) and
+    the file deleted once that commits (a rolled-back run keeps it, for its retry)."""
+    if job.file:
+        _delete_after_commit(job.file.storage, [job.file.name])
+        job.file = ""
+
+
+@transaction.atomic
+def import_files_cleanup(*, keep_days: int | None = None) -> dict:
+    """Beat's sweep: delete the jobs that were uploaded or mapped but never run for `keep_days`
+    (default `IMPORT_UPLOAD_KEEP_DAYS`) with their files, and the files finished jobs still name
+    (a worker that died between the commit and the delete). Safe to run twice or at once."""
+    days = settings.IMPORT_UPLOAD_KEEP_DAYS if keep_days is None else keep_days
+    storage = ImportJob._meta.get_field("file").storage
+    cutoff = timezone.now() - dt.timedelta(days=days)
+    abandoned = ImportJob.objects.select_for_update(skip_locked=True).filter(
+        status__in=(ImportStatus.UPLOADED, ImportStatus.MAPPED), created_at__lt=cutoff
+    )
+    dropped = list(abandoned.values_list("pk", "file", "report"))
+    ImportJob.objects.filter(pk__in=[pk for pk, _, _ in dropped]).delete()
+    finished = (
+        ImportJob.objects.select_for_update(skip_locked=True)
+        .filter(status__in=(ImportStatus.DONE, ImportStatus.FAILED))
+        .exclude(file="")
+    )
+    kept = list(finished.values_list("pk", "file"))
+    ImportJob.objects.filter(pk__in=[pk for pk, _ in kept]).update(file="")
+    names = [name for _, *files in dropped for name in files if name] + [name for _, name in kept]
+    _delete_after_commit(storage, names)
+    return {"jobs_deleted": len(dropped), "files_deleted": len(names)}

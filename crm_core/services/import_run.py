@@ -22,7 +22,7 @@ from ..sqlpath import postgres_sql
 from ..tasking import TRANSIENT_ERRORS
 from . import import_write_portable, import_write_sql
 from .import_files import import_file_read, import_model, target_attname
-from .import_jobs import _content, progress_set
+from .import_jobs import _content, progress_set, upload_forget
 from .import_rows import CleanRows, RowError, records_clean
 from .imports import lead_bulk_import
 
@@ -57,6 +57,7 @@ def _fail(job: ImportJob, *, total: int, message: str, errors: list[RowError] = 
     job.total_rows, job.failed_count = total, len({error.row for error in errors})
     job.created_count = job.updated_count = job.skipped_count = 0
     _report_file(job, [(e.row, FAILED, "", e.column, e.field, e.message) for e in errors])
+    upload_forget(job)
     job.save()
     progress_set(job.pk, "failed", total, total)
 
@@ -140,6 +141,7 @@ def _write(job: ImportJob, checked: CleanRows, total: int) -> None:
         job.created_count, job.updated_count = counts[CREATED], counts[UPDATED]
         job.skipped_count, job.failed_count = counts[SKIPPED], 0
         _report_file(job, outcomes)
+        upload_forget(job)
         job.save()
 
 

@@ -6,6 +6,7 @@ import io
 
 import pytest
 import tablib
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from crm_core.models import (
@@ -208,8 +209,9 @@ def test_running_twice_creates_no_duplicates(sql_path):
     )
     run(job, mia)
     assert import_job_run(job_id=job.pk) == {"skipped": "not queued"}
-    # A retry after a crash: the job still says running, the rows are already there.
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING)
+    # A retry after a crash: the job still says running (with its file), the rows are already there.
+    job.file.save("people.csv", ContentFile(b"email\na@example.com\nb@example.com\n"), save=False)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING, file=job.file.name)
     assert import_job_run(job_id=job.pk)["status"] == "done"
     assert Contact.objects.count() == 2
     job.refresh_from_db()
