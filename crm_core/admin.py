@@ -427,7 +427,7 @@ class ListMembershipAdmin(LargeTableAdmin):
 
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
-    list_display = ("name", "starts_at", "location")
+    list_display = ("name", "starts_at", "location", "capacity")
     search_fields = ("name",)
     date_hierarchy = "starts_at"
 

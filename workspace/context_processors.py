@@ -17,6 +17,7 @@ MARKETING_NAV = (
     ("Emails", "journeys:email-list", "journeys.view_emailtemplate"),
     ("Scoring", "leadscoring:model-list", "leadscoring.view_scoringmodel"),
     ("Landing pages", "landing:editor-list", "landing.view_landingpage"),
+    ("Events", "workspace:event-list", "crm_core.change_event"),
     ("Identity review", "workspace:identity-review", "crm_core.change_lead"),
     ("Imports", "workspace:import-list", "crm_core.add_contact"),
     ("Custom fields", "workspace:custom-field-list", "crm_core.change_customfield"),

@@ -25,7 +25,7 @@ from .views import CRMModelViewSet
 class EventSerializer(StrictModelSerializer):
     class Meta:
         model = models.Event
-        fields = ["id", "name", "starts_at", "location", "created_at", "updated_at"]
+        fields = ["id", "name", "starts_at", "location", "capacity", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
 
 

@@ -1,5 +1,6 @@
 """What contacts did: interactions (opens, clicks, visits, forms, ...) and event registrations."""
 
+from django.core.validators import MinValueValidator
 from django.db import models
 
 from .base import TimestampedModel
@@ -46,6 +47,8 @@ class Event(TimestampedModel):
     name = models.CharField(max_length=200, db_index=True)
     starts_at = models.DateTimeField(null=True, blank=True)
     location = models.CharField(max_length=200, blank=True)
+    # Places offered (empty: no limit); shown against the registrations, not enforced on them.
+    capacity = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
 
     class Meta:
         ordering = ["-starts_at", "id"]

@@ -18,7 +18,7 @@ from .. import events
 from ..models import Contact, Event, EventRegistration, InteractionKind
 from .records import _checked, interaction_record
 
-EVENT_FIELDS = frozenset({"name", "starts_at", "location"})
+EVENT_FIELDS = frozenset({"name", "starts_at", "location", "capacity"})
 REGISTRATION_FIELDS = frozenset({"event", "contact", "registered_at", "attended"})
 
 _atomic = transaction.atomic(savepoint=False)

@@ -161,3 +161,13 @@ def test_a_registration_cannot_move_to_another_contact(marketer_client):
     response = marketer_client.patch(url, {"contact": other.pk}, format="json")
     assert response.status_code == 400 and "contact" in response.json()
     assert marketer_client.put(url, {"attended": True}, format="json").status_code == 405
+
+
+def test_capacity_is_optional_and_at_least_one_over_the_api(marketer_client):
+    made = marketer_client.post(EVENTS_URL, {"name": "Roadshow", "capacity": 40}, format="json")
+    assert made.status_code == 201 and made.json()["capacity"] == 40
+    url = f"{EVENTS_URL}{made.json()['id']}/"
+    assert marketer_client.patch(url, {"capacity": None}, format="json").json()["capacity"] is None
+    for bad in (0, -1, "many"):
+        response = marketer_client.patch(url, {"capacity": bad}, format="json")
+        assert response.status_code == 400 and "capacity" in response.json(), bad

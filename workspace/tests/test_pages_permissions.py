@@ -7,7 +7,7 @@ its expected statuses are written down here.
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from crm_core.models import LeadStatus
+from crm_core.models import Event, LeadStatus
 from crm_core.tests.factories import (
     AccountFactory,
     ContactFactory,
@@ -68,6 +68,12 @@ EXPECTED = {
     "workspace:import-report": (404, FORBIDDEN, 404),
     "workspace:import-mapping": (405, 405, 405),  # POST only
     "workspace:import-run": (405, 405, 405),
+    # Events (workspace/views/events.py): everyone reads, marketers and admins manage.
+    "workspace:event-list": (OK, OK, OK),
+    "workspace:event-detail": (OK, OK, OK),
+    "workspace:event-create": (OK, FORBIDDEN, OK),
+    "workspace:event-edit": (OK, FORBIDDEN, OK),
+    "workspace:event-registration-attend": (405, 405, 405),  # POST only (test_pages_events.py)
     "leadscoring:model-list": (OK, OK, OK),
     "segments:list": (OK, OK, OK),
     "segments:new": (OK, FORBIDDEN, OK),
@@ -125,6 +131,7 @@ def records(marketer):
         "segment": Segment.objects.create(name="Decision makers").pk,
         "journey": make_journey(steps=[send_email_step()]).pk,
         "landing": LandingPageFactory().pk,
+        "event": Event.objects.create(name="Summit").pk,
     }
 
 
@@ -163,6 +170,9 @@ def url_of(name: str, records) -> str:
         "sales:task-create": ["account", records["account"]],
         "sales:task-complete": [1],
         "sales:journey-tasks": [records["journey"]],
+        "workspace:event-detail": [records["event"]],
+        "workspace:event-edit": [records["event"]],
+        "workspace:event-registration-attend": [records["event"], 1],
     }.get(name, [])
     return reverse(name, args=args)
 
