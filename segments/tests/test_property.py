@@ -1,7 +1,10 @@
 """Random trees on random small data: the compiled query returns exactly what a plain-Python
 evaluation of the contract's semantics returns (segments/tests/trees.py), on PostgreSQL and on the
 embedded SQLite default. The data has empty values (NULL and "" columns, JSON keys missing or null,
-contacts without an account or related rows) and every node may be negated: `negate` is plain NOT."""
+contacts without an account or related rows) and every node may be negated: `negate` is plain NOT.
+Custom fields of every type (text, number, date, choice, multiple choice, boolean on contacts; a
+number on leads, a text on accounts) are drawn next to the built-in ones, with their values missing,
+JSON null, "" or [], so the same NULL/empty rules are checked on them."""
 
 import json
 import os

@@ -2,7 +2,9 @@
 
 `contact_trees` draws definitions over contacts (every node may carry `negate`) whose field
 conditions, related clauses (leads, account, opportunities, interactions, subscriptions) and
-`in_segment` references hit NULL and empty columns and missing related rows. `people` draws the
+`in_segment` references hit NULL and empty columns and missing related rows. Custom fields
+(`CUSTOM_FIELDS`: every type on contacts, one on leads and accounts) are drawn like built-in ones,
+with their values missing, JSON null, "" or [] as well as set. `people` draws the
 rows; `people_write` stores them; `definition_matches` is the reference the compiled query must agree
 with (segment-query.md, written out plainly).
 """
@@ -23,7 +25,8 @@ from crm_core.models import (
     Opportunity,
     SubscriptionList,
 )
-from segments.compiler.registry import BOOLEAN, DATE, DATETIME, ENTITIES, NUMBER, TEXT
+from crm_core.models import CustomField
+from segments.compiler.registry import BOOLEAN, DATE, DATETIME, ENTITIES, MULTI_CHOICE, NUMBER, TEXT
 
 MISSING = "<missing>"  # a JSON key that is not there at all (unlike a JSON null)
 SEGMENT = "<segment>"  # `in_segment` of the test's own static segment (bound when stored)
@@ -90,6 +93,58 @@ def _boolean_condition(field: str):
     return st.builds(lambda v: {"field": field, "op": "eq", "value": v}, st.booleans())
 
 
+def _multi_choice_conditions(field: str, keys: list[str]):
+    return st.one_of(
+        st.builds(lambda op, v: {"field": field, "op": op, "value": v},
+                  st.sampled_from(["contains", "not_contains"]), st.sampled_from(keys)),
+        st.builds(lambda op, v: {"field": field, "op": op, "value": v}, st.sampled_from(["in", "not_in"]),
+                  st.lists(st.sampled_from(keys), min_size=1, max_size=2)),
+        st.builds(lambda op: {"field": field, "op": op}, st.sampled_from(EMPTINESS)),
+    )  # fmt: skip
+
+
+# Custom fields per entity: key -> (type, choices, the values drawn for a row). MISSING: no key at all;
+# None: a JSON null; "" and []: stored empties (the services never store them, the compiler must still
+# read them as empty). Dates are drawn as day offsets and stored as ISO strings.
+CUSTOM_FIELDS = {
+    "contact": {
+        "nick": (TEXT, [], [MISSING, None, "", "Ace", "ace of base", "Zed"]),
+        "tier": ("choice", ["gold", "silver"], [MISSING, None, "", "gold", "silver"]),
+        "seats": (NUMBER, [], [MISSING, None, 0, 2.5, 10]),
+        "vip": (BOOLEAN, [], [MISSING, None, True, False]),
+        "renewal": (DATE, [], [MISSING, None, -40, -10, 0, 3, 20]),
+        "tools": (MULTI_CHOICE, ["crm", "erp", "bi"], [MISSING, None, [], ["crm"], ["crm", "erp"], ["bi"]]),
+    },
+    "lead": {"budget": (NUMBER, [], [MISSING, None, 100, 5000])},
+    "account": {"region": (TEXT, [], [MISSING, "", "EMEA", "emea north"])},
+}
+
+
+def custom_type(entity: str, name: str) -> str | None:
+    if not name.startswith("custom."):
+        return None
+    return CUSTOM_FIELDS[entity][name.removeprefix("custom.")][0]
+
+
+def custom_fields_define() -> None:
+    """The custom field definitions the trees name (once per database)."""
+    from crm_core.services import custom_field_create
+
+    for entity, fields in CUSTOM_FIELDS.items():
+        for key, (type_, choices, _) in fields.items():
+            if not CustomField.objects.filter(entity=entity, key=key).exists():
+                custom_field_create(
+                    entity=entity, key=key, label=key.title(), field_type=type_, choices=choices
+                )
+
+
+def custom_values(entity: str):
+    """A row's custom values as drawn (MISSING where the key is left out)."""
+    return st.fixed_dictionaries(
+        {key: st.sampled_from(values) for key, (_, _, values) in CUSTOM_FIELDS[entity].items()}
+    )
+
+
 CONDITIONS = {
     "contact": st.one_of(
         _choice_conditions("job_role", ["decision_maker", "influencer"]),
@@ -97,15 +152,23 @@ CONDITIONS = {
         _text_conditions("email", ["p1@example.com", "p", "EXAMPLE.COM"]),
         _number_conditions("consent_level", [0, 2, 5]),
         _boolean_condition("do_not_bulk_email"),
+        _text_conditions("custom.nick", ["ace", "ACE OF", "e"]),
+        _choice_conditions("custom.tier", ["gold", "silver"]),
+        _number_conditions("custom.seats", [0, 2.5, 10]),
+        _boolean_condition("custom.vip"),
+        _date_conditions("custom.renewal"),
+        _multi_choice_conditions("custom.tools", ["crm", "erp", "bi"]),
     ),
     "lead": st.one_of(
         _text_conditions("topic", ["contoso ltd conference", "demo"]),
         _boolean_condition("sales_ready"),
         _number_conditions("estimated_value", [100, 1000, 5000]),
+        _number_conditions("custom.budget", [100, 1000, 5000]),
     ),
     "account": st.one_of(
         _choice_conditions("industry", ["software", "retail"]),
         _number_conditions("employees", [10, 100, 500]),
+        _text_conditions("custom.region", ["emea", "North", "x"]),
     ),
     "opportunity": _date_conditions("close_date"),
     "interaction": st.one_of(
@@ -185,10 +248,12 @@ leads = st.fixed_dictionaries({
     "topic": st.sampled_from(["Contoso Ltd Conference", "CONTOSO LTD CONFERENCE", "Demo", ""]),
     "sales_ready": st.booleans(),
     "estimated_value": st.sampled_from([None, 100, 5000]),
+    "custom": custom_values("lead"),
 })  # fmt: skip
 accounts = st.fixed_dictionaries({
     "industry": st.sampled_from(["software", "retail", ""]),
     "employees": st.sampled_from([None, 10, 500]),
+    "custom": custom_values("account"),
 })  # fmt: skip
 opportunities = st.fixed_dictionaries({"close_date": st.sampled_from(DAY_OFFSETS)})
 interactions = st.fixed_dictionaries({
@@ -212,6 +277,7 @@ person = st.fixed_dictionaries({
     "interactions": st.lists(interactions, max_size=3),
     "subscriptions": st.lists(subscriptions, max_size=2, unique_by=lambda s: s["list_name"]),
     "in_segment": st.booleans(),
+    "custom": custom_values("contact"),
 })  # fmt: skip
 people = st.lists(person, min_size=1, max_size=5)
 
@@ -224,24 +290,55 @@ def _date(offset):
     return None if offset is None else timezone.localdate() + dt.timedelta(days=offset)
 
 
+def _custom(entity: str, drawn: dict | None) -> tuple[dict, dict]:
+    """(the `custom` column as stored, the reference's values by `custom.<key>`: None when missing)."""
+    stored, seen = {}, {}
+    for key, value in (drawn or {}).items():
+        if value == MISSING:
+            seen[f"custom.{key}"] = None
+            continue
+        if CUSTOM_FIELDS[entity][key][0] == DATE and value is not None:
+            day = _date(value)
+            stored[key], seen[f"custom.{key}"] = day.isoformat(), day
+            continue
+        stored[key], seen[f"custom.{key}"] = value, value
+    for key in CUSTOM_FIELDS[entity]:
+        seen.setdefault(f"custom.{key}", None)
+    return stored, seen
+
+
+def _split(entity: str, row: dict) -> tuple[dict, dict]:
+    """A drawn row as model fields (with `custom`) and as the reference's record."""
+    fields = {k: v for k, v in row.items() if k != "custom"}
+    stored, seen = _custom(entity, row.get("custom"))
+    return {**fields, "custom": stored}, {**fields, **seen}
+
+
 def people_write(rows: list[dict], *, segment_id: int, now: dt.datetime) -> dict[int, dict]:
     """Store the drawn people (the CRM tables are emptied first); returns the reference records by pk."""
     from segments.models import SegmentMembership
 
+    custom_fields_define()
     Contact.objects.all().delete()
     Account.objects.all().delete()
     lists = {name: SubscriptionList.objects.get_or_create(name=name)[0] for name in ("News", "offers")}
     records = {}
     for index, row in enumerate(rows):
-        account = Account.objects.create(name=f"a{index}", **row["account"]) if row["account"] else None
+        account = None
+        if row["account"]:
+            account_fields, account_record = _split("account", row["account"])
+            account = Account.objects.create(name=f"a{index}", **account_fields)
         email = f"p{index}@example.com" if row["has_email"] else None
         fields = {k: row[k] for k in ("job_role", "country", "consent_level", "do_not_bulk_email")}
-        contact = Contact.objects.create(email=email, parent_account=account, **fields)
-        record = {**fields, "email": email, "in_segment": row["in_segment"]}
-        record["account"] = [dict(row["account"])] if account else []
-        record["leads"] = [dict(lead) for lead in row["leads"]]
+        custom, custom_record = _custom("contact", row.get("custom"))
+        contact = Contact.objects.create(email=email, parent_account=account, custom=custom, **fields)
+        record = {**fields, **custom_record, "email": email, "in_segment": row["in_segment"]}
+        record["account"] = [account_record] if account else []
+        record["leads"] = []
         for lead in row["leads"]:
-            Lead.objects.create(parent_contact=contact, **lead)
+            lead_fields, lead_record = _split("lead", lead)
+            Lead.objects.create(parent_contact=contact, **lead_fields)
+            record["leads"].append(lead_record)
         record["opportunities"] = []
         for opportunity in row["opportunities"]:
             close_date = _date(opportunity["close_date"])
@@ -277,7 +374,7 @@ def people_write(rows: list[dict], *, segment_id: int, now: dt.datetime) -> dict
 
 
 def _empty(value) -> bool:
-    return value is None or value == ""
+    return value is None or value == "" or value == []
 
 
 def _day_of(value, type_: str) -> dt.date:
@@ -307,7 +404,7 @@ def _date_matches(value, type_: str, op: str, arg, now: dt.datetime) -> bool:
 
 
 def field_matches(record: dict, node: dict, entity: str, now: dt.datetime) -> bool:
-    type_ = ENTITIES[entity].fields[node["field"]].type
+    type_ = custom_type(entity, node["field"]) or ENTITIES[entity].fields[node["field"]].type
     value, op, arg = record[node["field"]], node["op"], node.get("value")
     if op == "is_empty":
         return _empty(value)
@@ -317,6 +414,10 @@ def field_matches(record: dict, node: dict, entity: str, now: dt.datetime) -> bo
         return op in ("neq", "not_contains", "not_in", "not_in_last_days")
     if type_ == BOOLEAN:
         return value == arg
+    if type_ == MULTI_CHOICE:  # contains: has the choice; in: has any of them
+        wanted = set(arg) if op in ("in", "not_in") else {arg}
+        has = bool(wanted & set(value))
+        return has if op in ("contains", "in") else not has
     if type_ in (DATE, DATETIME):
         return _date_matches(value, type_, op, arg, now)
     if type_ == NUMBER:
