@@ -19,13 +19,13 @@ from hypothesis import strategies as st
 from crm_core.models import (
     Account,
     Contact,
+    CustomField,
     Interaction,
     Lead,
     ListMembership,
     Opportunity,
     SubscriptionList,
 )
-from crm_core.models import CustomField
 from segments.compiler.registry import BOOLEAN, DATE, DATETIME, ENTITIES, MULTI_CHOICE, NUMBER, TEXT
 
 MISSING = "<missing>"  # a JSON key that is not there at all (unlike a JSON null)
