@@ -182,6 +182,18 @@ def parse_text(field: CustomField, raw: str):
     return raw
 
 
+def as_text(field: CustomField, value) -> str:
+    """A stored value as one CSV cell that `parse_text` reads back (exports): "" when empty,
+    true/false, multiple choices joined by ";", numbers and ISO dates as they are stored."""
+    if value in EMPTY:
+        return ""
+    if field.field_type == CustomFieldType.BOOLEAN:
+        return "true" if value else "false"
+    if field.field_type == CustomFieldType.MULTI_CHOICE and isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return str(value)
+
+
 # --- Forms and display ---------------------------------------------------------------------------
 
 

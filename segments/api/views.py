@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from crm_core import custom_fields
 from crm_core.api.pagination import LargeListPagination
 from crm_core.api.parsers import MultiPartParser
 from crm_core.api.permissions import RoleModelPermissions
@@ -190,20 +191,23 @@ class SegmentViewSet(viewsets.ModelViewSet):
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"])
     def export(self, request, pk=None):
-        """The members as CSV, streamed."""
+        """The members as CSV, streamed: the built-in columns, then a `custom.<key>` column per custom
+        field of contacts (as an import reads it back: multiple choices joined by ";")."""
         segment = self.get_object()
+        custom = custom_fields.definitions("contact")  # a column `custom.<key>` each, as imports read it
         rows = (
             Contact.objects.filter(segment_memberships__segment=segment)
             .order_by("id")
-            .values_list(*EXPORT_COLUMNS)
+            .values_list(*EXPORT_COLUMNS, "custom")
             .iterator(chunk_size=5000)
         )
         writer = csv.writer(_Echo())
 
         def stream():
-            yield writer.writerow(EXPORT_COLUMNS)
-            for row in rows:
-                yield writer.writerow(row)
+            yield writer.writerow([*EXPORT_COLUMNS, *(field.name for field in custom)])
+            for *row, values in rows:
+                values = values or {}
+                yield writer.writerow([*row, *(custom_fields.as_text(f, values.get(f.key)) for f in custom)])
 
         response = StreamingHttpResponse(stream(), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}.csv"'

@@ -1,11 +1,20 @@
 """A definition tree in words, for pages that show one (e.g. a scoring rule's condition):
 `{"related": "interactions", ... kind eq email_open, occurred_at in_last_days 30}` reads
-"email opened in the last 30 days". Labels come from the registry; nothing is queried. A node the
-registry does not know is shown by its raw names, so a stale definition still reads."""
+"email opened in the last 30 days". Labels come from the registry; custom fields' labels and
+choices from their definitions, read in one query only when the tree names a custom field. A node
+the registry does not know is shown by its raw names, so a stale definition still reads."""
 
 from __future__ import annotations
 
-from .registry import ENTITIES, Field
+from contextvars import ContextVar
+
+from crm_core import custom_fields
+from crm_core.models import CustomField
+
+from .registry import ENTITIES, Field, custom_field
+
+# (entity, "custom.<key>") -> Field, for the custom fields the definition being described names.
+_CUSTOM: ContextVar[dict[tuple[str, str], Field] | None] = ContextVar("describe_custom_fields", default=None)
 
 OP_WORDS = {
     "eq": "is", "neq": "is not", "contains": "contains", "not_contains": "does not contain",
@@ -24,7 +33,29 @@ def describe_definition(definition, *, root: str | None = None) -> str:
     if not isinstance(definition, dict):
         return str(definition)
     entity = root or definition.get("entity") or "contact"
-    return _node(definition, entity, top=True)
+    token = _CUSTOM.set(_custom_fields_named(definition))
+    try:
+        return _node(definition, entity, top=True)
+    finally:
+        _CUSTOM.reset(token)
+
+
+def _custom_keys(node, keys: set[str]) -> set[str]:
+    if isinstance(node, dict):
+        name = node.get("field")
+        if isinstance(name, str) and name.startswith(custom_fields.PREFIX):
+            keys.add(name.removeprefix(custom_fields.PREFIX))
+        conditions = node.get("conditions")
+        for child in conditions if isinstance(conditions, list) else []:
+            _custom_keys(child, keys)
+    return keys
+
+
+def _custom_fields_named(definition: dict) -> dict[tuple[str, str], Field]:
+    keys = _custom_keys(definition, set())
+    if not keys:
+        return {}
+    return {(d.entity, d.name): custom_field(d) for d in CustomField.objects.filter(key__in=keys)}
 
 
 def _value(field: Field | None, value) -> str:
@@ -38,6 +69,7 @@ def _value(field: Field | None, value) -> str:
 
 def _field(node: dict, entity: str) -> str:
     field = ENTITIES.get(entity).fields.get(node.get("field")) if entity in ENTITIES else None
+    field = field or (_CUSTOM.get() or {}).get((entity, node.get("field")))
     label = (field.label if field else str(node.get("field"))).lower()
     op, value = node.get("op"), node.get("value")
     words = OP_WORDS.get(op, str(op))
