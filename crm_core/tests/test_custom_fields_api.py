@@ -7,7 +7,7 @@ from crm_core import custom_fields
 from crm_core.models import Contact, CustomField, Lead
 from crm_core.services import custom_field_create
 from crm_core.sqlpath import portable_path
-from crm_core.tests.factories import AccountFactory, ContactFactory
+from crm_core.tests.factories import AccountFactory, ContactFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -205,3 +205,16 @@ def test_services_refuse_bad_values_for_every_writer(fields):
         "tier": "gold",
         "seats": 0,
     }
+
+
+@pytest.mark.parametrize("portable", [False, True], ids=["postgres", "portable"])
+def test_leads_filter_on_their_custom_fields(marketer_client, portable):
+    custom_field_create(entity="lead", key="budget", label="Budget", field_type="number")
+    big = LeadFactory(custom={"budget": 5000})
+    LeadFactory(custom={"budget": 100})
+    LeadFactory(custom={})
+    with portable_path() if portable else _nothing():
+        found = marketer_client.get("/api/leads/?custom.budget__gte=1000")
+        bad = marketer_client.get("/api/leads/?custom.budget=lots")
+    assert [row["id"] for row in found.data["results"]] == [big.pk]
+    assert bad.status_code == 400 and "custom.budget" in bad.data
