@@ -72,7 +72,8 @@ class ImportJobSerializer(serializers.ModelSerializer):
         by_entity = self.context.setdefault("import_targets", {})  # one query per entity on a list page
         if job.entity not in by_entity:
             by_entity[job.entity] = [
-                {"name": t.name, "label": t.label, "required": t.required} for t in import_targets(job.entity)
+                {"name": t.name, "label": t.label, "required": t.required, "custom": t.custom}
+                for t in import_targets(job.entity)
             ]
         return by_entity[job.entity]
 

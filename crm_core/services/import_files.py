@@ -50,7 +50,6 @@ _ACCOUNT_TARGETS = (
     "parent_account",
 )
 _MODELS = {ImportEntity.CONTACT: Contact, ImportEntity.ACCOUNT: Account, ImportEntity.LEAD: Lead}
-CUSTOM_SUFFIX = " (custom)"  # after a custom field's label in the list of targets
 REQUIRED_TARGETS = {ImportEntity.CONTACT: (), ImportEntity.ACCOUNT: ("name",), ImportEntity.LEAD: ("topic",)}
 
 
@@ -61,6 +60,7 @@ class Target:
     name: str
     label: str
     required: bool = False
+    custom: bool = False  # a custom field (`custom.<key>`)
 
 
 def import_model(entity: str):
@@ -82,7 +82,7 @@ def import_targets(entity: str) -> list[Target]:
         for name in names
     ]
     custom = [
-        Target(field.name, f"{field.label}{CUSTOM_SUFFIX}", field.required)
+        Target(field.name, field.label, field.required, custom=True)
         for field in custom_fields.definitions(entity)
     ]
     return built_in + custom
@@ -172,7 +172,7 @@ def mapping_suggest(entity: str, header: list[str]) -> dict[str, str]:
     by_key: dict[str, str] = {}
     for target in import_targets(entity):
         by_key.setdefault(_key(target.name), target.name)
-        by_key.setdefault(_key(target.label.removesuffix(CUSTOM_SUFFIX)), target.name)
+        by_key.setdefault(_key(target.label), target.name)
     if entity != ImportEntity.ACCOUNT:
         by_key.setdefault("emailaddress", "email")
     mapping, used = {}, set()

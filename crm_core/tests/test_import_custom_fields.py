@@ -45,8 +45,8 @@ HEADER = ["email", "Tier", "Seats", "Renewal", "Topics", "VIP", "Nickname"]
 
 
 def test_custom_fields_are_targets_and_suggested_by_label(contact_fields):
-    targets = {target.name: target.label for target in import_targets("contact")}
-    assert targets["custom.tier"] == "Tier (custom)" and "custom.vip" in targets
+    targets = {target.name: (target.label, target.custom) for target in import_targets("contact")}
+    assert targets["custom.tier"] == ("Tier", True) and targets["email"][1] is False
     assert "custom.tier" not in {target.name for target in import_targets("account")}
     job = import_job_create(actor=MarketerFactory(), entity="contact", upload=csv_upload(HEADER, []))
     assert job.mapping == {

@@ -1,5 +1,6 @@
 """A marketer imports a 10,000-row CSV of contacts in the real pages: maps two columns the header
-does not name, previews, runs it on a real Celery worker and watches the progress bar finish."""
+does not name and one to a custom field, previews, runs it on a real Celery worker and watches the
+progress bar finish; the uploaded file is gone afterwards, the report stays."""
 
 import csv
 import os
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from crm_core.models import ConsentChange, Contact, ImportJob
+from crm_core.services import custom_field_create
 from crm_core.tests.factories import ContactFactory, MarketerFactory
 
 from .test_sales_and_dashboard import log_in
@@ -43,6 +45,7 @@ def test_a_marketer_imports_10000_contacts_with_a_mapping(
     media_root, live_server, celery_worker_process, browser_page, tmp_path
 ):
     MarketerFactory(username="mia")
+    custom_field_create(entity="contact", key="badge", label="Badge number", field_type="text")
     known = ContactFactory(email="person17@example.com", last_name="Before", consent_level=0)
     source = tmp_path / "trade-show.csv"
     with open(source, "w", newline="") as file:
@@ -64,6 +67,7 @@ def test_a_marketer_imports_10000_contacts_with_a_mapping(
     assert page.input_value('[data-testid="map-work-address"]') == ""
     page.select_option('[data-testid="map-work-address"]', "email")
     page.select_option('[data-testid="map-family"]', "last_name")
+    page.select_option('[data-testid="map-badge"]', "custom.badge")
     page.check('[data-testid="known-update"]')
     shots(page, tmp_path, "import-mapping")
     page.click('[data-testid="import-preview"]')
@@ -88,8 +92,11 @@ def test_a_marketer_imports_10000_contacts_with_a_mapping(
     shots(page, tmp_path, "import-list")
 
     job = ImportJob.objects.get()
-    assert job.status == "done" and job.mapping["Work address"] == "email" and job.mapping["Badge"] == ""
+    assert job.status == "done" and job.mapping["Work address"] == "email"
+    assert job.mapping["Badge"] == "custom.badge"
     assert Contact.objects.count() == ROWS
+    assert Contact.objects.get(email="person42@example.com").custom == {"badge": "B-42"}
+    assert not job.file and not list((media_root / "imports" / "uploads").rglob("*.csv")) and job.report
     known.refresh_from_db()
     assert known.last_name == "Family17" and known.consent_level == 3
     assert ConsentChange.objects.filter(field="consent_level", source="import").count() == ROWS
