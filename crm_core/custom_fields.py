@@ -182,6 +182,21 @@ def parse_text(field: CustomField, raw: str):
     return raw
 
 
+def parse_cell(field: CustomField, raw: str):
+    """An imported cell as the field's type (`parse_text`), a choice found by its value or its
+    label in any case (multiple choices separated by ";"); `value_clean` checks the result."""
+    parsed = parse_text(field, raw)
+    if field.field_type not in (CustomFieldType.CHOICE, CustomFieldType.MULTI_CHOICE) or parsed is None:
+        return parsed
+    by_text: dict[str, str] = {}
+    for value, label in choice_pairs(field):
+        by_text.setdefault(value.lower(), value)
+        by_text.setdefault(label.lower(), value)
+    if field.field_type == CustomFieldType.CHOICE:
+        return by_text.get(parsed.lower(), parsed)
+    return [by_text.get(part.lower(), part) for part in parsed]
+
+
 def as_text(field: CustomField, value) -> str:
     """A stored value as one CSV cell that `parse_text` reads back (exports): "" when empty,
     true/false, multiple choices joined by ";", numbers and ISO dates as they are stored."""

@@ -14,7 +14,7 @@ from django.db import connection, models
 
 from .. import custom_fields
 from ..addresses import normalize_email
-from ..models import Account, Contact, CustomField, CustomFieldType, ImportEntity
+from ..models import Account, Contact, CustomField, ImportEntity
 from ..sqlpath import postgres_sql
 from .import_files import import_model
 from .imports import LeadImportInvalid, lead_import_clean
@@ -133,20 +133,10 @@ class _Column:
 
 
 def _custom_converter(field: CustomField) -> Callable[[str], object]:
-    """A cell as the custom field's stored value (None: empty), as `values_clean` checks it; a
-    choice is found by its value or its label, in any case (multiple choices separated by ";")."""
-    by_text: dict[str, str] = {}
-    for value, label in custom_fields.choice_pairs(field):
-        by_text.setdefault(value.lower(), value)
-        by_text.setdefault(label.lower(), value)
+    """A cell as the custom field's stored value (None: empty), as `values_clean` checks it."""
 
     def convert(text: str):
-        parsed = custom_fields.parse_text(field, text)
-        if field.field_type == CustomFieldType.CHOICE:
-            parsed = by_text.get(parsed.lower(), parsed)
-        elif field.field_type == CustomFieldType.MULTI_CHOICE:
-            parsed = [by_text.get(part.lower(), part) for part in parsed]
-        return custom_fields.value_clean(field, parsed)
+        return custom_fields.value_clean(field, custom_fields.parse_cell(field, text))
 
     return convert
 

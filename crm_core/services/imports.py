@@ -60,7 +60,7 @@ def _custom_clean(row: dict, definitions: dict, row_errors: dict) -> dict:
             row_errors[str(name)] = [f"Unknown custom field “{key}” on lead."]
             continue
         try:
-            given[key] = custom_fields.parse_text(field, raw) if isinstance(raw, str) else raw
+            given[key] = custom_fields.parse_cell(field, raw) if isinstance(raw, str) else raw
         except ValidationError as error:
             row_errors[str(name)] = list(error.messages)
     try:

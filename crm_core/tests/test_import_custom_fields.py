@@ -128,6 +128,8 @@ def test_accounts_and_leads_take_custom_columns(sql_path):
     custom_field_create(entity="account", key="segment", label="Segment", field_type="choice",
                         choices=["smb", "enterprise"], required=True)  # fmt: skip
     custom_field_create(entity="lead", key="budget", label="Budget", field_type="number")
+    custom_field_create(entity="lead", key="stage", label="Stage", field_type="choice",
+                        choices=[{"value": "eval", "label": "Evaluating"}, "buying"])  # fmt: skip
     mia = MarketerFactory()
     accounts = csv_upload(["name", "Segment"], [["Contoso", "Enterprise"], ["Fabrikam", "smb"]])
     job = import_job_create(actor=mia, entity="account", upload=accounts)
@@ -144,12 +146,14 @@ def test_accounts_and_leads_take_custom_columns(sql_path):
     assert missing.status == "failed" and not Account.objects.filter(name="Initech").exists()
     assert [(r["row"], r["field"]) for r in report_rows(missing)] == [("1", "custom.segment")]
 
-    leads = csv_upload(["topic", "email", "Budget"], [["Demo", "lee@example.com", "2500"]])
+    leads = csv_upload(
+        ["topic", "email", "Budget", "Stage"], [["Demo", "lee@example.com", "2500", "EVALUATING"]]
+    )
     job = import_job_create(actor=mia, entity="lead", upload=leads)
     assert job.mapping["Budget"] == "custom.budget"
     run(job, mia)
     assert job.status == "done", job.error
-    assert Lead.objects.get().custom == {"budget": 2500}
+    assert Lead.objects.get().custom == {"budget": 2500, "stage": "eval"}
 
     bad = csv_upload(["topic", "Budget"], [["Demo", "lots"]])
     job = import_job_create(actor=mia, entity="lead", upload=bad)
