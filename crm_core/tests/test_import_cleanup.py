@@ -87,3 +87,14 @@ def test_beat_deletes_jobs_never_run_and_files_finished_jobs_still_name(django_c
         settings.CELERY_BEAT_SCHEDULE["crm-core-import-files-cleanup"]["task"]
         == "crm_core.import_files_cleanup"
     )
+
+
+def test_the_same_holds_on_sqlite(tmp_path):
+    """This module again, in a process on the embedded default's database (SQLite)."""
+    from django.db import connection
+
+    from conftest import rerun_on_sqlite
+
+    run = rerun_on_sqlite(tmp_path, __file__, leave_out="test_the_same_holds_on_sqlite")
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
+    assert connection.vendor == "postgresql" and "4 passed" in run.stdout, run.stdout[-2000:]

@@ -179,3 +179,14 @@ def test_a_field_deleted_after_mapping_fails_the_run_saying_so(contact_fields):
     assert import_job_run(job_id=job.pk)["status"] == "failed"
     job.refresh_from_db()
     assert "custom.vip" in job.error and Contact.objects.count() == 0
+
+
+def test_the_same_holds_on_sqlite(tmp_path):
+    """This module again, in a process on the embedded default's database (SQLite)."""
+    from django.db import connection
+
+    from conftest import rerun_on_sqlite
+
+    run = rerun_on_sqlite(tmp_path, __file__, leave_out="test_the_same_holds_on_sqlite")
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
+    assert connection.vendor == "postgresql" and "8 passed" in run.stdout, run.stdout[-2000:]
