@@ -36,6 +36,7 @@ urlpatterns = [
     path("accounts/<int:pk>/", accounts.account_detail_page, name="account-detail"),
     path("accounts/<int:pk>/edit/", edit, {"entity": "account"}, name="account-edit"),
     path("leads/", lead_list.lead_list_page, name="lead-list"),
+    path("leads/export.csv", lead_list.lead_list_export, name="lead-export"),
     path("leads/new/", edit, {"entity": "lead"}, name="lead-create"),
     path("leads/queue/", leads.lead_queue_page, name="lead-queue"),
     path("leads/identity-review/", identity.identity_review_page, name="identity-review"),

@@ -54,6 +54,7 @@ EXPECTED = {
     "workspace:account-create": (OK, OK, OK),
     "workspace:account-edit": (OK, OK, OK),
     "workspace:lead-list": (OK, OK, OK),
+    "workspace:lead-export": (OK, OK, OK),  # the list as CSV (workspace/tests/test_lead_export.py)
     "workspace:lead-create": (OK, OK, OK),
     "workspace:lead-edit": (OK, OK, OK),  # an unowned lead; another rep's: test_pages_records.py
     "workspace:opportunity-detail": (OK, OK, OK),
