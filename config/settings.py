@@ -304,6 +304,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("API_THROTTLE_ANON", default="60/minute"),
         "user": env("API_THROTTLE_USER", default="100000/hour"),
+        # Test copies of an email template (the email editor's "Send test"), per user.
+        "email_test_send": env("API_THROTTLE_EMAIL_TEST_SEND", default="10/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {
