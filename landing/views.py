@@ -211,11 +211,17 @@ class LandingPageView(View):
         return render(request, "landing/thank_you.html", {"page": page})
 
 
-# The embeddable variant of a page (the editor's snippet frames it on other sites): the same view and
-# form, posting back to itself, framable by LANDING_EMBED_FRAME_ANCESTORS. Nothing else is framable.
-landing_page_embed = xframe_options_exempt(
-    csp_replace({"frame-ancestors": settings.LANDING_EMBED_FRAME_ANCESTORS})(LandingPageView.as_view())
-)
+_landing_page = LandingPageView.as_view()
+
+
+@csrf_exempt  # as the page itself: the signed form token protects the form
+@xframe_options_exempt
+def landing_page_embed(request, slug: str):
+    """The embeddable variant of a page (the editor's snippet frames it on other sites): the same view
+    and form, posting back to itself, framable by the sites in LANDING_EMBED_FRAME_ANCESTORS (read
+    on each request). Every other page refuses framing (X-Frame-Options DENY, frame-ancestors 'none')."""
+    framing = {"frame-ancestors": settings.LANDING_EMBED_FRAME_ANCESTORS}
+    return csp_replace(framing)(_landing_page)(request, slug=slug)
 
 
 class PreferencesView(View):

@@ -12,8 +12,10 @@ from pathlib import Path
 
 from conftest import wait_until
 from crm_core.models import Contact, Lead
-from crm_core.tests.factories import MarketerFactory
+from crm_core.tests.factories import ContactFactory, MarketerFactory, SubscriptionListFactory
 from landing.models import LandingPage, PageStatus
+from landing.services import preferences_url
+from landing.tests.factories import LandingPageFactory
 
 from .accessibility import check_accessibility
 
@@ -163,3 +165,48 @@ def test_marketer_builds_previews_and_publishes_a_page_that_a_visitor_sends(
     lead = wait_until(lambda: Lead.objects.filter(parent_contact=contact, topic="Data Platform Demo").first())
     assert lead.company_name == "Contoso"
     assert problems == []
+
+
+def test_the_embeddable_form_works_inside_another_sites_frame_and_the_public_pages_share_a_look(
+    live_server, axe_page, tmp_path, settings
+):
+    settings.LANDING_RATE_LIMIT = "1000/minute"
+    settings.SITE_URL = live_server.url  # the subscription center's link
+    landing = LandingPageFactory(title="Whitepaper: data platforms", slug="whitepaper")
+    contact = ContactFactory(email="nora@example.com")
+    SubscriptionListFactory(name="Product news", description="A monthly email about what is new.")
+    page = axe_page
+    refused: list[str] = []
+    page.on("console", lambda m: "frame-ancestors" in m.text and refused.append(m.text))
+
+    # Another site (another origin: localhost, not 127.0.0.1) frames the embeddable form and the page.
+    host = live_server.url.replace("127.0.0.1", "localhost") + "/host.html"
+    public = f"{live_server.url}/l/whitepaper/"
+    body = (
+        "<!doctype html><title>Partner site</title><h1>Partner site</h1>"
+        f'<iframe id="embed" title="Form" width="600" height="900" src="{public}embed/"></iframe>'
+        f'<iframe id="page" title="Page" width="600" height="200" src="{public}"></iframe>'
+    )
+    page.route(host, lambda route: route.fulfill(status=200, content_type="text/html", body=body))
+    page.goto(host)
+    frame = page.frame_locator("#embed")
+    frame.locator("h1", has_text="Whitepaper: data platforms").wait_for()
+    wait_until(lambda: refused)  # the page itself may not be framed: only its embeddable variant
+    assert "'none'" in refused[0]
+    frame.locator("input[name=email]").fill("ivy@example.com")
+    frame.locator("input[name=last_name]").fill("Ivy")
+    frame.locator("button[type=submit]").click()
+    frame.locator('[data-testid="thank-you"]').wait_for()
+    wait_until(lambda: Contact.objects.filter(email="ivy@example.com").exists())
+
+    # The same card on the embeddable variant, the subscription center and a message page.
+    page.goto(f"{live_server.url}/l/whitepaper/embed/")
+    shots(page, tmp_path, "landing-embed")
+    page.goto(preferences_url(contact=contact))
+    page.locator("h1", has_text="Your email preferences").wait_for()
+    check_accessibility(page, "subscription center")
+    shots(page, tmp_path, "landing-preferences")
+    page.goto(f"{live_server.url}/preferences/not-a-token/")
+    page.locator("h1", has_text="Link not valid").wait_for()
+    shots(page, tmp_path, "landing-message")
+    assert landing.submissions.count() == 1
