@@ -47,21 +47,17 @@ def fill_row(page, index: int, *, name, label, field_type="text", required=False
     page.select_option(f"select[name=fields-{index}-lead_field]", lead)
 
 
-def test_marketer_builds_previews_and_publishes_a_page_that_a_visitor_sends(
-    live_server, axe_page, tmp_path, settings
-):
-    settings.LANDING_RATE_LIMIT = "1000/minute"
+def log_in(page, live_server, path: str) -> None:
     MarketerFactory(username="mia")
-    page = axe_page
-    problems: list[str] = []
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(f"{live_server.url}/accounts/login/?next=/landing-pages/new/")
+    page.goto(f"{live_server.url}/accounts/login/?next={path}")
     page.fill("input[name=username]", "mia")
     page.fill("input[name=password]", "correct horse battery")
     page.click("button[type=submit]")
-    page.wait_for_url("**/landing-pages/new/")
+    page.wait_for_url(f"**{path}")
 
-    # The live preview follows the unsaved form: title, content, fields, submit label.
+
+def build_with_live_preview(page) -> None:
+    """The live preview follows the unsaved form: title, content, fields, submit label, consent."""
     preview = page.locator('[data-testid="preview"]')
     page.fill("#id_title", "Data Platform Demo")
     preview.locator("h1", has_text="Data Platform Demo").wait_for()
@@ -86,27 +82,9 @@ def test_marketer_builds_previews_and_publishes_a_page_that_a_visitor_sends(
     assert preview.locator("form").get_attribute("inert") is not None  # shown only, never sent
     assert not LandingPage.objects.exists()  # nothing saved by the preview
 
-    page.click('[data-testid="save"]')
-    page.wait_for_url(re.compile(r".*/landing-pages/\d+/$"))
-    saved = page.locator('.messages [role="status"]', has_text="Landing page saved.")
-    saved.wait_for()
-    landing = LandingPage.objects.get(slug="data-platform-demo")
-    assert landing.status == PageStatus.DRAFT
-    assert list(landing.fields.values_list("name", "contact_field", "lead_field")) == [
-        ("email", "email", ""),
-        ("last_name", "last_name", "last_name"),
-        ("company", "", "company_name"),
-        ("team_size", "", ""),
-    ]
-    assert "/l/data-platform-demo/embed/" in page.locator('[data-testid="embed-snippet"]').input_value()
-    preview.locator("label", has_text="Team size").wait_for()
-    check_accessibility(page, "landing page editor")
-    shots(page, tmp_path, "landing-editor")
-    page.reload()  # the saved message is shown once
-    page.locator("#id_title").wait_for()
-    assert saved.count() == 0
 
-    # A refused save: each error at its input, the typed values kept, a summary at the top.
+def refused_save_shows_errors_at_their_fields(page, tmp_path, landing) -> None:
+    """A refused save: each error at its input, the typed values kept, a summary at the top."""
     page.fill("#id_slug", "not a slug")
     page.uncheck("input[name=fields-0-required]")
     page.fill("input[name=fields-2-label]", "Company name")
@@ -120,26 +98,16 @@ def test_marketer_builds_previews_and_publishes_a_page_that_a_visitor_sends(
     assert page.locator("#id_fields-0-required").get_attribute("aria-invalid") == "true"
     assert page.input_value("input[name=fields-2-label]") == "Company name"
     assert not page.is_checked("input[name=fields-0-required]")
-    links = summary.locator("a")
-    assert links.count() == 2
+    assert summary.locator("a").count() == 2
     assert summary.locator('a[href="#id_fields-0-required"]').count() == 1
     check_accessibility(page, "landing page editor with errors")
     shots(page, tmp_path, "landing-editor-errors")
     landing.refresh_from_db()
     assert landing.slug == "data-platform-demo"  # nothing saved
 
-    # Fixed and published.
-    page.fill("#id_slug", "data-platform-demo")
-    page.check("input[name=fields-0-required]")
-    page.select_option("#id_status", "live")
-    page.click('[data-testid="save"]')
-    page.locator('.messages [role="status"]', has_text="Landing page saved.").wait_for()
-    landing.refresh_from_db()
-    assert landing.status == PageStatus.LIVE
-    assert landing.fields.get(name="company").label == "Company name"
 
-    # A visitor (no session) opens the public page, forgets a required field, then sends it.
-    visitor = page.context.browser.new_page(bypass_csp=True)
+def visitor_sends_the_form(visitor, live_server, tmp_path) -> None:
+    """A visitor (no session) opens the public page, forgets a required field, then sends it."""
     visitor.goto(f"{live_server.url}/l/data-platform-demo/")
     visitor.locator("h1", has_text="Data Platform Demo").wait_for()
     check_accessibility(visitor, "public landing page")
@@ -160,6 +128,50 @@ def test_marketer_builds_previews_and_publishes_a_page_that_a_visitor_sends(
     visitor.locator('[data-testid="thank-you"]').wait_for()
     shots(visitor, tmp_path, "landing-thank-you")
 
+
+def test_marketer_builds_previews_and_publishes_a_page_that_a_visitor_sends(
+    live_server, axe_page, tmp_path, settings
+):
+    settings.LANDING_RATE_LIMIT = "1000/minute"
+    page = axe_page
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    log_in(page, live_server, "/landing-pages/new/")
+    build_with_live_preview(page)
+
+    page.click('[data-testid="save"]')
+    page.wait_for_url(re.compile(r".*/landing-pages/\d+/$"))
+    saved = page.locator('.messages [role="status"]', has_text="Landing page saved.")
+    saved.wait_for()
+    landing = LandingPage.objects.get(slug="data-platform-demo")
+    assert landing.status == PageStatus.DRAFT
+    assert list(landing.fields.values_list("name", "contact_field", "lead_field")) == [
+        ("email", "email", ""),
+        ("last_name", "last_name", "last_name"),
+        ("company", "", "company_name"),
+        ("team_size", "", ""),
+    ]
+    assert "/l/data-platform-demo/embed/" in page.locator('[data-testid="embed-snippet"]').input_value()
+    page.locator('[data-testid="preview"] label', has_text="Team size").wait_for()
+    check_accessibility(page, "landing page editor")
+    shots(page, tmp_path, "landing-editor")
+    page.reload()  # the saved message is shown once
+    page.locator("#id_title").wait_for()
+    assert saved.count() == 0
+
+    refused_save_shows_errors_at_their_fields(page, tmp_path, landing)
+
+    # Fixed and published.
+    page.fill("#id_slug", "data-platform-demo")
+    page.check("input[name=fields-0-required]")
+    page.select_option("#id_status", "live")
+    page.click('[data-testid="save"]')
+    page.locator('.messages [role="status"]', has_text="Landing page saved.").wait_for()
+    landing.refresh_from_db()
+    assert landing.status == PageStatus.LIVE
+    assert landing.fields.get(name="company").label == "Company name"
+
+    visitor_sends_the_form(page.context.browser.new_page(bypass_csp=True), live_server, tmp_path)
     contact = wait_until(lambda: Contact.objects.filter(email="pat@example.com").first())
     assert contact.last_name == "Doe"
     lead = wait_until(lambda: Lead.objects.filter(parent_contact=contact, topic="Data Platform Demo").first())
