@@ -28,7 +28,7 @@ PUBLIC = {
     "login", "logout", "password_change", "password_change_done", "password_reset",
     "password_reset_done", "password_reset_confirm", "password_reset_complete",
     "landing:page", "landing:preferences", "journeys:open-pixel", "journeys:tracked-click",
-    "landing:consent-confirm", "landing:one-click-unsubscribe",
+    "landing:consent-confirm", "landing:one-click-unsubscribe", "landing:page-embed",
 }  # fmt: skip
 
 OK, FORBIDDEN, REDIRECT = 200, 403, 302
@@ -87,6 +87,7 @@ EXPECTED = {
     "landing:editor-new": (OK, FORBIDDEN, OK),
     "landing:editor-edit": (OK, OK, OK),
     "landing:editor-requeue-failed": (405, 405, 405),  # POST only (landing/tests/test_page_definitions.py)
+    "landing:editor-preview": (405, 405, 405),  # POST only (landing/tests/test_editor_preview_embed.py)
     "sales:timeline": (OK, OK, OK),
     "sales:work": (OK, OK, OK),
     "sales:activity-create": (405, 405, 405),  # POST only (sales/tests/test_pages.py)
