@@ -151,7 +151,10 @@ def test_marketer_builds_previews_and_publishes_a_page_that_a_visitor_sends(
         ("company", "", "company_name"),
         ("team_size", "", ""),
     ]
+    page.click('[data-testid="embed"] summary')
     assert "/l/data-platform-demo/embed/" in page.locator('[data-testid="embed-snippet"]').input_value()
+    page.click('[data-testid="copy-embed"]')  # to the clipboard, or selected where it is refused
+    page.locator('[data-testid="embed-copied"]', has_text=re.compile(r"Copied|Selected")).wait_for()
     page.locator('[data-testid="preview"] label', has_text="Team size").wait_for()
     check_accessibility(page, "landing page editor")
     shots(page, tmp_path, "landing-editor")
