@@ -214,6 +214,7 @@ def journey_step_save(request, pk: int):
         )
     except ValueError:
         changed, form.errors = steps, {"place": ["choose where the step goes"]}
+    changed = edits.in_flow_order(changed)
     problems = {} if form.errors else services.validate_steps([edits.clean_edges(s) for s in changed])
     by_step, general = edits.errors_by_step(problems, changed)
     for name, messages_ in by_step.pop(step["key"], {}).items():
@@ -239,7 +240,7 @@ def journey_step_delete(request, pk: int):
     require(request, "change")
     journey = get_object_or_404(Journey, pk=pk)
     steps = edits.current_steps(journey)
-    changed = edits.delete_step(steps, request.POST.get("key", ""))
+    changed = edits.in_flow_order(edits.delete_step(steps, request.POST.get("key", "")))
     problems = services.validate_steps(changed)
     if problems:
         by_step, general = edits.errors_by_step(problems, changed)

@@ -104,3 +104,23 @@ def errors_by_step(errors: dict[str, list[str]], steps: list[dict]) -> tuple[dic
         name = part if part in ("next", "else") else CONFIG_FIELD.get(setting or "", "step")
         by_step.setdefault(key, {}).setdefault(name, []).extend(messages)
     return by_step, general
+
+
+def in_flow_order(steps: list[dict]) -> list[dict]:
+    """The steps in the order the flow shows them (the first stays first; along `next`, a branch's
+    yes lane before its no lane; steps nothing reaches last), so the cards' numbers read down."""
+    by_key = {s["key"]: s for s in steps}
+    ordered: list[dict] = []
+    seen: set[str] = set()
+    pending = [s["key"] for s in reversed(steps)]  # popped in list order: the first step first
+    stack: list[str] = []
+    while stack or pending:
+        key = stack.pop() if stack else pending.pop()
+        if key in seen or key not in by_key:
+            continue
+        seen.add(key)
+        ordered.append(by_key[key])
+        for edge in ("else", "next"):  # pushed in reverse: next is walked first
+            if by_key[key].get(edge):
+                stack.append(by_key[key][edge])
+    return ordered
