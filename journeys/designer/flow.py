@@ -44,6 +44,7 @@ def cards_for(steps: list[dict], stats: dict | None, errors: dict[str, dict]) ->
             "lanes": LANE_LABELS.get(step["kind"], ("", "")),
             "stats": per_step.get(step["key"]),
             "errors": errors.get(step["key"], {}),
+            "place_next": f"{step['key']}:next",
         }
     return cards
 
@@ -60,8 +61,13 @@ def _chain(key: str | None, cards: dict[str, dict], seen: set[str]) -> list[dict
         seen.add(key)
         if card["branching"]:
             lanes = [
-                {"label": card["lanes"][0], "edge": "next", "items": _chain(card.get("next"), cards, seen)},
-                {"label": card["lanes"][1], "edge": "else", "items": _chain(card.get("else"), cards, seen)},
+                {
+                    "label": card["lanes"][index],
+                    "edge": edge,
+                    "place": f"{key}:{edge}",
+                    "items": _chain(card.get(edge), cards, seen),
+                }
+                for index, edge in enumerate(("next", "else"))
             ]
             items.append({"card": card, "lanes": lanes})
             break

@@ -74,6 +74,7 @@ def test_marketer_builds_a_branching_journey_goes_live_and_sees_stats_move(
     _log_in(page, live_server)
 
     # Create: settings by name, no JSON
+    shoot(page, tmp_path, "journey-list")
     page.fill('[data-testid="journey-name"]', "Welcome series")
     page.select_option('[data-testid="entry-segment"]', label="Segment 7 (static, draft, 0 members)")
     page.click('[data-testid="create-journey-button"]')
@@ -92,6 +93,7 @@ def test_marketer_builds_a_branching_journey_goes_live_and_sees_stats_move(
     page.click('[data-testid="save-step"]')
     page.locator('[data-testid="field-errors"]', has_text="the time must be 1 or more").wait_for()
     page.locator('[data-testid="new-step-card"]').wait_for()
+    shoot(page, tmp_path, "journey-side-panel-error")
     page.fill('[data-testid="wait-amount"]', "2")
     page.select_option('[data-testid="wait-unit"]', "days")
     page.click('[data-testid="save-step"]')
