@@ -3,9 +3,11 @@ the suppressed and those already in), how many of them may get its emails, and t
 first hour along the flow (waits add up; an if/then step splits the contacts by its condition)."""
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from conftest import rerun_on_sqlite
 from crm_core.tests.factories import ContactFactory
 
 from ..launch import launch_preview
@@ -105,3 +107,10 @@ def test_go_live_shows_the_numbers_and_goes_live_only_when_confirmed(audience, m
     assert client.post(f"/journeys/{journey.pk}/go-live/", {"confirm": "yes"}).status_code == 302
     journey.refresh_from_db()
     assert journey.status == "live"
+
+
+def test_the_same_numbers_on_sqlite(tmp_path):
+    """The module again on the embedded default's database (SQLite)."""
+    run = rerun_on_sqlite(tmp_path, __file__, leave_out="test_the_same_numbers_on_sqlite")
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
+    assert connection.vendor == "postgresql" and "4 passed" in run.stdout, run.stdout[-2000:]

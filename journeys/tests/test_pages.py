@@ -5,8 +5,10 @@ import json
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
 
+from conftest import rerun_on_sqlite
 from segments.models import Segment
 
 from .. import services
@@ -123,6 +125,25 @@ def test_a_problem_shows_at_its_field_and_on_the_card_and_keeps_what_was_typed(m
     assert problems and problems[0]["path"].startswith("conditions[0]")
 
 
+def test_removing_a_step_leads_its_callers_on_to_its_next_step(marketer):
+    client = _client(marketer)
+    _create(client)
+    journey = Journey.objects.get(name="Spring")
+    save = f"/journeys/{journey.pk}/steps/"
+    client.post(save, {"kind": "create_lead", "place": "start", "topic": "Contoso"})
+    client.post(save, {"kind": "split", "place": "create-lead-1:next", "percent": "30"})
+    client.post(
+        save, {"kind": "wait_duration", "place": "split-1:else", "wait_amount": "2", "wait_unit": "hours"}
+    )
+    client.post(save, {"kind": "end", "place": "wait-duration-1:next"})
+    assert "Split 30% (A) / 70% (B)" in client.get(f"/journeys/{journey.pk}/").content.decode()
+    response = client.post(f"/journeys/{journey.pk}/steps/delete/", {"key": "wait-duration-1"})
+    assert response.status_code == 302
+    split = journey.steps.get(key="split-1")
+    assert split.next_step is None and split.else_step.key == "end-1"
+    assert [s.key for s in journey.steps.order_by("position")] == ["create-lead-1", "split-1", "end-1"]
+
+
 def test_settings_use_typed_trigger_fields(marketer):
     from landing.tests.factories import LandingPageFactory
 
@@ -198,3 +219,10 @@ def test_the_designer_picks_entry_and_suppression_segments_by_name(marketer):
     label = "Contoso decision makers (dynamic, draft, 1,234 members)"
     assert f'<option value="{entry.pk}" selected>{label}' in page
     assert f'<option value="{suppressed.pk}" selected>Competitors (static, draft, 0 members)' in page
+
+
+def test_the_same_pages_on_sqlite(tmp_path):
+    """The module again on the embedded default's database (SQLite)."""
+    run = rerun_on_sqlite(tmp_path, __file__, leave_out="test_the_same_pages_on_sqlite")
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
+    assert connection.vendor == "postgresql" and "8 passed" in run.stdout, run.stdout[-2000:]
