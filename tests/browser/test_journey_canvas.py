@@ -62,7 +62,9 @@ def test_marketer_builds_a_branching_journey_goes_live_and_sees_stats_move(
     live_server, browser_page, tmp_path
 ):
     MarketerFactory(username="mia")
-    services.email_template_create(name="Welcome", kind="marketing", subject="Welcome", mjml=STARTER_MJML)
+    welcome = services.email_template_create(
+        name="Welcome", kind="marketing", subject="Welcome", mjml=STARTER_MJML
+    )
     ada = ContactFactory(first_name="Ada", job_role="decision_maker")
     bob = ContactFactory(first_name="Bob", job_role="end_user")
     dan = ContactFactory(first_name="Dan", job_role="decision_maker", do_not_email=True)
@@ -84,6 +86,9 @@ def test_marketer_builds_a_branching_journey_goes_live_and_sees_stats_move(
     # 1. Email from the saved template (the palette's place is the start of an empty journey)
     page.click('[data-testid="palette-send_email"]')
     page.select_option('[data-testid="template-picker"]', label="Welcome")
+    editor_link = page.locator('[data-testid="open-template"]')
+    assert editor_link.get_attribute("href") == f"/journeys/emails/{welcome.pk}/" and editor_link.is_visible()
+    shoot(page, tmp_path, "journey-side-panel-email")
     page.click('[data-testid="save-step"]')
     _card(page, 1).get_by_text("Send ‘Welcome’ (template)").wait_for()
 

@@ -16,6 +16,15 @@ function emailSource(form) {
   if (picked) showOnly(form, "data-source", picked.value);
 }
 
+// The chosen template's editor link follows the picker.
+function templateLink(form) {
+  const picker = form.querySelector('[name="template"]');
+  const link = form.querySelector('[data-testid="open-template"]');
+  if (!picker || !link) return;
+  link.hidden = !picker.value;
+  if (picker.value) link.href = picker.dataset.editorUrl.replace(/0\/$/, `${picker.value}/`);
+}
+
 function updateFieldValue(form) {
   const picker = form.querySelector("[data-field-picker]");
   if (!picker) return;
@@ -56,7 +65,7 @@ function conditionTree(form) {
 }
 
 document.querySelectorAll('[data-testid="step-form"]').forEach((form) => {
-  form.addEventListener("change", () => { emailSource(form); updateFieldValue(form); });
+  form.addEventListener("change", () => { emailSource(form); updateFieldValue(form); templateLink(form); });
   emailSource(form);
   updateFieldValue(form);
   conditionTree(form);
