@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from crm_core.models import ConsentLevel, Contact, InteractionKind, SubscriptionList
 
-from .. import services
+from .. import adapters, services
 from ..models import EntryType, TriggerKind
 from ..services.validation import TRIGGER_FIELDS
 
@@ -97,8 +97,6 @@ def settings_from_post(post) -> tuple[dict, dict[str, list[str]]]:
 
 def settings_choices() -> dict:
     """The pickers' choices of the settings form."""
-    from .. import adapters
-
     return {
         "entry_types": EntryType.choices,
         "trigger_kinds": TriggerKind.choices,

@@ -9,7 +9,6 @@ import html
 import json
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -246,8 +245,3 @@ DEFAULTS = {
 def posted_values(post) -> dict:
     """The panel's posted fields (strings), to build the config from and to show again on errors."""
     return {name: post.get(name, "") for name in post if name not in ("csrfmiddlewaretoken", "action")}
-
-
-def check_kind(kind: str) -> None:
-    if kind not in StepKind.values:
-        raise ValidationError({"kind": ["choose a kind of step"]})

@@ -77,6 +77,13 @@ def test_marketer_builds_a_branching_journey_goes_live_and_sees_stats_move(
 
     # Create: settings by name, no JSON
     shoot(page, tmp_path, "journey-list")
+    # The trigger's own fields show for the trigger chosen (a landing page picker for a form)
+    page.select_option('[data-testid="entry-type"]', "trigger")
+    page.select_option('[data-testid="trigger-kind"]', "form_submit")
+    assert page.locator('[data-testid="trigger-page"]').is_visible()
+    assert not page.locator('[data-testid="entry-segment"]').is_visible()
+    assert not page.locator('[data-testid="trigger-field"]').is_visible()
+    page.select_option('[data-testid="entry-type"]', "segment")
     page.fill('[data-testid="journey-name"]', "Welcome series")
     page.select_option('[data-testid="entry-segment"]', label="Segment 7 (static, draft, 0 members)")
     page.click('[data-testid="create-journey-button"]')
@@ -143,6 +150,7 @@ def test_marketer_builds_a_branching_journey_goes_live_and_sees_stats_move(
     assert page.locator('[data-testid="may-email"]').inner_text() == "2"
     assert page.locator('[data-testid="first-hour"]').inner_text() == "2"
     shoot(page, tmp_path, "journey-go-live-confirm")
+    _no_serious_axe_violations(page, "go-live confirmation")
     journey.refresh_from_db()
     assert journey.status == "draft"
     page.click('[data-testid="confirm-go-live"]')
