@@ -74,6 +74,9 @@ EXPECTED = {
     "segments:builder": (OK, OK, OK),  # read-only for sales, see below
     "journeys:list": (OK, OK, OK),
     "journeys:detail": (OK, OK, OK),
+    "journeys:step-save": (405, 405, 405),  # POST only (journeys/tests/test_pages.py)
+    "journeys:step-delete": (405, 405, 405),
+    "journeys:go-live": (OK, FORBIDDEN, OK),  # the confirmation asks marketers first
     # Custom fields (workspace/views/custom_fields.py): everyone reads, marketers and admins define.
     "workspace:custom-field-list": (OK, OK, OK),
     "workspace:custom-field-label": (405, 405, 405),  # POST only
@@ -148,6 +151,9 @@ def url_of(name: str, records) -> str:
         "landing:editor-requeue-failed": [records["landing"]],
         "segments:builder": [records["segment"]],
         "journeys:detail": [records["journey"]],
+        "journeys:step-save": [records["journey"]],
+        "journeys:step-delete": [records["journey"]],
+        "journeys:go-live": [records["journey"]],
         "journeys:email-editor": [999999],
         "workspace:custom-field-label": [1],
         "workspace:custom-field-delete": [1],
