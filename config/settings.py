@@ -311,6 +311,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("API_THROTTLE_ANON", default="60/minute"),
         "user": env("API_THROTTLE_USER", default="100000/hour"),
+        # Test copies of an email template (the email editor's "Send test"), per user.
+        "email_test_send": env("API_THROTTLE_EMAIL_TEST_SEND", default="10/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -369,6 +371,9 @@ LANDING_STORE_RETRY_SECONDS = env.float("LANDING_STORE_RETRY_SECONDS", default=2
 LANDING_SPOOL_DIR = env("LANDING_SPOOL_DIR", default=str(VAR_DIR / "spool" / "landing"))
 # Tries before a submission whose processing keeps failing is marked failed (and no longer retried).
 LANDING_MAX_ATTEMPTS = env.int("LANDING_MAX_ATTEMPTS", default=5)
+# Sites that may show a landing page's embeddable form (/l/<slug>/embed/) in an iframe: CSP
+# frame-ancestors sources, comma-separated ("*": any site). Every other page refuses framing.
+LANDING_EMBED_FRAME_ANCESTORS = env.list("LANDING_EMBED_FRAME_ANCESTORS", default=["*"])
 # --- Scoring signals (crm_core/signal_quality.py) ---------------------------------------
 # Repeated opens/clicks of one message, and submissions of one form page, count once per window.
 SCORING_REPEAT_WINDOW_SECONDS = env.int("SCORING_REPEAT_WINDOW_SECONDS", default=86400)

@@ -3,7 +3,8 @@
 | function | backed by |
 |---|---|
 | segment_member_ids / segment_joins_since / static_segment_add / _remove | segments' stored membership |
-| validate_contact_condition / compile_contact_condition | segments.compiler (root "contact") |
+| segment_choices / segment_names / static_segment_choices | segments' names (the designer's pickers) |
+| validate_ / compile_ / describe_contact_condition, condition_registry | segments.compiler (root "contact") |
 | marketing_email_block_reason(s), tracking_allowed | crm_core.consent |
 | contacts_field_set / list_memberships_set (step writes) | crm_core.consent (ConsentChange, change notices) |
 | subscription_center_url(_builder) | landing's subscription center (crm_core.tokens) |
@@ -25,7 +26,7 @@ from crm_core import consent
 from crm_core.models import ConsentSource, Contact, Interaction, InteractionKind
 from landing import selectors as landing_selectors
 from segments import selectors as segment_selectors
-from segments.compiler import compile_definition, validate_definition
+from segments.compiler import compile_definition, describe_definition, registry_as_dict, validate_definition
 from segments.services import segment_members_add, segment_members_remove
 
 # --- Segments ------------------------------------------------------------------------------
@@ -42,6 +43,17 @@ def segment_choices(limit: int = 500) -> list[tuple[int, str]]:
         (pk, f"{name} ({kind}, {status}, {count:,} members)")
         for pk, name, kind, status, count in segment_selectors.segment_choice_rows(limit=limit)
     ]
+
+
+def static_segment_choices(limit: int = 500) -> list[tuple[int, str]]:
+    """(id, name) of the static segments, which add/remove steps may name."""
+    rows = segment_selectors.segment_choice_rows(limit=limit)
+    return [(pk, name) for pk, name, kind, _status, _count in rows if kind == "static"]
+
+
+def segment_names(limit: int = 500) -> dict[int, str]:
+    """{id: name} of the segments, to name a journey's entry in lists and summaries."""
+    return {pk: name for pk, name, *_rest in segment_selectors.segment_choice_rows(limit=limit)}
 
 
 def segment_joins_since(segment_id: int, since: datetime | None) -> QuerySet:
@@ -72,6 +84,16 @@ def validate_contact_condition(definition) -> list[dict]:
 def compile_contact_condition(definition) -> Q:
     """A valid condition tree as a Q over contacts."""
     return compile_definition(definition, root="contact")
+
+
+def describe_contact_condition(definition) -> str:
+    """A condition tree in words ("job role is “Decision maker”"), for the designer's cards."""
+    return describe_definition(definition, root="contact")
+
+
+def condition_registry() -> dict:
+    """The registry the segment builder's condition-tree component reads (fields, operators, ...)."""
+    return registry_as_dict()
 
 
 # --- Consent ----------------------------------------------------------------------------------

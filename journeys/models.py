@@ -75,6 +75,9 @@ class Journey(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The create form's (or the API's Idempotency-Key) token: a second submit of the same form finds
+    # this journey instead of making another.
+    create_token = models.CharField(max_length=200, null=True, blank=True, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

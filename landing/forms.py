@@ -13,6 +13,7 @@ from .models import FieldType, FormField, LandingPage
 TOKEN_FIELD = "_token"
 HONEYPOT_FIELD = "_website"
 CONSENT_FIELD = "_consent"
+CHOOSE = ("", "Choose…")  # a choice field's empty option
 # The signed prefill link's token, carried by the form of a visitor who came through it.
 IDENTITY_FIELD = "_ct"
 SYSTEM_FIELDS = (TOKEN_FIELD, HONEYPOT_FIELD, CONSENT_FIELD)
@@ -30,14 +31,14 @@ def _django_field(field: FormField, custom: dict[str, dict] | None = None) -> fo
         return custom_fields.form_field(target, required=field.required, label=field.label)
     max_length = min(field.max_length or 200, MAX_FIELD_LENGTH)
     if "job_role" in (field.contact_field, field.lead_field):
-        return forms.ChoiceField(choices=[("", "---------"), *JobRole.choices], **common)
+        return forms.ChoiceField(choices=[CHOOSE, *JobRole.choices], **common)
     if field.field_type == FieldType.EMAIL:
         return forms.EmailField(max_length=min(max_length, 254), **common)
     if field.field_type == FieldType.TEXTAREA:
         return forms.CharField(max_length=max_length, widget=forms.Textarea(attrs={"rows": 4}), **common)
     if field.field_type == FieldType.CHOICE:
         values = [str(v) for v in field.choices or []]
-        return forms.ChoiceField(choices=[("", "---------"), *((v, v) for v in values)], **common)
+        return forms.ChoiceField(choices=[CHOOSE, *((v, v) for v in values)], **common)
     if field.field_type == FieldType.CHECKBOX:
         return forms.BooleanField(**common)
     return forms.CharField(max_length=max_length, **common)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError
@@ -15,6 +16,7 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.safestring import mark_safe
 from django.views import View
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 
 from crm_core import consent
@@ -207,6 +209,19 @@ class LandingPageView(View):
         if page.redirect_url:
             return HttpResponseRedirect(page.redirect_url, status=303)
         return render(request, "landing/thank_you.html", {"page": page})
+
+
+_landing_page = LandingPageView.as_view()
+
+
+@csrf_exempt  # as the page itself: the signed form token protects the form
+@xframe_options_exempt
+def landing_page_embed(request, slug: str):
+    """The embeddable variant of a page (the editor's snippet frames it on other sites): the same view
+    and form, posting back to itself, framable by the sites in LANDING_EMBED_FRAME_ANCESTORS (read
+    on each request). Every other page refuses framing (X-Frame-Options DENY, frame-ancestors 'none')."""
+    framing = {"frame-ancestors": settings.LANDING_EMBED_FRAME_ANCESTORS}
+    return csp_replace(framing)(_landing_page)(request, slug=slug)
 
 
 class PreferencesView(View):

@@ -56,11 +56,13 @@ def refresh_locks_try(segment_ids: list[int]) -> list[int]:
     return refresh_sql.refresh_locks_try(segment_ids) if sqlpath.postgres_sql() else list(segment_ids)
 
 
-def _membership_diff(**kwargs) -> tuple[int, int, list[int] | None, int | None]:
+def _membership_diff(
+    *, changed_limit: int = CHANGED_LIMIT, **kwargs
+) -> tuple[int, int, list[int] | None, int | None]:
     """(added, removed, changed, member count) by the path's ONE statement, which also stores the
     segment's member count (see refresh_sql.py)."""
     path = refresh_sql if sqlpath.postgres_sql() else refresh_portable
-    return path.membership_diff(changed_limit=CHANGED_LIMIT, **kwargs)
+    return path.membership_diff(changed_limit=changed_limit, **kwargs)
 
 
 def segment_refresh(*, segment_id: int) -> RefreshResult:
@@ -79,8 +81,15 @@ def segment_refresh(*, segment_id: int) -> RefreshResult:
 
 def refresh_full_locked(segment: Segment, *, started: float, scores: dict | None = None) -> RefreshResult:
     now = timezone.now()
+    # Who joined or left is named only for the segments that reference this one (`in_segment`): a
+    # segment nobody references does not build and fetch the array (at a first fill, every member).
+    referenced = bool(live_index().dependents.get(segment.pk))
     added, removed, changed, segment.member_count = _membership_diff(
-        segment_id=segment.pk, members=contacts_queryset(segment.definition), now=now, contact_ids=None
+        segment_id=segment.pk,
+        members=contacts_queryset(segment.definition),
+        now=now,
+        contact_ids=None,
+        changed_limit=CHANGED_LIMIT if referenced else 0,
     )
     segment.refreshed_at = now
     segment.refreshed_version = segment.version

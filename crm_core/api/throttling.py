@@ -8,6 +8,8 @@ Requests are told apart by `crm_core.net.client_address` (TRUSTED_PROXY_COUNT), 
 X-Forwarded-For a client writes itself.
 """
 
+import math
+
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
@@ -28,3 +30,16 @@ class AnonRateThrottle(_SettingsRate, throttling.AnonRateThrottle):
 
 class UserRateThrottle(_SettingsRate, throttling.UserRateThrottle):
     pass
+
+
+class ScopedRateThrottle(_SettingsRate, throttling.ScopedRateThrottle):
+    """A rate of its own for one kind of request (the view's `throttle_scope` names it in
+    DEFAULT_THROTTLE_RATES), counted per signed-in user (per client address when anonymous)."""
+
+
+def retry_wording(wait: float | None) -> str:
+    """When a throttled client may try again, in words ("in 42 seconds", "in 3 minutes")."""
+    seconds = max(1, math.ceil(wait or 0))
+    if seconds < 120:
+        return f"in {seconds} second{'s' if seconds != 1 else ''}"
+    return f"in {math.ceil(seconds / 60)} minutes"

@@ -4,15 +4,19 @@ a test send, a check without saving, and the merge fields the editor offers."""
 from __future__ import annotations
 
 import logging
+import math
 import smtplib
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from crm_core.api.permissions import RoleModelPermissions
 from crm_core.api.serializers import StrictModelSerializer, StrictSerializer
+from crm_core.api.throttling import ScopedRateThrottle, retry_wording
 from crm_core.api.writes import ServiceWritesMixin
 from crm_core.jsontext import StorableJSONField, storable_json_mapping
 from crm_core.models import Contact
@@ -96,6 +100,24 @@ class EmailTemplateViewSet(ServiceWritesMixin, viewsets.ModelViewSet):
     create_service = staticmethod(services.email_template_create)
     update_service = staticmethod(services.email_template_update)
     instance_kw = "email_template"
+    # The test send alone has a rate of its own per user (DEFAULT_THROTTLE_RATES["email_test_send"]).
+    throttle_scope = "email_test_send"
+
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        if self.action == "test_send":
+            throttles.append(ScopedRateThrottle())
+        return throttles
+
+    def throttled(self, request, wait):
+        if self.action != "test_send":
+            super().throttled(request, wait)
+        rate = ScopedRateThrottle().parse_rate(api_settings.DEFAULT_THROTTLE_RATES[self.throttle_scope])
+        per = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}[rate[1]]
+        detail = f"Too many test emails: at most {rate[0]} per {per}. Try again {retry_wording(wait)}."
+        throttled = Throttled(detail=detail)
+        throttled.wait = math.ceil(wait) if wait else None  # the Retry-After header
+        raise throttled
 
     @extend_schema(
         request=EmailCheckSerializer, responses={200: OpenApiResponse(description="{ok, errors, links}")}

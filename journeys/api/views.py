@@ -1,7 +1,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import viewsets
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -9,6 +9,7 @@ from crm_core.api.pagination import StandardPagination
 from crm_core.api.permissions import RoleModelPermissions
 
 from .. import selectors, services
+from ..models import Journey
 from .serializers import JourneySerializer, as_drf_error
 
 
@@ -25,12 +26,37 @@ class JourneyViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return selectors.journey_list().order_by("-id")
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="repeat a create safely: the same key (per user) returns the journey the first "
+                "request made, with 200",
+            )
+        ]
+    )
+    def create(self, request, *args, **kwargs):
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if key:
+            if len(key) > 100:
+                raise as_drf_error(DjangoValidationError({"Idempotency-Key": ["at most 100 characters"]}))
+            self.create_token = f"api:{request.user.pk}:{key}"
+            existing = Journey.objects.filter(create_token=self.create_token).first()
+            if existing is not None:
+                return Response(self.get_serializer(existing).data, status=status.HTTP_200_OK)
+        return super().create(request, *args, **kwargs)
+
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
         steps = data.pop("steps", [])
         try:
             serializer.instance = services.journey_create(
-                data=data, steps=steps, created_by=self.request.user
+                data=data,
+                steps=steps,
+                created_by=self.request.user,
+                create_token=getattr(self, "create_token", None),
             )
         except DjangoValidationError as error:
             raise as_drf_error(error) from error

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from crm_core import tasking
@@ -24,10 +24,25 @@ from ..models import (
 from .validation import validate_entry
 
 
-@transaction.atomic
-def journey_create(*, data: dict, steps: list[dict], created_by=None) -> Journey:
-    journey = Journey.objects.create(**data, created_by=created_by)
-    _steps_replace(journey=journey, steps=steps)
+def journey_create(
+    *, data: dict, steps: list[dict], created_by=None, create_token: str | None = None
+) -> Journey:
+    """Create a journey with its steps. With a `create_token` (the create form's hidden token, or the
+    API's Idempotency-Key) a second call with the same token returns the journey the first made: the
+    unique constraint on the token decides between two submits racing each other."""
+    if create_token:
+        existing = Journey.objects.filter(create_token=create_token).first()
+        if existing is not None:
+            return existing
+    try:
+        with transaction.atomic():
+            journey = Journey.objects.create(**data, created_by=created_by, create_token=create_token or None)
+            _steps_replace(journey=journey, steps=steps)
+    except IntegrityError:
+        existing = Journey.objects.filter(create_token=create_token).first() if create_token else None
+        if existing is None:
+            raise
+        return existing
     return journey
 
 

@@ -37,7 +37,7 @@ def mapping_choices(attribute: str) -> list[tuple[str, str]]:
     """The targets of `contact_field` / `lead_field` for a select: built-in, then custom fields."""
     builtin = CONTACT_TARGETS if attribute == "contact_field" else LEAD_TARGETS
     custom = [(name, f"{f.label} (custom)") for name, f in custom_targets(attribute).items()]
-    return [("", "---------"), *((n, n) for n in builtin), *custom]
+    return [("", "(none)"), *((n, n.replace("_", " ").capitalize()) for n in builtin), *custom]
 
 
 # Besides email, the contact fields each matching strategy compares (case-insensitively).

@@ -28,7 +28,7 @@ PUBLIC = {
     "login", "logout", "password_change", "password_change_done", "password_reset",
     "password_reset_done", "password_reset_confirm", "password_reset_complete",
     "landing:page", "landing:preferences", "journeys:open-pixel", "journeys:tracked-click",
-    "landing:consent-confirm", "landing:one-click-unsubscribe",
+    "landing:consent-confirm", "landing:one-click-unsubscribe", "landing:page-embed",
 }  # fmt: skip
 
 OK, FORBIDDEN, REDIRECT = 200, 403, 302
@@ -81,6 +81,9 @@ EXPECTED = {
     "segments:builder": (OK, OK, OK),  # read-only for sales, see below
     "journeys:list": (OK, OK, OK),
     "journeys:detail": (OK, OK, OK),
+    "journeys:step-save": (405, 405, 405),  # POST only (journeys/tests/test_pages.py)
+    "journeys:step-delete": (405, 405, 405),
+    "journeys:go-live": (OK, FORBIDDEN, OK),  # the confirmation asks marketers first
     # Custom fields (workspace/views/custom_fields.py): everyone reads, marketers and admins define.
     "workspace:custom-field-list": (OK, OK, OK),
     "workspace:custom-field-label": (405, 405, 405),  # POST only
@@ -94,6 +97,7 @@ EXPECTED = {
     "landing:editor-new": (OK, FORBIDDEN, OK),
     "landing:editor-edit": (OK, OK, OK),
     "landing:editor-requeue-failed": (405, 405, 405),  # POST only (landing/tests/test_page_definitions.py)
+    "landing:editor-preview": (405, 405, 405),  # POST only (landing/tests/test_editor_preview_embed.py)
     "sales:timeline": (OK, OK, OK),
     "sales:work": (OK, OK, OK),
     "sales:activity-create": (405, 405, 405),  # POST only (sales/tests/test_pages.py)
@@ -155,6 +159,9 @@ def url_of(name: str, records) -> str:
         "landing:editor-requeue-failed": [records["landing"]],
         "segments:builder": [records["segment"]],
         "journeys:detail": [records["journey"]],
+        "journeys:step-save": [records["journey"]],
+        "journeys:step-delete": [records["journey"]],
+        "journeys:go-live": [records["journey"]],
         "journeys:email-editor": [999999],
         "workspace:custom-field-label": [1],
         "workspace:custom-field-delete": [1],
