@@ -5,6 +5,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.html import format_html_join
 
 from . import consent, custom_fields, services, tasking
 from .admin_custom import CustomValuesAdminMixin
@@ -84,6 +85,22 @@ class ServiceWriteAdmin(LargeTableAdmin):
         services.records_delete(
             entity=self.entity, ids=queryset.values_list("pk", flat=True), actor=request.user
         )
+
+
+def properties_html(properties) -> str:
+    """A JSON object's entries, one `key: value` line each (for read-only admin fields)."""
+    if not properties:
+        return "—"
+    if not isinstance(properties, dict):
+        return str(properties)
+    return format_html_join(
+        "",
+        "<div>{}: {}</div>",
+        (
+            (key, json.dumps(value) if isinstance(value, dict | list) else value)
+            for key, value in properties.items()
+        ),
+    )
 
 
 class OrphanLeadFilter(admin.SimpleListFilter):
@@ -383,6 +400,14 @@ class InteractionAdmin(ServiceWriteAdmin):
     raw_id_fields = ("contact",)
     list_select_related = ("contact",)
     date_hierarchy = "occurred_at"
+    # Its properties (url, email, form, event) come from the tracking and the integrations; the admin
+    # shows them, one a line, and does not take them as typed JSON.
+    exclude = ("properties",)
+    readonly_fields = ("properties_in_words",)
+
+    @admin.display(description="properties")
+    def properties_in_words(self, interaction):
+        return properties_html(interaction.properties)
 
 
 @admin.register(SubscriptionList)
