@@ -109,11 +109,8 @@ class CustomFieldAdmin(admin.ModelAdmin):
         return ("entity", "key", "field_type") if obj is not None else ()
 
     def save_model(self, request, obj, form, change):
-        values = {
-            n: form.cleaned_data[n]
-            for n in form.cleaned_data
-            if n not in self.get_readonly_fields(request, obj)
-        }
+        fixed = self.get_readonly_fields(request, obj if change else None)  # a new field sets them all
+        values = {n: form.cleaned_data[n] for n in form.cleaned_data if n not in fixed}
         if change:
             saved = custom_field_update(
                 custom_field=CustomField.objects.get(pk=obj.pk), actor=request.user, **values
