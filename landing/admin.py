@@ -31,10 +31,19 @@ class FailedSubmissionsFilter(admin.SimpleListFilter):
 
 class FormFieldAdminForm(forms.ModelForm):
     # Typed comma-separated, as in the landing page editor (not a JSON list).
-    choices = ChoicesField(required=False, help_text="For a choice field: its values, comma-separated.")
+    choices = ChoicesField(
+        required=False,
+        help_text="For a choice field: its values, comma-separated.",
+        widget=forms.TextInput(attrs={"size": 10}),
+    )
 
     class Meta:
         model = FormField
+        # Narrow boxes: the row of a field fits the screen (the admin's text inputs are 20em wide).
+        widgets = {
+            name: forms.TextInput(attrs={"size": 10})
+            for name in ("name", "label", "contact_field", "lead_field")
+        }
         fields = ("position", "name", "label", "field_type", "required", "max_length", "choices",
                   "contact_field", "lead_field")  # fmt: skip
 
@@ -43,6 +52,10 @@ class FormFieldInline(admin.TabularInline):
     model = FormField
     form = FormFieldAdminForm
     formset = PageFieldsFormSet
+
+    class Media:
+        css = {"all": ["landing/admin-fields.css"]}
+
     extra = 1
     fields = ("position", "name", "label", "field_type", "required", "max_length", "choices", "contact_field",
               "lead_field")  # fmt: skip

@@ -18,9 +18,9 @@ class SegmentAdmin(admin.ModelAdmin):
     readonly_fields = (
         "definition_in_builder", "definition_in_words", "kind", "status", "member_count", "refreshed_at",
         "last_refresh_seconds", "last_refresh_added", "last_refresh_removed",
-        "version", "refreshed_version", "entities",
+        "version", "refreshed_version", "entities_in_words",
     )  # fmt: skip
-    exclude = ("created_by", "definition")
+    exclude = ("created_by", "definition", "entities")
 
     def has_add_permission(self, request):
         return False  # a segment is made in the builder or the API, which validate its definition
@@ -28,6 +28,10 @@ class SegmentAdmin(admin.ModelAdmin):
     @admin.display(description="definition")
     def definition_in_words(self, segment):
         return describe_definition(segment.definition)
+
+    @admin.display(description="entities read")
+    def entities_in_words(self, segment):
+        return ", ".join(segment.entities) or "—"
 
     @admin.display(description="edit")
     def definition_in_builder(self, segment):
