@@ -7,6 +7,7 @@ from django.urls import path
 from crm_core.admin import LeadAdmin as CrmLeadAdmin
 from crm_core.models import Lead
 from segments.compiler import registry_as_dict
+from segments.selectors import segment_choice_rows
 
 from .admin_condition import ScoringRuleForm
 from .conditions import condition_text
@@ -84,8 +85,10 @@ class ScoringRuleAdmin(admin.ModelAdmin):
         return [registry, *super().get_urls()]
 
     def condition_registry(self, request):
-        """The fields, operators and relationships the condition widget offers (segments' registry)."""
-        return JsonResponse(registry_as_dict())
+        """What the condition widget offers: the fields, operators and relationships (segments'
+        registry) and the segments a contact may be a member of."""
+        segments = [{"id": pk, "name": name} for pk, name, *_rest in segment_choice_rows()]
+        return JsonResponse({"registry": registry_as_dict(), "segments": segments})
 
 
 @admin.register(GradeBand)

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from leadscoring.models import ScoringRule
 from leadscoring.tests.factories import ScoringModelFactory, ScoringRuleFactory
+from segments.services import segment_create
 
 pytestmark = pytest.mark.django_db
 
@@ -112,5 +113,7 @@ def test_the_registry_the_widget_reads_is_for_staff(client, admin_user):
     url = reverse("admin:leadscoring_scoringrule_condition_registry")
     assert client.get(url).status_code == 302  # to the admin login
     client.force_login(admin_user)
-    registry = client.get(url).json()
-    assert "lead" in registry["entities"]
+    segment_create(name="Customers", definition={"entity": "contact", "conditions": []})
+    answer = client.get(url).json()
+    assert "lead" in answer["registry"]["entities"]
+    assert [s["name"] for s in answer["segments"]] == ["Customers"]

@@ -1,6 +1,7 @@
 // The scoring rule's condition in the admin: mounts the segment builder's condition tree (rooted at
 // the lead) on each [data-condition-widget], keeps its hidden input filled with the tree, and shows
-// the server's problems at their rows. A rule with an interaction kind has no condition: the tree
+// the server's problems at their rows. The registry (and the segments a contact may be a member of)
+// comes from the scoring rule admin's condition-registry/ view, read once per page. A rule with an interaction kind has no condition: the tree
 // hides and the input empties while the rule's interaction kind (same form) is set.
 import { mountConditionTree } from "../segments/condition-tree.js";
 
@@ -24,10 +25,10 @@ function mount(box) {
   loadRegistry(box.dataset.registryUrl).then((loaded) => {
     const inUse = () => !kind || !kind.value;
     const tree = mountConditionTree(container, {
-      registry: loaded,
+      registry: loaded.registry,
       definition,
       roots: ["lead"],
-      segments: [],
+      segments: loaded.segments,
       onChange: (value) => { if (inUse()) input.value = JSON.stringify(value); },
     });
     tree.showErrors(JSON.parse(box.querySelector('script[type="application/json"]').textContent));
