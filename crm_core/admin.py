@@ -5,10 +5,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
-from django.utils.html import format_html_join
 
 from . import consent, custom_fields, services, tasking
 from .admin_custom import CustomValuesAdminMixin
+from .admin_display import properties_html
 from .admin_identity import identity_dismiss_leads, identity_link_leads
 from .estimates import EstimatedCountPaginator
 from .models import (
@@ -85,24 +85,6 @@ class ServiceWriteAdmin(LargeTableAdmin):
         services.records_delete(
             entity=self.entity, ids=queryset.values_list("pk", flat=True), actor=request.user
         )
-
-
-def _value_words(value) -> str:
-    if isinstance(value, list):
-        return "; ".join(_value_words(item) for item in value)
-    if isinstance(value, dict):
-        return ", ".join(f"{key} {_value_words(item)}" for key, item in value.items())
-    return "yes" if value is True else "no" if value is False else str(value)
-
-
-def properties_html(properties) -> str:
-    """A JSON object's entries, one `key: value` line each (for read-only admin fields)."""
-    if not properties:
-        return "—"
-    if not isinstance(properties, dict):
-        return _value_words(properties)
-    rows = ((key, _value_words(value)) for key, value in properties.items())
-    return format_html_join("", "<div>{}: {}</div>", rows)
 
 
 class OrphanLeadFilter(admin.SimpleListFilter):

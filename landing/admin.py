@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 
-from crm_core.admin import properties_html
+from crm_core.admin_display import properties_html
 
 from .editor import ChoicesField, PageFieldsFormSet
 from .models import FormField, FormSubmission, LandingPage, SubmissionStatus
