@@ -475,6 +475,12 @@ class AuditLogAdmin(LargeTableAdmin):
     list_filter = ("action",)
     search_fields = ("object_id",)
     date_hierarchy = "created_at"
+    exclude = ("details",)
+    readonly_fields = ("details_in_words",)
+
+    @admin.display(description="details")
+    def details_in_words(self, entry):
+        return properties_html(entry.details)
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm_core import services as crm_services
-from crm_core.models import InteractionKind
+from crm_core.models import AuditLog, InteractionKind
 from crm_core.tests.factories import ContactFactory
 from journeys.tests.factories import make_journey, send_email_step
 from landing.tests.factories import LandingPageFactory
@@ -54,6 +54,7 @@ def records(admin_user):
         properties={"url": "https://example.com/pricing"},
     )  # fmt: skip
     segment_create(name="Everyone", definition={"entity": "contact", "match": "all", "conditions": []})
+    AuditLog.objects.create(action="contact.export", object_type="contact", object_id="1", details={"n": 1})
 
 
 @pytest.mark.parametrize("model, model_admin", ADMINS, ids=[m._meta.label for m, _ in ADMINS])
