@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 
 from . import consent, custom_fields, services, tasking
 from .admin_custom import CustomValuesAdminMixin
+from .admin_display import properties_html
 from .admin_identity import identity_dismiss_leads, identity_link_leads
 from .estimates import EstimatedCountPaginator
 from .models import (
@@ -383,6 +384,14 @@ class InteractionAdmin(ServiceWriteAdmin):
     raw_id_fields = ("contact",)
     list_select_related = ("contact",)
     date_hierarchy = "occurred_at"
+    # Its properties (url, email, form, event) come from the tracking and the integrations; the admin
+    # shows them, one a line, and does not take them as typed JSON.
+    exclude = ("properties",)
+    readonly_fields = ("properties_in_words",)
+
+    @admin.display(description="properties")
+    def properties_in_words(self, interaction):
+        return properties_html(interaction.properties)
 
 
 @admin.register(SubscriptionList)
@@ -466,6 +475,12 @@ class AuditLogAdmin(LargeTableAdmin):
     list_filter = ("action",)
     search_fields = ("object_id",)
     date_hierarchy = "created_at"
+    exclude = ("details",)
+    readonly_fields = ("details_in_words",)
+
+    @admin.display(description="details")
+    def details_in_words(self, entry):
+        return properties_html(entry.details)
 
     def has_change_permission(self, request, obj=None):
         return False

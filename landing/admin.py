@@ -1,6 +1,9 @@
+from django import forms
 from django.contrib import admin, messages
 
-from .editor import PageFieldsFormSet
+from crm_core.admin_display import properties_html
+
+from .editor import ChoicesField, PageFieldsFormSet
 from .models import FormField, FormSubmission, LandingPage, SubmissionStatus
 from .selectors import landing_pages_with_failures
 from .services import (
@@ -26,9 +29,33 @@ class FailedSubmissionsFilter(admin.SimpleListFilter):
         return queryset
 
 
+class FormFieldAdminForm(forms.ModelForm):
+    # Typed comma-separated, as in the landing page editor (not a JSON list).
+    choices = ChoicesField(
+        required=False,
+        help_text="For a choice field: its values, comma-separated.",
+        widget=forms.TextInput(attrs={"size": 10}),
+    )
+
+    class Meta:
+        model = FormField
+        # Narrow boxes: the row of a field fits the screen (the admin's text inputs are 20em wide).
+        widgets = {
+            name: forms.TextInput(attrs={"size": 10})
+            for name in ("name", "label", "contact_field", "lead_field")
+        }
+        fields = ("position", "name", "label", "field_type", "required", "max_length", "choices",
+                  "contact_field", "lead_field")  # fmt: skip
+
+
 class FormFieldInline(admin.TabularInline):
     model = FormField
+    form = FormFieldAdminForm
     formset = PageFieldsFormSet
+
+    class Media:
+        css = {"all": ["landing/admin-fields.css"]}
+
     extra = 1
     fields = ("position", "name", "label", "field_type", "required", "max_length", "choices", "contact_field",
               "lead_field")  # fmt: skip
@@ -89,11 +116,25 @@ class FormSubmissionAdmin(admin.ModelAdmin):
     list_select_related = ("page", "contact", "lead")
     date_hierarchy = "received_at"
     show_full_result_count = False
-    readonly_fields = [f.name for f in FormSubmission._meta.fields]
+    # Read-only: the payload and the field errors shown one `name: value` line each, not as JSON.
+    exclude = ("payload", "errors")
+    readonly_fields = [
+        *(f.name for f in FormSubmission._meta.fields if f.name not in ("payload", "errors")),
+        "payload_in_words",
+        "errors_in_words",
+    ]
     actions = ["process_now", "requeue_failed"]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description="payload")
+    def payload_in_words(self, submission):
+        return properties_html(submission.payload)
+
+    @admin.display(description="field errors")
+    def errors_in_words(self, submission):
+        return properties_html(submission.errors)
 
     @admin.display(description="error")
     def error_summary(self, submission):

@@ -1,10 +1,16 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.http import JsonResponse
+from django.urls import path
 
 from crm_core.admin import LeadAdmin as CrmLeadAdmin
 from crm_core.models import Lead
+from segments.compiler import registry_as_dict
+from segments.selectors import segment_choice_rows
 
+from .admin_condition import ScoringRuleForm
+from .conditions import condition_text
 from .models import GradeBand, LeadScore, SalesReadyCrossing, ScoringModel, ScoringRule, grade_bands_validate
 
 
@@ -30,6 +36,7 @@ class GradeBandInline(admin.TabularInline):
 
 class ScoringRuleInline(admin.StackedInline):
     model = ScoringRule
+    form = ScoringRuleForm
     extra = 0
 
 
@@ -60,9 +67,28 @@ class ScoringModelAdmin(admin.ModelAdmin):
 
 @admin.register(ScoringRule)
 class ScoringRuleAdmin(admin.ModelAdmin):
-    list_display = ("name", "model", "interaction_kind", "points", "max_count")
+    form = ScoringRuleForm
+    list_display = ("name", "model", "interaction_kind", "condition_in_words", "points", "max_count")
     list_filter = ("model", "interaction_kind")
     search_fields = ("name",)
+
+    @admin.display(description="condition")
+    def condition_in_words(self, rule):
+        return condition_text(rule.condition) if rule.condition else "—"
+
+    def get_urls(self):
+        registry = path(
+            "condition-registry/",
+            self.admin_site.admin_view(self.condition_registry),
+            name="leadscoring_scoringrule_condition_registry",
+        )
+        return [registry, *super().get_urls()]
+
+    def condition_registry(self, request):
+        """What the condition widget offers: the fields, operators and relationships (segments'
+        registry) and the segments a contact may be a member of."""
+        segments = [{"id": pk, "name": name} for pk, name, *_rest in segment_choice_rows()]
+        return JsonResponse({"registry": registry_as_dict(), "segments": segments})
 
 
 @admin.register(GradeBand)

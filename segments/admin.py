@@ -4,6 +4,7 @@ from django.utils.html import format_html
 
 from crm_core.estimates import EstimatedCountPaginator
 
+from .compiler import describe_definition
 from .models import Segment, SegmentMembership, SegmentMembershipEvent
 
 
@@ -15,14 +16,22 @@ class SegmentAdmin(admin.ModelAdmin):
     # The definition, kind and status change through the builder and the API (services validate
     # the tree and announce the change); the admin shows them.
     readonly_fields = (
-        "definition_in_builder", "definition", "kind", "status", "member_count", "refreshed_at",
+        "definition_in_builder", "definition_in_words", "kind", "status", "member_count", "refreshed_at",
         "last_refresh_seconds", "last_refresh_added", "last_refresh_removed",
-        "version", "refreshed_version", "entities",
+        "version", "refreshed_version", "entities_in_words",
     )  # fmt: skip
-    exclude = ("created_by",)
+    exclude = ("created_by", "definition", "entities")
 
     def has_add_permission(self, request):
         return False  # a segment is made in the builder or the API, which validate its definition
+
+    @admin.display(description="definition")
+    def definition_in_words(self, segment):
+        return describe_definition(segment.definition)
+
+    @admin.display(description="entities read")
+    def entities_in_words(self, segment):
+        return ", ".join(segment.entities) or "—"
 
     @admin.display(description="edit")
     def definition_in_builder(self, segment):

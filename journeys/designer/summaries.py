@@ -11,7 +11,7 @@ from crm_core.models import InteractionKind
 
 from .. import adapters
 from ..engine.steps.wait import wait_seconds
-from ..models import StepKind
+from ..models import StepKind, TriggerKind
 
 INTERACTION_WORDS = {
     InteractionKind.EMAIL_OPEN: "opened",
@@ -95,3 +95,30 @@ def _interaction_summary(config: dict, names: Names) -> str:
         return f"If they {INTERACTION_WORDS[kind]} {which}{within}"
     label = InteractionKind(kind).label.lower() if kind in InteractionKind.values else kind
     return f"If {label} since entry{within}"
+
+
+def trigger_summary(kind: str, config: dict, pages: dict[int, str]) -> str:
+    """A trigger and its settings in words ("Form submitted on ‘Spring webinar (/l/spring/)’")."""
+    config = config or {}
+    match kind:
+        case TriggerKind.FORM_SUBMIT:
+            page = config.get("page")
+            where = (
+                _name(pages, int(page), "a landing page")
+                if str(page or "").isdigit()
+                else (f"‘{page}’" if page else "any page")
+            )
+            form = f", form ‘{config['form']}’" if config.get("form") else ""
+            return f"A form submitted on {where}{form}"
+        case TriggerKind.INTERACTION:
+            kind_value = config.get("kind")
+            label = InteractionKind(kind_value).label if kind_value in InteractionKind.values else kind_value
+            return f"An interaction: {str(label or 'any').lower()}"
+        case TriggerKind.LEAD_CREATED:
+            topic = config.get("topic")
+            return f"A lead created with topic ‘{topic}’" if topic else "A lead created (any topic)"
+        case TriggerKind.FIELD_CHANGED:
+            value = config.get("value")
+            shown = "yes" if value is True else "no" if value is False else f"‘{value}’"
+            return f"The contact's {str(config.get('field', '')).replace('_', ' ')} changed to {shown}"
+    return "No trigger"

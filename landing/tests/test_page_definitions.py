@@ -135,7 +135,7 @@ def test_the_admin_form_uses_the_same_check(client, admin_user):
         "fields-TOTAL_FORMS": "1", "fields-INITIAL_FORMS": "0", "fields-MIN_NUM_FORMS": "0",
         "fields-MAX_NUM_FORMS": "1000", "fields-0-position": "0", "fields-0-name": "email",
         "fields-0-label": "Email", "fields-0-field_type": "email", "fields-0-max_length": "200",
-        "fields-0-choices": "[]", "fields-0-contact_field": "email", "fields-0-lead_field": "",
+        "fields-0-choices": "", "fields-0-contact_field": "email", "fields-0-lead_field": "",
     }  # fmt: skip
     response = client.post(reverse("admin:landing_landingpage_add"), data)
     assert response.status_code == 200
