@@ -17,12 +17,9 @@ in the AuditLog without the personal data itself.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 from types import ModuleType
 
-from django.apps import apps
 from django.core import serializers
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -30,6 +27,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from . import consent, events
+from .apphooks import app_hook_modules
 from .models import (
     AuditLog,
     ConsentChange,
@@ -83,17 +81,9 @@ def _orphan_leads(email: str | None):
 PRIVACY_HOOKS_MODULE = "privacy_hooks"
 
 
-def _module_exists(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:  # the app is a module, not a package
-        return False
-
-
 def _hooks() -> list[ModuleType]:
     """The `privacy_hooks` module of every installed app that has one, in INSTALLED_APPS order."""
-    names = [f"{config.name}.{PRIVACY_HOOKS_MODULE}" for config in apps.get_app_configs()]
-    return [importlib.import_module(name) for name in names if _module_exists(name)]
+    return app_hook_modules(PRIVACY_HOOKS_MODULE)
 
 
 def contact_export_data(*, contact: Contact) -> dict:
