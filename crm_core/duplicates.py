@@ -9,7 +9,8 @@ The rules (each pair is (a, b) with a < b):
 - `email_other_domain`: the same local part (before the @, at least 3 characters) at another domain;
 - `email_similar`: the same domain and a very close local part. PostgreSQL: trigram similarity of the
   emails (pg_trgm, served by the email's trigram index) of at least 0.6 and of the local parts of at
-  least 0.4. The portable path (SQLite): local parts equal once dots, hyphens and underscores are
+  least 0.4, the local parts differing in more than digits (`contact12` / `contact13` are two
+  people). The portable path (SQLite): local parts equal once dots, hyphens and underscores are
   removed (`john.smith` / `johnsmith` / `john_smith`).
 
 Pages are bounded twice: each request looks at the pairs whose smaller id lies in the next

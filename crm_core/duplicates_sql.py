@@ -7,7 +7,8 @@ scanned contacts, every branch an index probe per contact (crm_core/duplicates.p
 - `email_other_domain`: `UPPER(email) LIKE 'LOCAL@%'` on the email's trigram index
   (`contact_email_trgm_idx`, migration 0006);
 - `email_similar`: `UPPER(email) % UPPER(a.email)` on the same trigram index, at a similarity
-  threshold of 0.6 set for the statement's transaction, rechecked on the local parts (0.4).
+  threshold of 0.6 set for the statement's transaction, rechecked on the local parts (0.4),
+  which must differ in more than digits (contact12 / contact13 are two people).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ WITH a AS MATERIALIZED (
     FROM a JOIN {_CONTACT} b ON UPPER(b.email) %% UPPER(a.email) AND {{other}}
         AND split_part(b.email, '@', 2) = a.domain AND b.email <> a.email
         AND similarity(split_part(b.email, '@', 1), a.local) >= {LOCAL_SIMILARITY}
+        AND translate(split_part(b.email, '@', 1), '0123456789', '') <> translate(a.local, '0123456789', '')
     WHERE a.email IS NOT NULL
 )
 """

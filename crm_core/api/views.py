@@ -23,6 +23,7 @@ from crm_core import access, login_limits, models, selectors, services
 
 from . import filters, serializers
 from .lead_actions import LeadLifecycleActionsMixin
+from .merges import ContactMergeActionsMixin
 from .ordering import KeysetOrderingFilter
 from .pagination import KeysetPagination, StandardPagination
 from .parsers import FormParser, JSONParser, MultiPartParser
@@ -75,7 +76,7 @@ CONTACT_VIEW_PARAMETER = OpenApiParameter(
 @extend_schema_view(
     list=extend_schema(parameters=[CONTACT_VIEW_PARAMETER]),
 )
-class ContactViewSet(CRMModelViewSet):
+class ContactViewSet(ContactMergeActionsMixin, CRMModelViewSet):
     """Contacts, as the caller's view shows them (`?view=sales|marketing`)."""
 
     queryset = models.Contact.objects.all()
