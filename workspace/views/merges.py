@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from crm_core import access, duplicates
+from crm_core import access, duplicates, selectors
 from crm_core.models import ConsentLevel, Contact
 from crm_core.services import contacts_merge, merge_survivor
 from crm_core.services.merge import merged_values, stricter_consent
@@ -162,7 +162,13 @@ def contact_merge_page(request, a, b):
     survivor, other = (second, first) if survivor_id == str(b) else (first, second)
     profile = _compare_rows(survivor, other, PROFILE_ROWS, merged_values(survivor, other))
     consent = _compare_rows(survivor, other, CONSENT_ROWS, stricter_consent(survivor, other))
+    counts = selectors.contact_related_counts(contact_ids=[a, b])
+    related = [
+        {"label": label, "survivor": counts[survivor.pk][label], "other": counts[other.pk][label]}
+        for label in counts[survivor.pk]
+    ]
     context = {
+        "related": related,
         "a": first,
         "b": second,
         "survivor": survivor,
