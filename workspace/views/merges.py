@@ -26,6 +26,8 @@ from crm_core.services import contacts_merge, merge_survivor
 from crm_core.services.merge import merged_values, stricter_consent
 
 PAGE_SIZE = 25
+# Related records a contact has at most one of per list or event: both contacts' become one.
+ONE_PER_CONTACT = ("List memberships", "Event registrations")
 CONTACT_CANDIDATES = 5
 
 # (label, attribute) of the compare table, profile first, then consent.
@@ -164,7 +166,12 @@ def contact_merge_page(request, a, b):
     consent = _compare_rows(survivor, other, CONSENT_ROWS, stricter_consent(survivor, other))
     counts = selectors.contact_related_counts(contact_ids=[a, b])
     related = [
-        {"label": label, "survivor": counts[survivor.pk][label], "other": counts[other.pk][label]}
+        {
+            "label": label,
+            "survivor": counts[survivor.pk][label],
+            "other": counts[other.pk][label],
+            "may_collapse": label in ONE_PER_CONTACT,
+        }
         for label in counts[survivor.pk]
     ]
     context = {
