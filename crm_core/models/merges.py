@@ -14,6 +14,11 @@ class MergedContact(models.Model):
     # A plain id, not a foreign key: the pointer outlives the survivor's own deletion (then it is a 404).
     survivor_id = models.BigIntegerField(db_index=True)
     merged_at = models.DateTimeField()
+    # The merged-away contact's email when the survivor kept its own: a form post or an import with
+    # that address still finds the person (crm_core.services.records.contact_get_or_create_by_email).
+    email = models.CharField(
+        max_length=254, null=True, blank=True, db_index=True, help_text="stored normalised"
+    )
     merged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

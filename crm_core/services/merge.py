@@ -13,8 +13,9 @@ Rules:
   (both on one event: one registration, attended if either attended), list memberships, the consent
   trail, wards; every app's own rows through its `merge_hooks.merge_contacts(survivor=, other=,
   actor=)` (segments, journeys, landing, sales), which returns counts for the audit entry.
-- The other contact row is deleted; `MergedContact` keeps its id pointing at the survivor (chains
-  re-pointed), and an `AuditLog` entry (`contact.merge`) records both ids, who, when and the counts.
+- The other contact row is deleted; `MergedContact` keeps its id (and its email, when the survivor
+  kept its own) pointing at the survivor (chains re-pointed), so the old id and the old address still
+  find the person; and an `AuditLog` entry (`contact.merge`) records both ids, who, when and the counts.
 
 Both contacts are locked first, in id order, then their leads by id: the person lock order
 (tests/test_person_lock_order.py), so a form post or rescoring of either waits for the merge.
@@ -170,7 +171,10 @@ def contacts_merge(*, survivor_id, other_id, actor=None) -> dict:
     if consent:
         contact_preferences_update(contact=survivor, changes=consent, source=ConsentSource.MERGE, actor=actor)
     MergedContact.objects.filter(survivor_id=other.pk).update(survivor_id=survivor.pk)
-    MergedContact.objects.create(merged_id=other.pk, survivor_id=survivor.pk, merged_at=now, merged_by=actor)
+    kept_email = other.email if other.email and values.get("email") != other.email else None
+    MergedContact.objects.create(
+        merged_id=other.pk, survivor_id=survivor.pk, email=kept_email, merged_at=now, merged_by=actor
+    )
     details = {
         "survivor": survivor.pk,
         "merged": other.pk,
