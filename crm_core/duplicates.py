@@ -7,18 +7,19 @@ The rules (each pair is (a, b) with a < b):
 - `same_name_account`: the same first and last name (case-insensitive, not both blank) at the same
   account;
 - `email_other_domain`: the same local part (before the @, at least 3 characters) at another domain;
-- `email_similar`: the same domain and a very close local part. PostgreSQL: trigram similarity of the
-  emails (pg_trgm, served by the email's trigram index) of at least 0.6 and of the local parts of at
-  least 0.4, the local parts differing in more than digits (`contact12` / `contact13` are two
-  people). The portable path (SQLite): local parts equal once dots, hyphens and underscores are
-  removed (`john.smith` / `johnsmith` / `john_smith`).
+- `email_similar`: the emails are equal once dots, hyphens and underscores are removed
+  (`john.smith@acme.com` / `johnsmith@acme.com` / `john_smith@acme.com`): the same rule on both
+  paths. (A trigram similarity probe per contact, on the email's trigram index, took 60 ms a contact
+  at 200,000 contacts: the domains' trigrams are in every row. The one-contact query still probes
+  the trigram index, since one probe is cheap, and rechecks this rule.)
 
 Pages are bounded twice: each request looks at the pairs whose smaller id lies in the next
 `SCAN_CONTACTS` contacts (by id) and returns at most `limit` of them in (a, b) order. A page may hold
 fewer pairs than asked (even none) and still have a next one: the scan continues from where it
-stopped. `crm_core/sqlpath.py` picks `duplicates_sql` (one statement, every branch an index probe
-per contact) or `duplicates_portable` (the ORM; for the email rules each contact is paired with the
-first earlier contact sharing its key).
+stopped. `crm_core/sqlpath.py` picks `duplicates_sql` (one statement: index probes per scanned
+contact for names and leads, one hash join with the contact table per email rule) or
+`duplicates_portable` (the ORM; for the email rules each contact is paired with the next contact
+sharing its key).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from .models import Contact
 
 __all__ = ["REASONS", "DuplicatePage", "DuplicatePair", "duplicate_pairs"]
 
-SCAN_CONTACTS = 5_000
+SCAN_CONTACTS = 10_000
 END = 2**63 - 1  # "after every pair of this contact"
 
 

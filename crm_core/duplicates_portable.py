@@ -7,7 +7,7 @@ next contact (by id) sharing its key, a correlated subquery: a group of three sh
 from __future__ import annotations
 
 from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Concat, Greatest, Least, Length, Lower, Replace, StrIndex, Substr
+from django.db.models.functions import Greatest, Least, Length, Lower, Replace, StrIndex, Substr
 
 from .duplicates_rules import DuplicatePair
 from .models import Contact, Lead
@@ -19,13 +19,10 @@ def _local():
     return Substr("email", 1, StrIndex("email", Value("@")) - 1)
 
 
-def _domain():
-    return Substr("email", StrIndex("email", Value("@")) + 1)
-
-
 def _squeezed():
+    """The email without dots, hyphens and underscores."""
     return Replace(
-        Replace(Replace(_local(), Value("."), Value("")), Value("-"), Value("")), Value("_"), Value("")
+        Replace(Replace("email", Value("."), Value("")), Value("-"), Value("")), Value("_"), Value("")
     )
 
 
@@ -84,12 +81,11 @@ def _email_rule(anchors: Q, key, reason: str, other: str) -> list[tuple[int, int
 
 
 def _all(anchors: Q, other: str, window: Q) -> list[tuple[int, int, str]]:
-    at_domain = Concat(_squeezed(), Value("@"), _domain())
     return [
         *_name_account(anchors, other),
         *_lead_email(anchors, window),
         *_email_rule(anchors, _local(), "email_other_domain", other),
-        *_email_rule(anchors, at_domain, "email_similar", other),
+        *_email_rule(anchors, _squeezed(), "email_similar", other),
     ]
 
 

@@ -6,7 +6,7 @@ REASONS = {
     "lead_email": "A lead of one has the other's email",
     "same_name_account": "Same name at the same account",
     "email_other_domain": "Same email name at another domain",
-    "email_similar": "Very similar email at the same domain",
+    "email_similar": "Same email but for dots, hyphens or underscores",
 }
 
 
