@@ -37,6 +37,7 @@ from .models import (
     EventRegistration,
     Lead,
     ListMembership,
+    MergedContact,
 )
 
 ACTION_EXPORT = "contact.export"
@@ -97,6 +98,7 @@ def contact_export_data(*, contact: Contact) -> dict:
         queryset = model._default_manager.filter(**{rel.field.name: contact})
         related[label] = _rows(queryset)
     related["crm_core.orphan_lead_with_same_email"] = _rows(_orphan_leads(contact.email))
+    related["crm_core.mergedcontact"] = _rows(MergedContact.objects.filter(survivor_id=contact.pk))
     related["crm_core.auditlog"] = _rows(
         AuditLog.objects.filter(object_type="contact", object_id=str(contact.pk))
     )
@@ -144,6 +146,10 @@ def contact_erase(*, contact: Contact, actor=None) -> dict:
     done["leads_anonymised"] = Lead.objects.filter(pk__in=lead_ids).update(
         **LEAD_PERSONAL_FIELDS, updated_at=now
     )
+    # Addresses of contacts merged into this one are personal data too; the merged ids stay.
+    done["merged_emails_erased"] = MergedContact.objects.filter(
+        survivor_id=contact.pk, email__isnull=False
+    ).update(email=None)
     done["consent_changes_ip_cleared"] = ConsentChange.objects.filter(
         contact=contact, ip_address__isnull=False
     ).update(ip_address=None)
