@@ -18,7 +18,6 @@ MARKETING_NAV = (
     ("Scoring", "leadscoring:model-list", "leadscoring.view_scoringmodel"),
     ("Landing pages", "landing:editor-list", "landing.view_landingpage"),
     ("Identity review", "workspace:identity-review", "crm_core.change_lead"),
-    ("Duplicates", "workspace:duplicate-list", "crm_core.change_contact"),
     ("Imports", "workspace:import-list", "crm_core.add_contact"),
     ("Custom fields", "workspace:custom-field-list", "crm_core.change_customfield"),
 )

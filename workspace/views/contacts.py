@@ -27,7 +27,10 @@ def contact_list_page(request):
     if not query.get("view"):  # show the view the list is in, the role's default when none is asked
         query["view"] = selectors.contact_default_view(viewer=viewer)
     form = ContactFilterForm(query, owners=owner_choices())
-    saved = saved_views_context(request, SavedViewEntity.CONTACT)
+    saved = {
+        **saved_views_context(request, SavedViewEntity.CONTACT),
+        "can_merge": access.may_merge_contacts(viewer),
+    }
     if not form.is_valid():
         return render(request, "workspace/contact_list.html", {"form": form, "rows": [], **saved}, status=400)
     data = form.cleaned_data
