@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound
@@ -41,6 +41,18 @@ class ContactMerged(APIException):
             "merged_into": survivor_id,
             "survivor_url": url,
         }
+
+
+class ContactMergedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    merged_into = serializers.IntegerField(required=False, help_text="Set when the id was merged away.")
+    survivor_url = serializers.URLField(required=False)
+
+
+MERGED_404 = OpenApiResponse(
+    ContactMergedSerializer,
+    description="No such contact; for an id merged into another, `merged_into` and `survivor_url` name it.",
+)
 
 
 class MergeRequestSerializer(StrictSerializer):
@@ -146,7 +158,7 @@ class ContactMergeActionsMixin:
         body = {"next": following or None, "previous": None, "results": duplicate_rows(page.pairs)}
         return Response(DuplicatePageSerializer(body).data)
 
-    @extend_schema(request=MergeRequestSerializer, responses=MergeResultSerializer)
+    @extend_schema(request=MergeRequestSerializer, responses={200: MergeResultSerializer, 404: MERGED_404})
     @action(detail=True, methods=["post"])
     def merge(self, request, pk=None):
         """Merge `other` into this contact: this one keeps its values (empty ones filled from the
