@@ -97,6 +97,20 @@ def check_identity_review(user, lead: Lead | None = None) -> Lead | None:
     return lead
 
 
+def may_merge_contacts(user) -> bool:
+    """Find duplicates and merge two contacts into one: the marketing and admin roles."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and user_roles(user) & {MARKETING, ADMIN}
+        and user.has_perm("crm_core.change_contact")
+    )
+
+
+def check_contact_merge(user) -> None:
+    if not may_merge_contacts(user):
+        raise AccessDenied("Only marketing and admin users can review duplicates and merge contacts.")
+
+
 def may_import(user) -> bool:
     """Import contacts, accounts and leads from files: the marketing and admin roles."""
     return bool(getattr(user, "is_authenticated", False) and user_roles(user) & {MARKETING, ADMIN})

@@ -17,12 +17,9 @@ in the AuditLog without the personal data itself.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 from types import ModuleType
 
-from django.apps import apps
 from django.core import serializers
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -30,6 +27,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from . import consent, events
+from .apphooks import app_hook_modules
 from .models import (
     AuditLog,
     ConsentChange,
@@ -39,6 +37,7 @@ from .models import (
     EventRegistration,
     Lead,
     ListMembership,
+    MergedContact,
 )
 
 ACTION_EXPORT = "contact.export"
@@ -83,17 +82,9 @@ def _orphan_leads(email: str | None):
 PRIVACY_HOOKS_MODULE = "privacy_hooks"
 
 
-def _module_exists(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:  # the app is a module, not a package
-        return False
-
-
 def _hooks() -> list[ModuleType]:
     """The `privacy_hooks` module of every installed app that has one, in INSTALLED_APPS order."""
-    names = [f"{config.name}.{PRIVACY_HOOKS_MODULE}" for config in apps.get_app_configs()]
-    return [importlib.import_module(name) for name in names if _module_exists(name)]
+    return app_hook_modules(PRIVACY_HOOKS_MODULE)
 
 
 def contact_export_data(*, contact: Contact) -> dict:
@@ -107,6 +98,7 @@ def contact_export_data(*, contact: Contact) -> dict:
         queryset = model._default_manager.filter(**{rel.field.name: contact})
         related[label] = _rows(queryset)
     related["crm_core.orphan_lead_with_same_email"] = _rows(_orphan_leads(contact.email))
+    related["crm_core.mergedcontact"] = _rows(MergedContact.objects.filter(survivor_id=contact.pk))
     related["crm_core.auditlog"] = _rows(
         AuditLog.objects.filter(object_type="contact", object_id=str(contact.pk))
     )
@@ -154,6 +146,10 @@ def contact_erase(*, contact: Contact, actor=None) -> dict:
     done["leads_anonymised"] = Lead.objects.filter(pk__in=lead_ids).update(
         **LEAD_PERSONAL_FIELDS, updated_at=now
     )
+    # Addresses of contacts merged into this one are personal data too; the merged ids stay.
+    done["merged_emails_erased"] = MergedContact.objects.filter(
+        survivor_id=contact.pk, email__isnull=False
+    ).update(email=None)
     done["consent_changes_ip_cleared"] = ConsentChange.objects.filter(
         contact=contact, ip_address__isnull=False
     ).update(ip_address=None)

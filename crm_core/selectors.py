@@ -193,3 +193,27 @@ def contact_ids_by_email(*, emails) -> dict[str, int]:
     lower(email) index)."""
     wanted = [e for e in map(normalize_email, emails) if e]
     return dict(Contact.objects.filter(email__in=wanted).values_list("email", "pk"))
+
+
+# What the merge page shows of each contact's records (the merge moves them all to the survivor).
+RELATED_COUNTS = (
+    ("Leads", Lead, "parent_contact"),
+    ("Interactions", Interaction, "contact"),
+    ("Opportunities", Opportunity, "contact"),
+    ("List memberships", ListMembership, "contact"),
+    ("Event registrations", EventRegistration, "contact"),
+)
+
+
+def contact_related_counts(*, contact_ids) -> dict[int, dict[str, int]]:
+    """Per contact, how many of each kind of record it has (one query, a counting subquery each)."""
+
+    def counted(model, field):
+        rows = model.objects.filter(**{field: OuterRef("pk")}).order_by().values(field)
+        return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n")[:1]), 0)
+
+    annotations = {f"n{i}": counted(model, field) for i, (_, model, field) in enumerate(RELATED_COUNTS)}
+    rows = Contact.objects.filter(pk__in=list(contact_ids)).annotate(**annotations).values("pk", *annotations)
+    return {
+        row["pk"]: {label: row[f"n{i}"] for i, (label, _, _) in enumerate(RELATED_COUNTS)} for row in rows
+    }

@@ -23,6 +23,7 @@ from crm_core import access, login_limits, models, selectors, services
 
 from . import filters, serializers
 from .lead_actions import LeadLifecycleActionsMixin
+from .merges import MERGED_404, ContactMergeActionsMixin
 from .ordering import KeysetOrderingFilter
 from .pagination import KeysetPagination, StandardPagination
 from .parsers import FormParser, JSONParser, MultiPartParser
@@ -74,8 +75,11 @@ CONTACT_VIEW_PARAMETER = OpenApiParameter(
 
 @extend_schema_view(
     list=extend_schema(parameters=[CONTACT_VIEW_PARAMETER]),
+    retrieve=extend_schema(responses={200: serializers.ContactSerializer, 404: MERGED_404}),
+    update=extend_schema(responses={200: serializers.ContactSerializer, 404: MERGED_404}),
+    partial_update=extend_schema(responses={200: serializers.ContactSerializer, 404: MERGED_404}),
 )
-class ContactViewSet(CRMModelViewSet):
+class ContactViewSet(ContactMergeActionsMixin, CRMModelViewSet):
     """Contacts, as the caller's view shows them (`?view=sales|marketing`)."""
 
     queryset = models.Contact.objects.all()

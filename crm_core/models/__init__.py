@@ -7,6 +7,7 @@
 - `activity`: interactions and event registrations (what contacts did);
 - `subscriptions`: subscription lists, memberships and the consent trail (`ConsentChange`);
 - `system`: the audit log and the workflow switches;
+- `merges`: merged-away contact ids and the contact each was merged into;
 - `imports`: import jobs (an uploaded file, its mapping, progress and report) and remembered mappings;
 - `custom`: the definitions of custom fields (their values live in each record's `custom` column);
 - `counts`: records counted by creation day (the dashboard's numbers), kept by triggers.
@@ -21,6 +22,7 @@ from .counts import SCORE_BUCKETS, CountedEntity, RecordCount
 from .custom import CustomField, CustomFieldEntity, CustomFieldType
 from .imports import ImportEntity, ImportJob, ImportMapping, ImportStatus, KnownEmail
 from .leads import IdentityStatus, Lead, LeadSource, LeadStatus, LeadStatusChange
+from .merges import MergedContact
 from .opportunities import Opportunity, OpportunityStage, OpportunityStatus
 from .people import Account, ConsentLevel, Contact, ContactOrigin, Industry, JobRole
 from .subscriptions import (
@@ -63,6 +65,7 @@ __all__ = [
     "LeadStatus",
     "LeadStatusChange",
     "ListMembership",
+    "MergedContact",
     "Opportunity",
     "OpportunityStage",
     "OpportunityStatus",

@@ -57,6 +57,7 @@ class ConsentSource(models.TextChoices):
     JOURNEY = "journey", "Journey"
     IMPORT = "import", "Import"
     EMAIL_CONFIRMATION = "email_confirmation", "Confirmed by email (double opt-in)"
+    MERGE = "merge", "Contact merge"
 
 
 class ConsentChange(models.Model):

@@ -9,6 +9,7 @@
   XLSX files with a column mapping, run by the task `crm_core.import_run`.
 - `identity`: the identity review of leads a landing page could not tie to their known contact.
 - `custom_fields`: custom field definitions (their values are written with the records).
+- `merge`: merging two contacts (with `merge_moves`); `merge_survivor` resolves a merged-away id.
 - `lists`: subscription lists (their memberships are consent: `crm_core.consent`).
 - `scores`: lead scoring's writes to leads (scores, the sales-ready hand-off, the return to nurture),
   set-based from SQL the caller passes (`SqlRows`) or from rows on the portable path.
@@ -51,6 +52,7 @@ from .lifecycle import (
     lead_return_to_marketing,
 )
 from .lists import subscription_list_create, subscription_list_update
+from .merge import ACTION_MERGE, contacts_merge, merge_survivor
 from .orphans import (
     LINK_ORPHAN_LEADS_TASK,
     ORPHAN_LINK_BATCH_SIZE,
@@ -89,6 +91,9 @@ from .scores import (
 from .sql import SqlRows
 
 __all__ = [
+    "ACTION_MERGE",
+    "contacts_merge",
+    "merge_survivor",
     "CustomFieldInUse",
     "custom_field_create",
     "custom_field_delete",

@@ -30,6 +30,7 @@ from ..models import (
     IdentityStatus,
     Interaction,
     Lead,
+    MergedContact,
     Opportunity,
 )
 from ..text import names_clean
@@ -280,7 +281,8 @@ def contact_update(
 def contact_get_or_create_by_email(
     *, email: str, defaults: dict | None = None, actor=None
 ) -> tuple[Contact, bool]:
-    """The contact with this (normalised) email, created from `defaults` if there is none.
+    """The contact with this (normalised) email (or the one a contact with it was merged into),
+    created from `defaults` if there is none.
 
     Safe under concurrency: the database's unique index on lower(email) lets one of two racing
     creators win; the other reads the winner's row.
@@ -289,6 +291,9 @@ def contact_get_or_create_by_email(
     if email is None:
         raise ValueError("an email is required to match a contact")
     found = Contact.objects.filter(email=email).first()
+    if found is None:  # an address of a contact merged into another: that one
+        merged = MergedContact.objects.filter(email=email).values_list("survivor_id", flat=True)
+        found = Contact.objects.filter(pk__in=merged[:1]).first()
     if found is not None:
         return found, False
     try:

@@ -30,6 +30,7 @@ from crm_core.services import (
     lead_create,
     lead_create_identity_conflict,
     lead_update,
+    merge_survivor,
 )
 from crm_core.tokens import PURPOSE_PREFILL, ContactTokenError, contact_token_read
 
@@ -101,6 +102,18 @@ def _check_page_processable(page: LandingPage, page_fields: Sequence[FormField])
         raise SubmissionPermanentError(f"The form of page “{page.slug}” cannot identify a contact: {details}")
 
 
+def _locked_contact(pk: int) -> Contact:
+    """The contact, locked; if a merge removed it while we waited for its lock, the survivor."""
+    query = Contact.objects.select_for_update(of=("self",)).select_related("parent_account")
+    try:
+        return query.get(pk=pk)
+    except Contact.DoesNotExist:
+        survivor = merge_survivor(pk)
+        if survivor is None:
+            raise
+        return query.get(pk=survivor)
+
+
 def _process_locked(submission: FormSubmission) -> None:
     page = submission.page
     form = LandingForm(form_data(submission.payload), page=page)
@@ -121,9 +134,7 @@ def _process_locked(submission: FormSubmission) -> None:
         email=email, defaults={**contact_values, "origin": ContactOrigin.LANDING_PAGE}
     )
     # Concurrent submissions of one person queue here, so lead matching sees the other's lead.
-    contact = (
-        Contact.objects.select_for_update(of=("self",)).select_related("parent_account").get(pk=contact.pk)
-    )
+    contact = _locked_contact(contact.pk)
     if not created and not _names_match(contact, contact_values, page.contact_matching):
         # The email belongs to someone the rule does not recognise: touch nobody's record, and hold
         # the lead for a marketer to link or dismiss (the orphan-lead workflow leaves it alone).

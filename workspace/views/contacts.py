@@ -1,12 +1,14 @@
 """The contact list (sales and marketing views) and the 360-degree contact page."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
-from crm_core import custom_fields, selectors
+from crm_core import access, custom_fields, selectors
 from crm_core.estimates import queryset_estimated_count
 from crm_core.models import Contact
+from crm_core.services import merge_survivor
 from workspace.forms import ContactFilterForm
 from workspace.models import SavedViewEntity
 from workspace.selectors import contact_overview, owner_choices
@@ -25,7 +27,10 @@ def contact_list_page(request):
     if not query.get("view"):  # show the view the list is in, the role's default when none is asked
         query["view"] = selectors.contact_default_view(viewer=viewer)
     form = ContactFilterForm(query, owners=owner_choices())
-    saved = saved_views_context(request, SavedViewEntity.CONTACT)
+    saved = {
+        **saved_views_context(request, SavedViewEntity.CONTACT),
+        "can_merge": access.may_merge_contacts(viewer),
+    }
     if not form.is_valid():
         return render(request, "workspace/contact_list.html", {"form": form, "rows": [], **saved}, status=400)
     data = form.cleaned_data
@@ -67,7 +72,11 @@ def contact_detail_page(request, pk):
     try:
         overview = contact_overview(contact_id=pk)
     except Contact.DoesNotExist as exc:
-        raise Http404("No such contact.") from exc
+        survivor = merge_survivor(pk)
+        if survivor is None:
+            raise Http404("No such contact.") from exc
+        messages.info(request, f"Contact {pk} was merged into this contact; this is its record now.")
+        return redirect("workspace:contact-detail", pk=survivor)
     return render(
         request,
         "workspace/contact_detail.html",
@@ -76,5 +85,6 @@ def contact_detail_page(request, pk):
             "contact": overview.contact,
             "custom_values": custom_fields.displayed("contact", overview.contact.custom),
             "can_view_leads": request.user.has_perm("crm_core.view_lead"),
+            "can_merge": access.may_merge_contacts(request.user),
         },
     )
