@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("crm_core", "0015_record_counts"),
+        ("crm_core", "0016_event_capacity"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
