@@ -89,7 +89,7 @@ def release_dead_claims() -> int:
     """A claim whose advisory lock is free has no sender any more (a live sender holds its lock)."""
     released = 0
     sending = OutboundEmail.objects.filter(status=OutboxStatus.SENDING)
-    for claim in list(sending.values_list("claim_id", flat=True).distinct()):
+    for claim in list(sending.order_by().values_list("claim_id", flat=True).distinct()):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [ADVISORY_NAMESPACE, claim])
             if cursor.fetchone()[0]:
