@@ -91,7 +91,7 @@ _ACCOUNT_FIELDS = (*MERGE_FIELDS["account"], "custom")
 def _recipients(claimed: list[int]) -> list[Recipient]:
     """The claimed rows with their contacts' and accounts' merge fields: one query, plain values."""
     rows = (
-        OutboundEmail.objects.filter(id__in=claimed)
+        OutboundEmail.objects.filter(id__any_of=claimed)
         .order_by("id")
         .values_list(
             "id",
