@@ -13,6 +13,7 @@ from crm_core.services.records import interactions_insert_from
 from crm_core.services.sql import SqlRows
 
 from ..models import OutboundEmail, OutboxStatus
+from .runner_sql import int_array
 
 ADVISORY_NAMESPACE = 0x4A524E59 & 0x7FFFFFFF  # "JRNY": the first key of the sender claim locks
 
@@ -31,7 +32,7 @@ def holding_claim(claim: int) -> Iterator[None]:
 
 def queue_emails(rows: list[tuple], now: datetime, claim: int | None) -> list[int]:
     status, attempts = ("sending", 1) if claim else ("pending", 0)
-    columns = [list(column) for column in zip(*rows, strict=True)]
+    columns = [int_array(list(column)) for column in zip(*rows, strict=True)]
     with connection.cursor() as cursor:
         cursor.execute(
             """INSERT INTO journeys_outboundemail

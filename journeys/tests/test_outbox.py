@@ -177,3 +177,16 @@ def test_a_refused_message_goes_back_to_pending_and_the_rest_of_the_batch_is_sen
     assert "mailbox unavailable" in row.error
     assert OutboundEmail.objects.filter(status="sent").count() == 2
     assert Interaction.objects.filter(kind="email_sent").count() == 2
+
+
+@postgresql_only
+def test_the_batch_array_literals_round_trip_through_postgresql():
+    from django.db import connection
+
+    from ..engine.runner_sql import int_array, text_array
+
+    texts = ["active", "", None, 'say "hi"', "back\\slash", "comma, {brace}", "active", "ünï"]
+    numbers = [1, None, 2**40, 0, -3]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::varchar[], %s::bigint[]", [text_array(texts), int_array(numbers)])
+        assert cursor.fetchone() == (texts, numbers)
