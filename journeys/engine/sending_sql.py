@@ -24,7 +24,8 @@ class SentMarks:
     waiting for it. The worker never stops to wait for a round trip per email (on a busy machine each
     wait costs a scheduling delay of both processes); it waits only when more than
     JOURNEYS_SEND_MARKS_IN_FLIGHT marks are unconfirmed, and for all of them in `close()`, before the
-    claim is finished. A mark the database refuses raises at the next `send` or at `close`.
+    claim is finished. A mark the database refuses raises at a later `send` (results are read every
+    COLLECT_EVERY marks) or at `close`.
 
     Marks are committed with `synchronous_commit=off` unless JOURNEYS_DURABLE_SEND_MARKS is on: a
     worker crash cannot lose them (every mark was flushed to PostgreSQL before the next SMTP call);
@@ -33,6 +34,7 @@ class SentMarks:
     """
 
     STATEMENT = "journeys_mark_sent"
+    COLLECT_EVERY = 32  # marks sent between two non-blocking reads of their results
 
     def __init__(self):
         self.sent = 0  # marks sent
@@ -64,7 +66,10 @@ class SentMarks:
         while self.pgconn.flush():  # the socket would block (a non-blocking libpq connection)
             select.select([self.pgconn.socket], [self.pgconn.socket], [])
             self.pgconn.consume_input()  # the server may be waiting for us to read its results
-        self._collect(block=self.sent - self.confirmed > self.window)
+        if self.sent - self.confirmed > self.window:
+            self._collect(block=True)
+        elif self.sent % self.COLLECT_EVERY == 0:  # read what has come back (a syscall) now and then
+            self._collect(block=False)
         self._raise()
 
     def wait(self) -> None:
