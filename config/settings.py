@@ -258,6 +258,8 @@ JOURNEYS_OUTBOX_SWEEP_SECONDS = env.int("JOURNEYS_OUTBOX_SWEEP_SECONDS", default
 JOURNEYS_CONDITION_RECHECK_SECONDS = env.int("JOURNEYS_CONDITION_RECHECK_SECONDS", default=300)
 # true: every per-email "sent" mark waits for the WAL flush (see docs/architecture.md, Journeys).
 JOURNEYS_DURABLE_SEND_MARKS = env.bool("JOURNEYS_DURABLE_SEND_MARKS", default=False)
+# "sent" marks a sender may have on their way to PostgreSQL before it waits for their results.
+JOURNEYS_SEND_MARKS_IN_FLIGHT = env.int("JOURNEYS_SEND_MARKS_IN_FLIGHT", default=200)
 
 # --- Auth -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

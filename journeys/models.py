@@ -207,14 +207,20 @@ class StepExecution(models.Model):
     """The record that a step ran for an enrollment: written in the same transaction as the
     enrollment's state change; unique per (enrollment, seq)."""
 
-    # enrollment and step: covered by the (enrollment, seq) and (step, outcome) indexes.
+    # enrollment and step: covered by the (enrollment, seq) and (step, outcome) indexes. Only the
+    # enrollment is a foreign key in the database: journey and step are the enrollment's (the
+    # engine writes them from it), and a batch inserts a thousand rows, each of whose foreign keys
+    # is a row-by-row check at commit. Deleting a journey or step still cascades (Django's
+    # collector).
     enrollment = models.ForeignKey(
         Enrollment, on_delete=models.CASCADE, related_name="executions", db_index=False
     )
     seq = models.PositiveIntegerField()
     entry_number = models.PositiveIntegerField(default=1)
-    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="+")
-    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="executions", db_index=False)
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    step = models.ForeignKey(
+        Step, on_delete=models.CASCADE, related_name="executions", db_index=False, db_constraint=False
+    )
     outcome = models.CharField(max_length=32, choices=ExecutionOutcome.choices)
     detail = models.CharField(max_length=200, blank=True)
     executed_at = models.DateTimeField()
@@ -241,13 +247,19 @@ class OutboundEmail(models.Model):
     sending, under a claim id whose PostgreSQL advisory lock it holds) and marks each sent in its
     own commit right after the SMTP call returns."""
 
+    # Only the execution is a foreign key in the database: enrollment, journey, step and contact are
+    # the execution's (and its enrollment's), written from it by the engine, so the one check per
+    # row at commit stands for five (a batch queues a thousand emails). Deletes still cascade
+    # through all of them (Django's collector).
     execution = models.OneToOneField(StepExecution, on_delete=models.CASCADE, related_name="email")
-    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="emails")
-    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="+")
-    step = models.ForeignKey(  # covered by (step, status)
-        Step, on_delete=models.CASCADE, related_name="emails", db_index=False
+    enrollment = models.ForeignKey(
+        Enrollment, on_delete=models.CASCADE, related_name="emails", db_constraint=False
     )
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    step = models.ForeignKey(  # covered by (step, status)
+        Step, on_delete=models.CASCADE, related_name="emails", db_index=False, db_constraint=False
+    )
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     status = models.CharField(max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
     claim_id = models.IntegerField(null=True, blank=True)
     # When the current claim was taken: without advisory locks (the portable path) a claim older than

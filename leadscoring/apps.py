@@ -39,7 +39,7 @@ def _records_changed(sender, *, change, **kwargs) -> None:
     if change.entity == events.INTERACTION and change.action == events.CREATED and change.contact_ids:
         from .services import interactions_recorded
 
-        interactions_recorded(contact_ids=change.contact_ids)
+        interactions_recorded(contact_ids=change.contact_ids, interaction_ids=change.ids)
     elif change.entity == events.LEAD and (
         change.action == events.CREATED
         or (change.action == events.UPDATED and (change.fields is None or "parent_contact" in change.fields))

@@ -43,6 +43,15 @@ def condition_q(definition) -> Q:
     return compile_definition(definition, root="lead")
 
 
+def condition_entities(definition) -> list[str]:
+    """The entities a condition tree reads (the lead, and what it reaches: contact, interactions, ...)."""
+    from segments.reads import definition_entities
+
+    if not isinstance(definition, dict):
+        return []
+    return definition_entities({**definition, "entity": definition.get("entity", "lead")})
+
+
 def condition_validate(definition) -> None:
     condition_q(definition)
 

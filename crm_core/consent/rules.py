@@ -155,7 +155,7 @@ def marketing_email_block_reasons(
         )
         whens.append(When(Exists(unsubscribed), then=Value(UNSUBSCRIBED_FROM_LIST)))
     rows = (
-        Contact.objects.filter(id__in=list(contact_ids))
+        Contact.objects.filter(id__any_of=list(contact_ids))
         .annotate(block=Case(*whens, default=None, output_field=CharField()))
         .filter(block__isnull=False)
         .values_list("id", "block")

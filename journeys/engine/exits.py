@@ -50,9 +50,8 @@ def exit_batch(batch: Batch, journeys: dict[int, Journey]) -> None:
         by_journey[e.journey_id].append(e)
     for journey_id, members in by_journey.items():
         for q, reason in exit_q(journeys[journey_id]):
-            leaving = set(
-                Contact.objects.filter(q, id__in=[e.contact_id for e in members]).values_list("id", flat=True)
-            )
+            ids = [e.contact_id for e in members]
+            leaving = set(Contact.objects.filter(q, id__any_of=ids).values_list("id", flat=True))
             for e in members:
                 if e.contact_id in leaving and e.state in OPEN_STATES:
                     e.finish(EnrollmentState.EXITED, reason, batch.now)

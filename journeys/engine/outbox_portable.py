@@ -86,7 +86,7 @@ def release_dead_claims() -> int:
     cutoff = timezone.now() - timedelta(seconds=setting("JOURNEYS_DISPATCH_LEASE_SECONDS", 600))
     sending = OutboundEmail.objects.filter(status=OutboxStatus.SENDING)
     sending = sending.filter(Q(claimed_at__lt=cutoff) | Q(claimed_at__isnull=True))
-    for claim in list(sending.values_list("claim_id", flat=True).distinct()):
+    for claim in list(sending.order_by().values_list("claim_id", flat=True).distinct()):
         finalize_claim(claim)
         released += 1
     return released

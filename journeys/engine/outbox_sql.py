@@ -13,6 +13,7 @@ from crm_core.services.records import interactions_insert_from
 from crm_core.services.sql import SqlRows
 
 from ..models import OutboundEmail, OutboxStatus
+from .runner_sql import int_array
 
 ADVISORY_NAMESPACE = 0x4A524E59 & 0x7FFFFFFF  # "JRNY": the first key of the sender claim locks
 
@@ -31,7 +32,7 @@ def holding_claim(claim: int) -> Iterator[None]:
 
 def queue_emails(rows: list[tuple], now: datetime, claim: int | None) -> list[int]:
     status, attempts = ("sending", 1) if claim else ("pending", 0)
-    columns = [list(column) for column in zip(*rows, strict=True)]
+    columns = [int_array(list(column)) for column in zip(*rows, strict=True)]
     with connection.cursor() as cursor:
         cursor.execute(
             """INSERT INTO journeys_outboundemail
@@ -89,7 +90,7 @@ def release_dead_claims() -> int:
     """A claim whose advisory lock is free has no sender any more (a live sender holds its lock)."""
     released = 0
     sending = OutboundEmail.objects.filter(status=OutboxStatus.SENDING)
-    for claim in list(sending.values_list("claim_id", flat=True).distinct()):
+    for claim in list(sending.order_by().values_list("claim_id", flat=True).distinct()):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [ADVISORY_NAMESPACE, claim])
             if cursor.fetchone()[0]:

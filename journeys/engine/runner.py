@@ -74,7 +74,8 @@ def lock_due(enrollment_ids: list[int], now: datetime) -> list[Due]:
     journey; in id order. Plain rows, not model instances: one query, cheap per row."""
     rows = list(
         EnrollmentModel.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(id__in=enrollment_ids, state__in=OPEN_STATES, next_run_at__lte=now, journey__status="live")
+        .filter(id__any_of=enrollment_ids, state__in=OPEN_STATES, next_run_at__lte=now)
+        .filter(journey__status="live")
         .order_by("id")
         .values_list(*Due.COLUMNS)
     )

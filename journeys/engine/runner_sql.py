@@ -20,17 +20,34 @@ def timestamp_array(values: list[datetime | None]) -> str:
     return "{" + ",".join([text[value] for value in values]) + "}"
 
 
+def int_array(values: list[int | None]) -> str:
+    """A PostgreSQL array literal of integers (cast with ::bigint[] or ::int[]): one join, where
+    psycopg's list adapter would quote a thousand values one by one."""
+    return "{" + ",".join(["NULL" if value is None else str(int(value)) for value in values]) + "}"
+
+
+def text_array(values: list[str | None]) -> str:
+    """A PostgreSQL array literal of strings (cast with ::varchar[]): a batch has few distinct values
+    (states, outcomes, reasons), each quoted once."""
+    text: dict = {None: "NULL"}
+    for value in values:
+        if value not in text:
+            escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+            text[value] = f'"{escaped}"'
+    return "{" + ",".join([text[value] for value in values]) + "}"
+
+
 def insert_executions(executions: list[Execution]) -> list[int]:
     """INSERT ... SELECT FROM unnest(arrays); ids in input order. The unique (enrollment, seq)
     constraint fails the whole transaction if a step was already recorded."""
     columns = [
-        [x.enrollment_id for x in executions],
-        [x.seq for x in executions],
-        [x.entry_number for x in executions],
-        [x.journey_id for x in executions],
-        [x.step_id for x in executions],
-        [x.outcome for x in executions],
-        [x.detail for x in executions],
+        int_array([x.enrollment_id for x in executions]),
+        int_array([x.seq for x in executions]),
+        int_array([x.entry_number for x in executions]),
+        int_array([x.journey_id for x in executions]),
+        int_array([x.step_id for x in executions]),
+        text_array([x.outcome for x in executions]),
+        text_array([x.detail for x in executions]),
         timestamp_array([x.executed_at for x in executions]),
     ]
     with connection.cursor() as cursor:
@@ -49,14 +66,14 @@ def insert_executions(executions: list[Execution]) -> list[int]:
 def save_enrollments(enrollments: list[Due]) -> None:
     """The batch's new enrollment states in one UPDATE ... FROM unnest(arrays); the lease ends."""
     columns = [
-        [e.id for e in enrollments],
-        [e.current_step_id for e in enrollments],
-        [e.state for e in enrollments],
+        int_array([e.id for e in enrollments]),
+        int_array([e.current_step_id for e in enrollments]),
+        text_array([e.state for e in enrollments]),
         timestamp_array([e.next_run_at for e in enrollments]),
-        [e.seq for e in enrollments],
+        int_array([e.seq for e in enrollments]),
         timestamp_array([e.step_started_at for e in enrollments]),
         timestamp_array([e.finished_at for e in enrollments]),
-        [e.exit_reason for e in enrollments],
+        text_array([e.exit_reason for e in enrollments]),
     ]
     with connection.cursor() as cursor:
         cursor.execute(

@@ -91,7 +91,7 @@ _ACCOUNT_FIELDS = (*MERGE_FIELDS["account"], "custom")
 def _recipients(claimed: list[int]) -> list[Recipient]:
     """The claimed rows with their contacts' and accounts' merge fields: one query, plain values."""
     rows = (
-        OutboundEmail.objects.filter(id__in=claimed)
+        OutboundEmail.objects.filter(id__any_of=claimed)
         .order_by("id")
         .values_list(
             "id",
@@ -161,7 +161,7 @@ def _send_all(allowed: list[Recipient], prepared: dict, leads: dict, unsubscribe
 def _send_each(allowed, prepared, leads, unsubscribe_url, claim, mail, marks) -> int:
     sent = 0
     for row in allowed:
-        # Built while the previous message's mark is on its way to the database.
+        # Built while the previous marks are on their way to the database (never waited for here).
         message = messages.build_message(
             prepared[row.step_id],
             outbox_id=row.id,
@@ -170,17 +170,18 @@ def _send_each(allowed, prepared, leads, unsubscribe_url, claim, mail, marks) ->
             track=adapters.tracking_allowed(row.contact),  # consent read with the batch: no query
             unsubscribe_url=unsubscribe_url(row.contact),
         )
-        marks.wait()  # the previous mark is committed before the next SMTP call
         try:
             mail.send_messages([message])
         except Exception as error:  # SMTP refused or failed: back to pending for a later sweep
             logger.warning("journey email %s not sent: %s", row.id, error)
             final = row.attempts >= setting("JOURNEYS_SEND_MAX_ATTEMPTS", 5)
+            marks.pause()  # the marks so far confirmed; the connection takes this update
             OutboundEmail.objects.filter(pk=row.id, claim_id=claim).update(
                 status=OutboxStatus.FAILED if final else OutboxStatus.PENDING,
                 claim_id=None,
                 error=str(error)[:2000],
             )
+            marks.resume()
             continue
         marks.send(row.id)
         sent += 1

@@ -19,6 +19,12 @@ class SentMarks:
     def wait(self) -> None:
         """Nothing in flight: each mark was committed by `send`."""
 
+    def pause(self) -> None:
+        """Nothing in flight."""
+
+    def resume(self) -> None:
+        """Nothing to resume."""
+
     def close(self) -> None:
         """Nothing to restore."""
 

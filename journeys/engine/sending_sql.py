@@ -16,23 +16,31 @@ from .conf import setting
 
 class SentMarks:
     """The durable "SMTP accepted it" mark of each email: `UPDATE ... SET sent_at` committed on its
-    own (autocommit) right after the backend call returns. Only `sent_at` changes (no indexed column),
-    so PostgreSQL can make it a HOT update.
+    own right after the backend call returns. Only `sent_at` changes (no indexed column), so
+    PostgreSQL can make it a HOT update.
 
-    The mark goes out as a prepared statement on the libpq connection and is flushed at once; its
-    result is read (`wait`) just before the next SMTP call, so the next message is rendered while the
-    mark travels, and there is never more than one email whose mark is not yet confirmed (as with a
-    synchronous round trip).
+    The marks go out in libpq pipeline mode: each is a prepared statement followed by a sync (so each
+    commits on its own), flushed to the socket at once, and its result is collected later without
+    waiting for it. The worker never stops to wait for a round trip per email (on a busy machine each
+    wait costs a scheduling delay of both processes); it waits only when more than
+    JOURNEYS_SEND_MARKS_IN_FLIGHT marks are unconfirmed, and for all of them in `close()`, before the
+    claim is finished. A mark the database refuses raises at a later `send` (results are read every
+    COLLECT_EVERY marks) or at `close`.
 
     Marks are committed with `synchronous_commit=off` unless JOURNEYS_DURABLE_SEND_MARKS is on: a
-    worker crash cannot lose them (PostgreSQL has the mark once it has run the statement); a crash of
-    PostgreSQL itself could lose the last fraction of a second of them (those emails would go again).
+    worker crash cannot lose them (every mark was flushed to PostgreSQL before the next SMTP call);
+    a crash of PostgreSQL itself could lose the last fraction of a second of them (those emails would
+    go again).
     """
 
     STATEMENT = "journeys_mark_sent"
+    COLLECT_EVERY = 32  # marks sent between two non-blocking reads of their results
 
     def __init__(self):
-        self.in_flight = False
+        self.sent = 0  # marks sent
+        self.confirmed = 0  # marks whose sync point came back
+        self.error: Exception | None = None
+        self.window = max(1, setting("JOURNEYS_SEND_MARKS_IN_FLIGHT", 200))
         self.durable = setting("JOURNEYS_DURABLE_SEND_MARKS", False)
         with connection.cursor() as cursor:
             if not self.durable:
@@ -48,35 +56,74 @@ class SentMarks:
                     b"UPDATE journeys_outboundemail SET sent_at = $1::timestamptz WHERE id = $2::bigint",
                 )
             )
+        self.pgconn.enter_pipeline_mode()
 
     def send(self, outbox_id: int) -> None:
         params = [timezone.now().isoformat().encode(), str(outbox_id).encode()]
         self.pgconn.send_query_prepared(self.STATEMENT.encode(), params)
-        self.in_flight = True
+        self.pgconn.pipeline_sync()
+        self.sent += 1
         while self.pgconn.flush():  # the socket would block (a non-blocking libpq connection)
-            select.select([], [self.pgconn.socket], [])
+            select.select([self.pgconn.socket], [self.pgconn.socket], [])
+            self.pgconn.consume_input()  # the server may be waiting for us to read its results
+        if self.sent - self.confirmed > self.window:
+            self._collect(block=True)
+        elif self.sent % self.COLLECT_EVERY == 0:  # read what has come back (a syscall) now and then
+            self._collect(block=False)
+        self._raise()
 
     def wait(self) -> None:
-        if not self.in_flight:
-            return
-        self.in_flight = False
-        error = None
-        while (result := self.pgconn.get_result()) is not None:
-            error = error or self._error(result)
-        if error:
-            raise error
+        """Until every mark sent is confirmed (committed, or its error known)."""
+        while self.confirmed < self.sent:
+            self._collect(block=True)
+        self._raise()
+
+    def pause(self) -> None:
+        """Every mark confirmed and the pipeline left: the connection takes ordinary queries."""
+        try:
+            self.wait()
+        finally:
+            while self.confirmed < self.sent:  # after an error: read the rest, then leave
+                self._collect(block=True)
+            self.pgconn.exit_pipeline_mode()
+
+    def resume(self) -> None:
+        self.pgconn.enter_pipeline_mode()
 
     def close(self) -> None:
         try:
-            self.wait()
+            self.pause()
         finally:
             if not self.durable:
                 with connection.cursor() as cursor:
                     cursor.execute("RESET synchronous_commit")
 
+    def _collect(self, *, block: bool) -> None:
+        """Read the results that have arrived; with `block`, wait until at least one more mark is
+        confirmed."""
+        target = self.confirmed + 1 if block else self.confirmed
+        while True:
+            self.pgconn.consume_input()
+            while self.confirmed < self.sent and not self.pgconn.is_busy():
+                result = self.pgconn.get_result()
+                if result is None:
+                    continue  # the end of one statement's results
+                if result.status == psycopg.pq.ExecStatus.PIPELINE_SYNC:
+                    self.confirmed += 1
+                else:
+                    self.error = self.error or self._error(result)
+            if self.confirmed >= min(target, self.sent):
+                return
+            select.select([self.pgconn.socket], [], [])
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
     @staticmethod
     def _error(result) -> Exception | None:
-        if result.status == psycopg.pq.ExecStatus.COMMAND_OK:
+        if result.status in (psycopg.pq.ExecStatus.COMMAND_OK, psycopg.pq.ExecStatus.PIPELINE_ABORTED):
             return None
         return psycopg.DatabaseError((result.error_message or b"").decode(errors="replace"))
 

@@ -177,3 +177,34 @@ def test_a_refused_message_goes_back_to_pending_and_the_rest_of_the_batch_is_sen
     assert "mailbox unavailable" in row.error
     assert OutboundEmail.objects.filter(status="sent").count() == 2
     assert Interaction.objects.filter(kind="email_sent").count() == 2
+
+
+@postgresql_only
+def test_the_batch_array_literals_round_trip_through_postgresql():
+    from django.db import connection
+
+    from ..engine.runner_sql import int_array, text_array
+
+    texts = ["active", "", None, 'say "hi"', "back\\slash", "comma, {brace}", "active", "ünï"]
+    numbers = [1, None, 2**40, 0, -3]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::varchar[], %s::bigint[]", [text_array(texts), int_array(numbers)])
+        assert cursor.fetchone() == (texts, numbers)
+
+
+@pytest.mark.parametrize("in_flight", [1, 3, 200])
+def test_every_mark_in_flight_is_committed_before_the_claim_is_finished(settings, in_flight):
+    """The sender does not wait for each mark; a refusal in the middle of the batch (the connection
+    leaves the pipeline for its update) and the end of the batch wait for those in flight."""
+    settings.JOURNEYS_SEND_MARKS_IN_FLIGHT = in_flight
+    settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
+    before = [SegmentMemberFactory(segment_id=1).contact for _ in range(7)]
+    refused = SegmentMemberFactory(segment_id=1, contact=ContactFactory(email="refuse@example.com")).contact
+    after = [SegmentMemberFactory(segment_id=1).contact for _ in range(5)]
+    live(make_journey(steps=[send_email_step()]))
+    tick()
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(c.email for c in before + after)
+    sent = OutboundEmail.objects.filter(status="sent")
+    assert sent.count() == 12 and not sent.filter(sent_at=None).exists()
+    assert OutboundEmail.objects.get(contact=refused).status == "pending"
+    assert Interaction.objects.filter(kind="email_sent").count() == 12

@@ -20,10 +20,11 @@ from django.conf import settings
 from django.db import transaction
 
 from crm_core import tasking
-from crm_core.models import Lead
+from crm_core.models import Interaction, Lead
 from crm_core.redis_pool import redis_client as shared_redis_client
 
-from ..models import ScoringModel, ScoringModelStatus
+from ..conditions import condition_entities
+from ..models import ScoringModel, ScoringModelStatus, ScoringRule
 from .recompute import scoring_model_recompute
 from .rows_portable import scoped
 
@@ -50,12 +51,35 @@ def redis_client():
     return shared_redis_client()
 
 
-def interactions_recorded(*, contact_ids: Iterable[int]) -> None:
+def interactions_recorded(
+    *, contact_ids: Iterable[int], interaction_ids: Iterable[int] | None = None
+) -> None:
     """Tell lead scoring that these contacts have new interactions; their leads are rescored soon.
 
     Call it after creating interactions; the work is queued when the current transaction commits.
+    With `interaction_ids` (the new rows) only the contacts of interactions a live model can score
+    are queued: of a kind one of its rules reads, or any kind if one of its condition rules reads
+    interactions. (A journey's 100,000 `email_sent` rows rescore no one when no rule reads them.)
     """
+    if interaction_ids is not None:
+        contact_ids = _scored_contacts(list(interaction_ids), contact_ids)
     _contacts_pending(contact_ids)
+
+
+def _scored_contacts(interaction_ids: list[int], contact_ids: Iterable[int]) -> Iterable[int]:
+    """The contacts of these interactions that a live model's rules read (one query for the rules,
+    one over the new rows by id)."""
+    kinds = set()
+    live_rules = ScoringRule.objects.filter(model__status=ScoringModelStatus.LIVE)
+    for kind, condition in live_rules.values_list("interaction_kind", "condition"):
+        if kind:
+            kinds.add(kind)
+        elif "interaction" in condition_entities(condition):
+            return contact_ids
+    if not kinds or not interaction_ids:
+        return []
+    rows = Interaction.objects.filter(id__any_of=interaction_ids, kind__in=sorted(kinds)).order_by()
+    return rows.values_list("contact_id", flat=True).distinct()
 
 
 def leads_linked(*, lead_ids: Iterable[int] | None, contact_ids: Iterable[int] | None) -> None:

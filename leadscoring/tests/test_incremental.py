@@ -160,3 +160,43 @@ def test_pending_contacts_go_to_redis_over_one_shared_connection(
             interactions_recorded(contact_ids=[contact.pk])
     assert services.redis_client().client_id() == before
     assert clean_redis.smembers(pending_contacts_key()) == {str(contact.pk).encode()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_interactions_a_live_rule_reads_queue_their_contacts(clean_redis, monkeypatch):
+    from leadscoring import tasks
+    from segments.tests.test_describe import EMAIL_OPENED_30_DAYS
+
+    monkeypatch.setattr(
+        tasks.interactions_rescore_pending_task, "apply_async", lambda args=(), kwargs=None, **options: None
+    )
+    model = ScoringModelFactory()
+    ScoringRuleFactory(model=model, interaction_kind=InteractionKind.DOWNLOAD, points=3)
+    sent, downloaded = ContactFactory(), ContactFactory()
+    rows = [
+        InteractionFactory(contact=sent, kind=InteractionKind.EMAIL_SENT),
+        InteractionFactory(contact=downloaded, kind=InteractionKind.DOWNLOAD),
+    ]
+
+    def queued_after(interactions) -> set[int]:
+        clean_redis.delete(pending_contacts_key(), drain_scheduled_key())
+        interactions_recorded(
+            contact_ids=[i.contact_id for i in interactions], interaction_ids=[i.pk for i in interactions]
+        )
+        return {int(pk) for pk in clean_redis.smembers(pending_contacts_key())}
+
+    assert queued_after(rows) == {downloaded.pk}  # no live rule reads email_sent
+    assert queued_after(rows[:1]) == set()
+    # Without the ids (a caller that does not know them) every contact is queued, as before.
+    clean_redis.delete(pending_contacts_key())
+    interactions_recorded(contact_ids=[sent.pk])
+    assert {int(pk) for pk in clean_redis.smembers(pending_contacts_key())} == {sent.pk}
+    # A condition rule that reads interactions (any kind may count): every contact is queued.
+    ScoringRuleFactory(
+        model=model, name="Opened lately", interaction_kind=None, condition=EMAIL_OPENED_30_DAYS
+    )
+    assert queued_after(rows) == {sent.pk, downloaded.pk}
+    # A rule of a draft model reads nothing yet.
+    model.status = "draft"
+    model.save(update_fields=["status"])
+    assert queued_after(rows) == set()

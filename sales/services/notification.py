@@ -126,7 +126,7 @@ def notify_marketing_touches(*, contact_ids: Iterable[int], now: datetime | None
         )
         leads = list(
             Lead.objects.filter(
-                parent_contact_id__in=chunk,
+                parent_contact_id__any_of=chunk,
                 owner__isnull=False,
                 status__in=[LeadStatus.MARKETING_QUALIFIED, LeadStatus.SALES_ACCEPTED],
             )
