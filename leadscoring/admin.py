@@ -79,6 +79,7 @@ class ScoringRuleAdmin(ScoringRuleWrites, admin.ModelAdmin):
     """A rule saved or deleted through `scoring_model_save`, as a change of its model's rules."""
 
     form = ScoringRuleForm
+    fields = ScoringRuleForm.Meta.fields  # the model first, also when it is shown read-only
     list_display = ("name", "model", "interaction_kind", "condition_in_words", "points", "max_count")
     list_filter = ("model", "interaction_kind")
     search_fields = ("name",)

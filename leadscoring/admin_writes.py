@@ -1,9 +1,16 @@
 """The admin saves scoring models, rules and grade bands through `scoring_model_save`, the service the
 API uses: one transaction, the same checks, a live model's recompute scheduled, new interaction rules
 given the default cap. The forms check first (the errors show at the field and at the inline row, and
-nothing is saved); the service then writes the model with its rules and bands at once."""
+nothing is saved); the service then writes the model with its rules and bands at once. Should the
+service still refuse (a rule deleted or a name taken meanwhile), the page's transaction is rolled back
+and the page comes back with the reason: nothing is saved."""
 
 from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpResponseRedirect
 
 from .models import GradeBand, ScoringModel, ScoringRule
 from .services import BAND_FIELDS, RULE_FIELDS, scoring_model_save
@@ -45,7 +52,29 @@ def locked_model(pk: int) -> ScoringModel:
     return ScoringModel.objects.select_for_update().get(pk=pk)
 
 
-class ScoringModelWrites:
+class RefusedWriteAsMessage:
+    """A write the service (or the database) refuses after the forms passed: rolled back with the
+    page's transaction, reported at the top of the page it was made from."""
+
+    def _refused(self, request, error: Exception):
+        reasons = error.messages if isinstance(error, ValidationError) else [str(error).strip()]
+        self.message_user(request, f"Nothing was saved: {'; '.join(reasons)}", messages.ERROR)
+        return HttpResponseRedirect(request.get_full_path())
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except (ValidationError, IntegrityError) as error:
+            return self._refused(request, error)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except (ValidationError, IntegrityError) as error:
+            return self._refused(request, error)
+
+
+class ScoringModelWrites(RefusedWriteAsMessage):
     """For the scoring model's admin: the model, its rule rows and its band rows in one service call."""
 
     def save_model(self, request, obj, form, change):
@@ -72,7 +101,7 @@ class ScoringModelWrites:
         form.instance.refresh_from_db()
 
 
-class ScoringRuleWrites:
+class ScoringRuleWrites(RefusedWriteAsMessage):
     """For the scoring rule's admin: a rule is saved or deleted as a change of its model's rules (the
     model's other rules kept as they are), so the model's checks and recompute follow."""
 
@@ -93,6 +122,7 @@ class ScoringRuleWrites:
     def delete_model(self, request, obj):
         self._delete(model_id=obj.model_id, rule_ids=[obj.pk])
 
+    @transaction.atomic
     def delete_queryset(self, request, queryset):
         by_model: dict[int, list[int]] = {}
         for pk, model_id in queryset.values_list("pk", "model_id"):

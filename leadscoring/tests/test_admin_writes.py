@@ -306,3 +306,35 @@ def test_a_band_is_not_changed_or_deleted_on_its_own(client, admin_user, live_mo
     delete = reverse("admin:leadscoring_gradeband_delete", args=[band.pk])
     assert client.post(delete, {"post": "yes"}).status_code == 403
     assert list(model.grade_bands.values_list("grade", flat=True)) == ["A", "B"]
+
+
+def test_a_write_the_service_refuses_late_is_rolled_back_and_reported(
+    client, admin_user, live_model, recomputes, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A refusal after the forms passed (a rule deleted, a name taken meanwhile): the service's writes
+    are rolled back with the page's transaction and the page says why."""
+    from django.core.exceptions import ValidationError
+
+    from leadscoring import admin_writes
+
+    real_save = admin_writes.scoring_model_save
+
+    def saves_then_refuses(**kwargs):
+        real_save(**kwargs)  # the real writes happen first
+        raise ValidationError({"rules": ["No rule 999 in this model (deleted meanwhile?)."]})
+
+    monkeypatch.setattr(admin_writes, "scoring_model_save", saves_then_refuses)
+    model, rule = live_model
+    before = _saved_state(model)
+    client.force_login(admin_user)
+    url = reverse(MODEL_URL, args=[model.pk])
+    data = _model_form(model, rules=[], bands=_band_rows(model), name="Renamed")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, data)
+    assert response.status_code == 302 and response.url == url
+    assert _saved_state(model) == before and recomputes == []
+    page = client.get(url).content.decode()
+    assert "Nothing was saved: No rule 999 in this model" in page
+    delete = reverse("admin:leadscoring_scoringrule_delete", args=[rule.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 302
+    assert ScoringRule.objects.filter(pk=rule.pk).exists()
