@@ -5,9 +5,11 @@ cap, and a bad band or rule is refused at its row with nothing saved."""
 import re
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from config.celery_app import app as celery_app
+from conftest import rerun_on_sqlite
 from crm_core.models import InteractionKind
 from crm_core.tests.factories import InteractionFactory, LeadFactory
 from leadscoring.models import GradeBand, LeadScore, ScoringModel, ScoringRule
@@ -338,3 +340,10 @@ def test_a_write_the_service_refuses_late_is_rolled_back_and_reported(
     delete = reverse("admin:leadscoring_scoringrule_delete", args=[rule.pk])
     assert client.post(delete, {"post": "yes"}).status_code == 302
     assert ScoringRule.objects.filter(pk=rule.pk).exists()
+
+
+def test_the_same_holds_on_sqlite(tmp_path):
+    """This module again, in a process on the embedded default's database (SQLite)."""
+    run = rerun_on_sqlite(tmp_path, __file__, leave_out="test_the_same_holds_on_sqlite")
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
+    assert connection.vendor == "postgresql" and "17 passed" in run.stdout, run.stdout[-2000:]

@@ -4,7 +4,9 @@ refusal saves nothing."""
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 
+from conftest import rerun_on_sqlite
 from crm_core.models import InteractionKind
 from leadscoring.models import ScoringRule
 from leadscoring.services import scoring_model_save
@@ -83,3 +85,10 @@ def test_a_second_primary_model_is_refused_by_the_models_check():
     assert refused.value.message_dict["is_primary"] == [
         "'First' is the primary model; make it not primary first."
     ]
+
+
+def test_the_same_holds_on_sqlite(tmp_path):
+    """This module again, in a process on the embedded default's database (SQLite)."""
+    run = rerun_on_sqlite(tmp_path, __file__, leave_out="test_the_same_holds_on_sqlite")
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
+    assert connection.vendor == "postgresql" and "7 passed" in run.stdout, run.stdout[-2000:]
