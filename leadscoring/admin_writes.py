@@ -75,7 +75,9 @@ class RefusedWriteAsMessage:
 
 
 class ScoringModelWrites(RefusedWriteAsMessage):
-    """For the scoring model's admin: the model, its rule rows and its band rows in one service call."""
+    """For the scoring model's admin: the model, its rule rows and its band rows in one service call.
+    Rules the page did not show (added elsewhere since it was opened) are kept, as Django's formsets
+    keep them; the bands on the page are the model's bands (they are checked as one set)."""
 
     def save_model(self, request, obj, form, change):
         """Nothing yet: `save_related` saves the model together with its rows."""
@@ -90,9 +92,13 @@ class ScoringModelWrites(RefusedWriteAsMessage):
             _note_changes(formset, kept)
             if formset.model is ScoringRule:
                 rows["rules"] = [rule_row(f) for f in kept]
+                shown = [f.instance.pk for f in formset.forms if f.instance.pk is not None]
             elif formset.model is GradeBand:
                 rows["grade_bands"] = [{n: getattr(f.instance, n) for n in BAND_FIELDS} for f in kept]
         model = locked_model(form.instance.pk) if change else None
+        if model is not None and "rules" in rows:
+            unseen = model.rules.exclude(pk__in=shown).values_list("pk", flat=True)
+            rows["rules"] += [{"id": pk} for pk in unseen]
         saved = scoring_model_save(
             model=model, data=data, rules=rows.get("rules"), grade_bands=rows.get("grade_bands")
         )

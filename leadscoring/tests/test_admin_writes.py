@@ -217,6 +217,23 @@ def test_a_bad_band_is_refused_at_its_row_and_nothing_is_saved(
     assert _saved_state(model) == before and recomputes == []
 
 
+def test_the_bands_are_saved_as_a_set(
+    client, admin_user, live_model, recomputes, django_capture_on_commit_callbacks
+):
+    """Bands moved past each other's old bounds (A's new minimum is B's old one) are one valid set."""
+    model, _rule = live_model
+    client.force_login(admin_user)
+    bands = _band_rows(model, row0={"min_score": "0", "max_score": "", "grade": "A"})
+    bands[1].update({"grade": "B", "min_score": "-50", "max_score": "-1"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse(MODEL_URL, args=[model.pk]), _model_form(model, bands=bands))
+    assert response.status_code == 302, _errors(response.content.decode())
+    assert sorted(model.grade_bands.values_list("grade", "min_score", "max_score")) == [
+        ("A", 0, None),
+        ("B", -50, -1),
+    ]
+
+
 @pytest.mark.parametrize(
     "rule, field, message",
     [
@@ -346,4 +363,17 @@ def test_the_same_holds_on_sqlite(tmp_path):
     """This module again, in a process on the embedded default's database (SQLite)."""
     run = rerun_on_sqlite(tmp_path, __file__, leave_out="test_the_same_holds_on_sqlite")
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
-    assert connection.vendor == "postgresql" and "17 passed" in run.stdout, run.stdout[-2000:]
+    assert connection.vendor == "postgresql" and "19 passed" in run.stdout, run.stdout[-2000:]
+
+
+def test_a_rule_added_elsewhere_since_the_page_was_opened_is_kept(client, admin_user, live_model):
+    model, rule = live_model
+    client.force_login(admin_user)
+    page_rows = [{"id": rule.pk, "name": "Opens", "interaction_kind": "email_open", "points": "6"}]
+    added_meanwhile = ScoringRuleFactory(model=model, name="Added by someone else")
+    response = client.post(reverse(MODEL_URL, args=[model.pk]), _model_form(model, rules=page_rows))
+    assert response.status_code == 302
+    assert list(model.rules.order_by("id").values_list("pk", "points")) == [
+        (rule.pk, 6),
+        (added_meanwhile.pk, 10),
+    ]
