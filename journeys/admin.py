@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from crm_core.admin import LargeTableAdmin
+
 from . import adapters
 from .designer.flow import names_for
 from .designer.summaries import step_summary, trigger_summary
@@ -96,24 +98,40 @@ class JourneyAdmin(admin.ModelAdmin):
         return f"Leave when {adapters.describe_contact_condition(journey.exit_condition)}"
 
 
+class EngineRowAdmin(LargeTableAdmin):
+    """Enrollments, step executions and outbound emails are the engine's rows (journeys/engine writes
+    them, with their locks and leases): shown here to look things up, never added, changed or deleted."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Enrollment)
-class EnrollmentAdmin(admin.ModelAdmin):
+class EnrollmentAdmin(EngineRowAdmin):
     list_display = ("id", "journey", "contact", "current_step", "state", "next_run_at", "entry_number")
-    list_filter = ("state",)
-    raw_id_fields = ("journey", "contact", "current_step")
-    show_full_result_count = False
+    list_filter = ("state", "journey")
+    search_fields = ("=contact__email",)
+    search_help_text = "A contact's email address (exact)."
+    list_select_related = ("journey", "contact", "current_step")
 
 
 @admin.register(StepExecution)
-class StepExecutionAdmin(admin.ModelAdmin):
+class StepExecutionAdmin(EngineRowAdmin):
     list_display = ("id", "enrollment", "seq", "step", "outcome", "detail", "executed_at")
-    list_filter = ("outcome",)
-    raw_id_fields = ("enrollment", "journey", "step")
-    show_full_result_count = False
+    list_filter = ("outcome", "journey")
+    search_fields = ("=enrollment__contact__email",)
+    search_help_text = "A contact's email address (exact)."
+    list_select_related = ("enrollment", "step")
 
 
 @admin.register(OutboundEmail)
-class OutboundEmailAdmin(admin.ModelAdmin):
+class OutboundEmailAdmin(EngineRowAdmin):
     list_display = (
         "id",
         "journey",
@@ -125,6 +143,7 @@ class OutboundEmailAdmin(admin.ModelAdmin):
         "open_count",
         "click_count",
     )
-    list_filter = ("status",)
-    raw_id_fields = ("execution", "enrollment", "journey", "step", "contact")
-    show_full_result_count = False
+    list_filter = ("status", "journey")
+    search_fields = ("=contact__email",)
+    search_help_text = "A contact's email address (exact)."
+    list_select_related = ("journey", "step", "contact")

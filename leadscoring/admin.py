@@ -10,6 +10,7 @@ from segments.compiler import registry_as_dict
 from segments.selectors import segment_choice_rows
 
 from .admin_condition import ScoringRuleForm
+from .admin_writes import ScoringModelWrites, ScoringRuleWrites
 from .conditions import condition_text
 from .models import GradeBand, LeadScore, SalesReadyCrossing, ScoringModel, ScoringRule, grade_bands_validate
 
@@ -17,10 +18,14 @@ from .models import GradeBand, LeadScore, SalesReadyCrossing, ScoringModel, Scor
 class GradeBandFormSet(forms.BaseInlineFormSet):
     def clean(self):
         super().clean()
+        # The rows that stay and passed their own checks (a row's own errors show at the row).
+        deleted = {id(form) for form in self.deleted_forms}
         bands = [
             form.cleaned_data
             for form in self.forms
-            if form.cleaned_data and not form.cleaned_data.get("DELETE") and "min_score" in form.cleaned_data
+            if id(form) not in deleted
+            and not form.errors
+            and {"grade", "min_score"} <= form.cleaned_data.keys()
         ]
         try:
             grade_bands_validate(bands)
@@ -41,7 +46,11 @@ class ScoringRuleInline(admin.StackedInline):
 
 
 @admin.register(ScoringModel)
-class ScoringModelAdmin(admin.ModelAdmin):
+class ScoringModelAdmin(ScoringModelWrites, admin.ModelAdmin):
+    """The model with its grade bands and rules, saved at once through `scoring_model_save` (as the
+    API saves them): a live model is recomputed after the save. Deleting a model deletes its rules,
+    bands and scores (as the API's delete does)."""
+
     list_display = (
         "name",
         "status",
@@ -66,8 +75,11 @@ class ScoringModelAdmin(admin.ModelAdmin):
 
 
 @admin.register(ScoringRule)
-class ScoringRuleAdmin(admin.ModelAdmin):
+class ScoringRuleAdmin(ScoringRuleWrites, admin.ModelAdmin):
+    """A rule saved or deleted through `scoring_model_save`, as a change of its model's rules."""
+
     form = ScoringRuleForm
+    fields = ScoringRuleForm.Meta.fields  # the model first, also when it is shown read-only
     list_display = ("name", "model", "interaction_kind", "condition_in_words", "points", "max_count")
     list_filter = ("model", "interaction_kind")
     search_fields = ("name",)
@@ -91,18 +103,26 @@ class ScoringRuleAdmin(admin.ModelAdmin):
         return JsonResponse({"registry": registry_as_dict(), "segments": segments})
 
 
-@admin.register(GradeBand)
-class GradeBandAdmin(admin.ModelAdmin):
-    list_display = ("model", "grade", "min_score", "max_score")
-    list_filter = ("model",)
-
-
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown here, written only by lead scoring's services."""
+
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(GradeBand)
+class GradeBandAdmin(ReadOnlyAdmin):
+    """Bands are edited together on their scoring model's page (they must stay continuous, so one band
+    alone can rarely change), where the model is saved through `scoring_model_save`."""
+
+    list_display = ("model", "grade", "min_score", "max_score")
+    list_filter = ("model",)
 
 
 def _not_counted_text(row) -> str:

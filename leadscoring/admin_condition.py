@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
@@ -96,6 +97,15 @@ class ScoringRuleForm(forms.ModelForm):
         model = ScoringRule
         fields = ("model", "name", "interaction_kind", "url_contains", "email", "form", "event", "points",
                   "max_count", "condition")  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "max_count" in self.fields:
+            cap = settings.SCORING_DEFAULT_RULE_CAP
+            self.fields["max_count"].help_text = (
+                "Count at most this many interactions (the newest). Left blank on a new interaction "
+                f"rule: {cap}, the default cap; cleared on a saved rule: no cap."
+            )
 
     def _update_errors(self, errors):
         # A condition that failed its own check is reported once, at the field (the model's clean

@@ -74,6 +74,11 @@ class ScoringModel(models.Model):
             errors["decay_days"] = ["Set the number of days for this decay mode (at least 1)."]
         if self.is_primary and self.status != ScoringModelStatus.LIVE:
             errors["is_primary"] = ["Only a live model can be the primary model."]
+        if self.is_primary:
+            other = ScoringModel.objects.filter(is_primary=True).exclude(pk=self.pk).first()
+            if other is not None:
+                message = f"'{other.name}' is the primary model; make it not primary first."
+                errors.setdefault("is_primary", []).append(message)
         if errors:
             raise ValidationError(errors)
 
@@ -100,6 +105,10 @@ class GradeBand(models.Model):
     def __str__(self) -> str:
         upper = "" if self.max_score is None else f"-{self.max_score}"
         return f"{self.grade}: {self.min_score}{upper if upper else '+'}"
+
+    def clean(self):
+        if self.max_score is not None and self.min_score is not None and self.max_score < self.min_score:
+            raise ValidationError({"max_score": ["Set max_score at or above min_score (or leave it blank)."]})
 
 
 def grade_bands_validate(bands: list[dict]) -> None:
@@ -201,6 +210,8 @@ class ScoringRule(models.Model):
                 errors["max_count"] = ["A cap applies to interaction rules only."]
         elif self.condition is not None:
             errors["condition"] = ["A rule has either an interaction kind or a condition, not both."]
+        if self.max_count == 0:
+            errors["max_count"] = ["Ensure this value is greater than or equal to 1."]
         if self.condition is not None:
             try:
                 condition_validate(self.condition)

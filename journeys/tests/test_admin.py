@@ -1,10 +1,11 @@
 """The journeys admin shows journeys in words, read-only, and links to the designer: it cannot make a
-journey or change its steps around the services' validation (`validate_steps`)."""
+journey or change its steps around the services' validation (`validate_steps`). The engine's rows
+(enrollments, step executions, outbound emails) are shown and searched there, never written."""
 
 import pytest
 from django.urls import reverse
 
-from journeys.models import Journey, Step
+from journeys.models import Enrollment, Journey, OutboundEmail, Step, StepExecution
 from journeys.tests.factories import make_journey, send_email_step
 
 pytestmark = pytest.mark.django_db
@@ -62,3 +63,61 @@ def test_the_admin_cannot_change_steps_around_validation(client, admin_user, jou
     delete = reverse("admin:journeys_journey_delete", args=[journey.pk])
     assert client.post(delete, {"post": "yes"}).status_code == 403
     assert Journey.objects.filter(pk=journey.pk).exists()
+
+
+@pytest.fixture
+def engine_rows():
+    """An enrollment with its step execution and outbound email, made by the engine."""
+    from crm_core.tests.factories import ContactFactory
+
+    from .engine_support import live, tick
+    from .factories import SegmentMemberFactory
+
+    contact = ContactFactory(email="ann@example.com")
+    SegmentMemberFactory(segment_id=1, contact=contact)
+    live(
+        make_journey(
+            steps=[send_email_step(), {"key": "pause", "kind": "wait_duration", "config": {"days": 3}}]
+        )
+    )
+    tick()
+    enrollment = Enrollment.objects.get(contact=contact)
+    return {
+        "enrollment": enrollment,
+        "stepexecution": StepExecution.objects.get(enrollment=enrollment),
+        "outboundemail": OutboundEmail.objects.get(enrollment=enrollment),
+    }
+
+
+def _state() -> list:
+    return [
+        list(Enrollment.objects.values_list("pk", "state", "next_run_at", "current_step_id")),
+        list(StepExecution.objects.values_list("pk", "outcome", "detail")),
+        list(OutboundEmail.objects.values_list("pk", "status", "open_count")),
+    ]
+
+
+@pytest.mark.parametrize("name", ["enrollment", "stepexecution", "outboundemail"])
+def test_the_engine_rows_are_shown_and_found_but_not_written(client, admin_user, engine_rows, name):
+    row = engine_rows[name]
+    client.force_login(admin_user)
+    changelist = reverse(f"admin:journeys_{name}_changelist")
+    found = client.get(changelist, {"q": "ANN@example.com"})
+    assert found.status_code == 200 and found.context["cl"].result_count == 1
+    assert client.get(changelist, {"q": "bob@example.com"}).context["cl"].result_count == 0
+    assert client.get(changelist, {"journey__id__exact": row.journey_id}).context["cl"].result_count == 1
+    view = client.get(reverse(f"admin:journeys_{name}_change", args=[row.pk]))
+    assert view.status_code == 200 and 'name="_save"' not in view.content.decode()
+
+    before = _state()
+    assert client.post(reverse(f"admin:journeys_{name}_add"), {"state": "active"}).status_code == 403
+    change = reverse(f"admin:journeys_{name}_change", args=[row.pk])
+    edits = {"state": "exited", "outcome": "failed", "status": "pending", "open_count": "99"}
+    assert client.post(change, edits).status_code == 403
+    delete = reverse(f"admin:journeys_{name}_delete", args=[row.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    bulk = {"action": "delete_selected", "_selected_action": [row.pk], "post": "yes"}
+    response = client.post(changelist, bulk)
+    assert response.status_code in (200, 302)  # no such action: the admin says so and does nothing
+    assert "delete_selected" not in client.get(changelist).content.decode()
+    assert _state() == before
