@@ -173,6 +173,17 @@ def test_scan_now_queues_one_scan_that_runs(path, django_capture_on_commit_callb
     assert _pair(p, "ann", "ann2") in _found(duplicate_pairs(limit=50))
 
 
+def test_the_beat_runs_the_scan_nightly(path, settings):
+    from crm_core.tasking import task_by_name
+
+    entry = settings.CELERY_BEAT_SCHEDULE["crm-core-duplicates-scan"]
+    assert entry["task"] == "crm_core.duplicates_scan" and entry["schedule"].hour == {
+        settings.DUPLICATES_SCAN_HOUR
+    }
+    _people()
+    assert task_by_name("crm_core.duplicates_scan")()["pairs"] == 7  # the beat's call: a new scan
+
+
 def test_dismissing_refuses_the_same_or_an_unknown_contact(path):
     from django.core.exceptions import ValidationError
 
@@ -187,4 +198,4 @@ def test_dismissing_refuses_the_same_or_an_unknown_contact(path):
 def test_the_same_rules_hold_on_sqlite(tmp_path):
     run = rerun_on_sqlite(tmp_path, __file__, leave_out="test_the_same_rules_hold_on_sqlite")
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
-    assert connection.vendor == "postgresql" and "16 passed" in run.stdout, run.stdout[-2000:]
+    assert connection.vendor == "postgresql" and "18 passed" in run.stdout, run.stdout[-2000:]
