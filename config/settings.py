@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -244,6 +245,13 @@ IMPORT_UPLOAD_KEEP_DAYS = env.int("IMPORT_UPLOAD_KEEP_DAYS", default=7)
 CELERY_BEAT_SCHEDULE["crm-core-import-files-cleanup"] = {
     "task": "crm_core.import_files_cleanup",
     "schedule": 3600.0,
+}
+# crm_core: the duplicate detection job (crm_core.duplicates_scan) runs nightly at this UTC hour;
+# "Scan now" on the duplicates page runs it on demand.
+DUPLICATES_SCAN_HOUR = env.int("DUPLICATES_SCAN_HOUR", default=2)
+CELERY_BEAT_SCHEDULE["crm-core-duplicates-scan"] = {
+    "task": "crm_core.duplicates_scan",
+    "schedule": crontab(hour=DUPLICATES_SCAN_HOUR, minute=17),
 }
 CELERY_BEAT_SCHEDULE["landing-spool-drain"] = {
     "task": "landing.spool_drain",

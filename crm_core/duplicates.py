@@ -1,75 +1,103 @@
-"""Likely duplicate contacts, as pairs with the reasons they look like one person.
+"""Likely duplicate contacts, as pairs with the reasons they look like one person: the read side.
 
-The rules (each pair is (a, b) with a < b):
+The duplicate detection job (crm_core/services/duplicate_scan.py, its rules there) finds every pair
+over the whole contact table and keeps them in `DuplicateCandidate`; this module pages them:
 
-- `lead_email`: a lead of one contact carries the other contact's email (the same person reached
-  us under two records, e.g. a form post under a new address whose lead was linked to the old one);
-- `same_name_account`: the same first and last name (case-insensitive, not both blank) at the same
-  account;
-- `email_other_domain`: the same local part (before the @, at least 3 characters) at another domain;
-- `email_similar`: the emails are equal once dots, hyphens and underscores are removed
-  (`john.smith@acme.com` / `johnsmith@acme.com` / `john_smith@acme.com`): the same rule on both
-  paths. (A trigram similarity probe per contact, on the email's trigram index, took 60 ms a contact
-  at 200,000 contacts: the domains' trigrams are in every row. The one-contact query still probes
-  the trigram index, since one probe is cheap, and rechecks this rule.)
-
-Pages are bounded twice: each request looks at the pairs whose smaller id lies in the next
-`SCAN_CONTACTS` contacts (by id) and returns at most `limit` of them in (a, b) order. A page may hold
-fewer pairs than asked (even none) and still have a next one: the scan continues from where it
-stopped. `crm_core/sqlpath.py` picks `duplicates_sql` (one statement: index probes per scanned
-contact for names and leads, one hash join with the contact table per email rule) or
-`duplicates_portable` (the ORM; for the email rules each contact is paired with the next contact
-sharing its key).
+- `duplicate_pairs(after=, limit=)`: the pairs not dismissed ("not a duplicate") whose two contacts
+  still exist, in (a, b) order, after the keyset cursor `after`: every page is full but the last;
+- `duplicate_count()`: how many there are;
+- `duplicate_pairs(contact_id=)`: one contact's pairs: the stored ones, plus a live probe of that one
+  contact (`duplicates_sql` / `duplicates_portable`, switched by crm_core/sqlpath.py) so a contact
+  created or changed since the last run shows its candidates at once; dismissed pairs never show;
+- `scan_status()`: the queued or running scan and the last finished one (the page's "scanning…" and
+  "last scanned").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import Exists, OuterRef, Q
+
 from . import sqlpath
 from .duplicates_rules import REASONS, DuplicatePair
-from .models import Contact
+from .models import Contact, DuplicateCandidate, DuplicateScan, DuplicateScanState
+from .services.duplicate_scan import active_scan
 
-__all__ = ["REASONS", "DuplicatePage", "DuplicatePair", "duplicate_pairs"]
-
-SCAN_CONTACTS = 10_000
-END = 2**63 - 1  # "after every pair of this contact"
+__all__ = ["REASONS", "DuplicatePage", "DuplicatePair", "duplicate_count", "duplicate_pairs", "scan_status"]
 
 
 @dataclass(frozen=True)
 class DuplicatePage:
     pairs: list[DuplicatePair]
-    # Where the next page starts: after this (a, b); None: the scan reached the last contact.
+    # Where the next page starts: after this (a, b); None: this is the last page.
     next_after: tuple[int, int] | None
 
 
-def _scan_end(start: int, scan: int) -> int | None:
-    """The id of the last contact this request scans (None: fewer than `scan` remain)."""
-    ids = Contact.objects.filter(pk__gte=start).order_by("pk").values_list("pk", flat=True)
-    return ids[scan - 1 : scan].first() if scan > 0 else None
+@dataclass(frozen=True)
+class ScanStatus:
+    active: DuplicateScan | None  # queued or running
+    last: DuplicateScan | None  # the last finished
+
+
+def _shown():
+    """The pairs to show: not dismissed, both contacts still there (merged-away or deleted ones go)."""
+    return DuplicateCandidate.objects.filter(
+        Exists(Contact.objects.filter(pk=OuterRef("contact_a_id"))),
+        Exists(Contact.objects.filter(pk=OuterRef("contact_b_id"))),
+        dismissed=False,
+    )
+
+
+def _pair(a: int, b: int, reasons: str) -> DuplicatePair:
+    return DuplicatePair(a, b, tuple(r for r in reasons.split(",") if r))
+
+
+def duplicate_count() -> int:
+    return _shown().count()
 
 
 def duplicate_pairs(
-    *,
-    after: tuple[int, int] | None = None,
-    limit: int = 50,
-    scan: int = SCAN_CONTACTS,
-    contact_id: int | None = None,
+    *, after: tuple[int, int] | None = None, limit: int = 50, contact_id: int | None = None
 ) -> DuplicatePage:
-    """The next page of likely duplicate pairs after `after` (a, b); `contact_id`: only that contact's."""
+    """The next page of pairs after `after` (a, b); `contact_id`: only that contact's (one page)."""
     if contact_id is not None:
-        return DuplicatePage(pairs=_path().pairs_of_contact(contact_id, limit), next_after=None)
-    after = after or (0, 0)
-    last = _scan_end(after[0], scan)
-    hi = last if last is not None else END
-    rows = _path().pairs_between(after, hi, limit + 1)
-    if len(rows) > limit:
-        rows = rows[:limit]
-        return DuplicatePage(pairs=rows, next_after=(rows[-1].a_id, rows[-1].b_id))
-    return DuplicatePage(pairs=rows, next_after=None if last is None else (last, END))
+        return DuplicatePage(pairs=_contact_pairs(contact_id, limit), next_after=None)
+    rows = _shown()
+    if after is not None:
+        rows = rows.filter(Q(contact_a_id__gt=after[0]) | Q(contact_a_id=after[0], contact_b_id__gt=after[1]))
+    found = list(
+        rows.order_by("contact_a_id", "contact_b_id").values_list("contact_a_id", "contact_b_id", "reasons")[
+            : limit + 1
+        ]
+    )
+    pairs = [_pair(*row) for row in found[:limit]]
+    more = len(found) > limit
+    return DuplicatePage(pairs=pairs, next_after=(pairs[-1].a_id, pairs[-1].b_id) if more else None)
 
 
-def _path():
+def _contact_pairs(contact_id: int, limit: int) -> list[DuplicatePair]:
+    """The stored pairs of one contact with the live probe's, less the dismissed ones."""
+    mine = Q(contact_a_id=contact_id) | Q(contact_b_id=contact_id)
+    stored = {
+        (a, b): r for a, b, r in _shown().filter(mine).values_list("contact_a_id", "contact_b_id", "reasons")
+    }
+    dismissed = set(
+        DuplicateCandidate.objects.filter(mine, dismissed=True).values_list("contact_a_id", "contact_b_id")
+    )
+    reasons = {pair: set(_pair(*pair, r).reasons) for pair, r in stored.items()}
+    for pair in _probe().pairs_of_contact(contact_id, limit):
+        if (pair.a_id, pair.b_id) not in dismissed:
+            reasons.setdefault((pair.a_id, pair.b_id), set()).update(pair.reasons)
+    return [DuplicatePair(a, b, tuple(sorted(reasons[(a, b)]))) for a, b in sorted(reasons)][:limit]
+
+
+def scan_status() -> ScanStatus:
+    last = DuplicateScan.objects.filter(state=DuplicateScanState.DONE).order_by("-finished_at").first()
+    return ScanStatus(active=active_scan(), last=last)
+
+
+def _probe():
     from . import duplicates_portable, duplicates_sql
 
     return duplicates_sql if sqlpath.postgres_sql() else duplicates_portable

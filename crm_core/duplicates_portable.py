@@ -1,8 +1,7 @@
-"""Likely duplicate contacts through the ORM (SQLite, and `portable_path` in tests): the same rules
-as crm_core/duplicates_sql.py, one query per rule. The name and lead-email rules join through
-relations; the email rules have no relation to join on, so each contact is paired with the first
-next contact (by id) sharing its key, a correlated subquery: a group of three shows as two pairs,
-(x, y) and (y, z), where PostgreSQL lists all three."""
+"""One contact's likely duplicates, probed live through the ORM (SQLite, and `portable_path` in tests):
+the same rules as crm_core/duplicates_sql.py, one query per rule. The name and lead-email rules join through
+relations; the email rules have no relation to join on, so the contact is paired with the nearest
+contact on each side (by id) sharing its key, a correlated subquery."""
 
 from __future__ import annotations
 
@@ -96,13 +95,6 @@ def _pairs(rows, keep) -> list[DuplicatePair]:
         if keep(pair):
             reasons.setdefault(pair, set()).add(reason)
     return [DuplicatePair(a, b, tuple(sorted(reasons[(a, b)]))) for a, b in sorted(reasons)]
-
-
-def pairs_between(after: tuple[int, int], hi: int, limit: int) -> list[DuplicatePair]:
-    anchors = Q(pk__gte=after[0], pk__lte=hi)
-    window = Q(a__gte=after[0], a__lte=hi)
-    rows = _all(anchors, "gt", window)
-    return _pairs(rows, lambda pair: pair > after)[:limit]
 
 
 def pairs_of_contact(contact_id: int, limit: int) -> list[DuplicatePair]:

@@ -1,4 +1,4 @@
-"""The duplicate finder's reasons and its pair (crm_core/duplicates.py has the rules in words)."""
+"""The duplicate finder's reasons and its pair (crm_core/services/duplicate_scan.py has the rules)."""
 
 from dataclasses import dataclass
 

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from celery import shared_task
 
 from .selectors import orphan_workflow_enabled
-from .services import lead_link_orphans, record_counts_compact
+from .services import duplicates_scan_run, lead_link_orphans, record_counts_compact
 from .services.import_jobs import import_files_cleanup
 from .services.import_run import import_job_run as import_run
 from .tasking import RETRY_TRANSIENT
@@ -45,3 +45,10 @@ def compact_record_counts_task() -> dict:
 def import_files_cleanup_task() -> dict:
     """Delete stored import uploads no run needs any more (beat). Safe to run twice or at once."""
     return import_files_cleanup()
+
+
+@shared_task(name="crm_core.duplicates_scan", **RETRY_TRANSIENT)
+def duplicates_scan_task(scan_id: int | None = None) -> dict:
+    """Find every likely duplicate pair (beat: nightly; "Scan now": a queued scan). Safe to run twice:
+    the table is replaced by the same pairs, and a finished scan is left alone."""
+    return duplicates_scan_run(scan_id=scan_id)

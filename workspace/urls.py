@@ -31,6 +31,13 @@ urlpatterns = [
     path("contacts/", contacts.contact_list_page, name="contact-list"),
     path("contacts/new/", edit, {"entity": "contact"}, name="contact-create"),
     path("contacts/duplicates/", merges.duplicate_list_page, name="duplicate-list"),
+    path("contacts/duplicates/scan/", merges.duplicate_scan_now, name="duplicate-scan"),
+    path("contacts/duplicates/scan/status/", merges.duplicate_scan_status, name="duplicate-scan-status"),
+    path(
+        "contacts/duplicates/<int:a>/<int:b>/dismiss/",
+        merges.duplicate_dismiss_pair,
+        name="duplicate-dismiss",
+    ),
     path("contacts/merge/<int:a>/<int:b>/", merges.contact_merge_page, name="contact-merge"),
     path("contacts/merge/<int:a>/<int:b>/confirm/", merges.contact_merge, name="contact-merge-confirm"),
     path("contacts/<int:pk>/", contacts.contact_detail_page, name="contact-detail"),

@@ -1,6 +1,9 @@
 """Duplicates and merges, mixed into the contact viewset.
 
-GET /api/contacts/duplicates/ lists likely duplicate pairs (crm_core.duplicates) with the reasons;
+GET /api/contacts/duplicates/ lists the likely duplicate pairs the duplicate detection job found
+(crm_core.duplicates) with the reasons, a count and the scan's state; POST
+/api/contacts/duplicates/scan/ queues a scan ("Scan now"); POST /api/contacts/duplicates/dismiss/
+{"a", "b"} marks a pair "not a duplicate" (kept across scans);
 POST /api/contacts/{survivor}/merge/ with {"other": id} merges `other` into the survivor
 (crm_core.services.merge). Both for marketing and admin users (`access.check_contact_merge`, the
 check the workspace's pages call). A merged-away id answers every contact operation with a 404 whose
@@ -20,7 +23,7 @@ from rest_framework.reverse import reverse
 from rest_framework.utils.urls import replace_query_param
 
 from crm_core import access, duplicates, services
-from crm_core.models import Contact
+from crm_core.models import Contact, DuplicateScanState
 
 from .pagination import MAX_PAGE_SIZE
 from .serializers import ContactSerializer, StrictSerializer
@@ -83,10 +86,34 @@ class DuplicatePairSerializer(serializers.Serializer):
     )
 
 
+class DuplicateScanSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=DuplicateScanState.choices)
+    requested_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    pairs = serializers.IntegerField(allow_null=True, help_text="Pairs found (dismissed ones included).")
+
+
 class DuplicatePageSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Pairs in all (not dismissed).")
+    scanning = DuplicateScanSerializer(allow_null=True, help_text="The queued or running scan.")
+    last_scan = DuplicateScanSerializer(allow_null=True, help_text="The last finished scan.")
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = DuplicatePairSerializer(many=True)
+
+
+class DismissRequestSerializer(StrictSerializer):
+    a = serializers.IntegerField(min_value=1)
+    b = serializers.IntegerField(min_value=1)
+
+
+class DismissResultSerializer(serializers.Serializer):
+    a = serializers.IntegerField(source="contact_a_id")
+    b = serializers.IntegerField(source="contact_b_id")
+    dismissed = serializers.BooleanField()
+    dismissed_at = serializers.DateTimeField()
 
 
 CURSOR = OpenApiParameter(
@@ -144,8 +171,8 @@ class ContactMergeActionsMixin:
     @extend_schema(parameters=[CURSOR, PAGE_SIZE, CONTACT], responses=DuplicatePageSerializer)
     @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def duplicates(self, request):
-        """Likely duplicate pairs with their reasons, in (a, b) order; a page may hold fewer pairs than
-        asked (even none) and still have a `next`: each request scans a bounded range of contacts."""
+        """The likely duplicate pairs the last scan found, with their reasons, in (a, b) order (keyset
+        pages: `next` until the last page), how many in all, the scan running and the last one."""
         access.check_contact_merge(request.user)
         params = request.query_params
         limit = min(_whole(params.get("page_size"), "page_size", DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE)
@@ -155,8 +182,42 @@ class ContactMergeActionsMixin:
         )
         url = request.build_absolute_uri()
         following = page.next_after and replace_query_param(url, "cursor", "{}.{}".format(*page.next_after))
-        body = {"next": following or None, "previous": None, "results": duplicate_rows(page.pairs)}
+        status_now = duplicates.scan_status()
+        body = {
+            "count": len(page.pairs) if contact_id is not None else duplicates.duplicate_count(),
+            "scanning": status_now.active,
+            "last_scan": status_now.last,
+            "next": following or None,
+            "previous": None,
+            "results": duplicate_rows(page.pairs),
+        }
         return Response(DuplicatePageSerializer(body).data)
+
+    @extend_schema(request=None, responses={202: DuplicateScanSerializer})
+    @action(
+        detail=False, methods=["post"], url_path="duplicates/scan", pagination_class=None, filter_backends=[]
+    )
+    def duplicates_scan(self, request):
+        """Scan now: queue the duplicate detection job (the queued or running scan when there is one)."""
+        access.check_contact_merge(request.user)
+        scan = services.duplicates_scan_request(actor=request.user)
+        return Response(DuplicateScanSerializer(scan).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=DismissRequestSerializer, responses=DismissResultSerializer)
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="duplicates/dismiss",
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def duplicates_dismiss(self, request):
+        """Not a duplicate: the pair (a, b, either order) no longer shows, across scans."""
+        access.check_contact_merge(request.user)
+        params = DismissRequestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        candidate = services.duplicate_dismiss(**params.validated_data, actor=request.user)
+        return Response(DismissResultSerializer(candidate).data)
 
     @extend_schema(request=MergeRequestSerializer, responses={200: MergeResultSerializer, 404: MERGED_404})
     @action(detail=True, methods=["post"])

@@ -8,6 +8,7 @@
 - `subscriptions`: subscription lists, memberships and the consent trail (`ConsentChange`);
 - `system`: the audit log and the workflow switches;
 - `merges`: merged-away contact ids and the contact each was merged into;
+- `duplicates`: the duplicate detection job's candidate pairs and its runs;
 - `imports`: import jobs (an uploaded file, its mapping, progress and report) and remembered mappings;
 - `custom`: the definitions of custom fields (their values live in each record's `custom` column);
 - `counts`: records counted by creation day (the dashboard's numbers), kept by triggers.
@@ -20,6 +21,7 @@ from .activity import Event, EventRegistration, Interaction, InteractionKind
 from .base import RecordModel, TimestampedModel
 from .counts import SCORE_BUCKETS, CountedEntity, RecordCount
 from .custom import CustomField, CustomFieldEntity, CustomFieldType
+from .duplicates import DuplicateCandidate, DuplicateScan, DuplicateScanState
 from .imports import ImportEntity, ImportJob, ImportMapping, ImportStatus, KnownEmail
 from .leads import IdentityStatus, Lead, LeadSource, LeadStatus, LeadStatusChange
 from .merges import MergedContact
@@ -48,6 +50,9 @@ __all__ = [
     "CustomField",
     "CustomFieldEntity",
     "CustomFieldType",
+    "DuplicateCandidate",
+    "DuplicateScan",
+    "DuplicateScanState",
     "Event",
     "EventRegistration",
     "IdentityStatus",

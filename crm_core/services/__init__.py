@@ -18,6 +18,12 @@ Consent preferences and list memberships are written by `crm_core.consent`.
 """
 
 from .custom_fields import CustomFieldInUse, custom_field_create, custom_field_delete, custom_field_update
+from .duplicate_scan import (
+    duplicate_dismiss,
+    duplicates_forget_contact,
+    duplicates_scan_request,
+    duplicates_scan_run,
+)
 from .event_registrations import (
     event_create,
     event_delete,
@@ -93,6 +99,10 @@ from .sql import SqlRows
 __all__ = [
     "ACTION_MERGE",
     "contacts_merge",
+    "duplicate_dismiss",
+    "duplicates_forget_contact",
+    "duplicates_scan_request",
+    "duplicates_scan_run",
     "merge_survivor",
     "CustomFieldInUse",
     "custom_field_create",

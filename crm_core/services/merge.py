@@ -32,6 +32,7 @@ from ..apphooks import app_hook_modules
 from ..consent import contact_preferences_update
 from ..models import AuditLog, ConsentSource, Contact, Lead, MergedContact
 from . import merge_moves
+from .duplicate_scan import duplicates_forget_contact
 
 ACTION_MERGE = "contact.merge"
 MERGE_HOOKS_MODULE = "merge_hooks"
@@ -164,6 +165,7 @@ def contacts_merge(*, survivor_id, other_id, actor=None) -> dict:
     values = merged_values(survivor, other)
     consent = stricter_consent(survivor, other)
     Contact.objects.filter(pk=other.pk).delete()
+    duplicates_forget_contact(other.pk)
     if values:
         Contact.objects.filter(pk=survivor.pk).update(
             **values, updated_at=now, updated_by_id=actor.pk if actor else survivor.updated_by_id

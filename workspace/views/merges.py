@@ -1,7 +1,10 @@
 """Possible duplicates and merging two contacts (marketers and admins: `access.check_contact_merge`,
 the check the API's /api/contacts/duplicates/ and /merge/ call).
 
-- the duplicates page lists the pairs crm_core.duplicates finds, with their reasons, a page at a time;
+- the duplicates page lists the pairs the duplicate detection job stored (crm_core.duplicates), with
+  their reasons, a keyset page at a time, how many, when last scanned; "Scan now" queues a scan (the
+  page then polls `duplicate_scan_status` and reloads when it is done); "Not a duplicate" dismisses a
+  pair for good;
 - the compare page shows both records side by side with the value the survivor will keep for each
   field (crm_core.services.merge's own rules, `merged_values` and `stricter_consent`), lets the user
   choose the survivor and confirms the merge (POST), then opens the survivor with what moved;
@@ -14,7 +17,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -22,7 +25,7 @@ from django.views.decorators.http import require_POST
 
 from crm_core import access, duplicates, selectors
 from crm_core.models import ConsentLevel, Contact
-from crm_core.services import contacts_merge, merge_survivor
+from crm_core.services import contacts_merge, duplicate_dismiss, duplicates_scan_request, merge_survivor
 from crm_core.services.merge import merged_values, stricter_consent
 
 PAGE_SIZE = 25
@@ -80,11 +83,52 @@ def duplicate_list_page(request):
     next_link = None
     if page.next_after:
         next_link = "?" + urlencode({"cursor": "{}.{}".format(*page.next_after)})
-    return render(
-        request,
-        "workspace/duplicate_list.html",
-        {"rows": rows, "next_link": next_link, "first_page": not request.GET.get("cursor")},
-    )
+    context = {
+        "rows": rows,
+        "next_link": next_link,
+        "first_page": not request.GET.get("cursor"),
+        "count": duplicates.duplicate_count(),
+        "scan": duplicates.scan_status(),
+        "here": request.get_full_path(),
+    }
+    return render(request, "workspace/duplicate_list.html", context)
+
+
+@login_required
+def duplicate_scan_status(request):
+    """The page's scan line while a scan runs (htmx polls it); when none runs, the page reloads."""
+    access.check_contact_merge(request.user)
+    scan = duplicates.scan_status()
+    if scan.active is None:
+        return HttpResponse(status=200, headers={"HX-Refresh": "true"})
+    return render(request, "workspace/_duplicate_scan.html", {"scan": scan})
+
+
+@login_required
+@require_POST
+def duplicate_scan_now(request):
+    access.check_contact_merge(request.user)
+    duplicates_scan_request(actor=request.user)
+    messages.success(request, "Scanning all contacts for duplicates; this page updates when it is done.")
+    return redirect("workspace:duplicate-list")
+
+
+@login_required
+@require_POST
+def duplicate_dismiss_pair(request, a, b):
+    """Not a duplicate: the pair no longer shows, across scans; back to the page the user was on."""
+    access.check_contact_merge(request.user)
+    try:
+        duplicate_dismiss(a=a, b=b, actor=request.user)
+    except ValidationError as refused:
+        for errors in refused.message_dict.values():
+            messages.error(request, " ".join(errors))
+    else:
+        messages.success(request, f"Contacts {a} and {b} are marked as not duplicates.")
+    back = request.POST.get("next", "")
+    if not back.startswith(reverse("workspace:duplicate-list")):
+        back = reverse("workspace:duplicate-list")
+    return redirect(back)
 
 
 @login_required
