@@ -75,6 +75,15 @@ EXPECTED = {
     "workspace:event-create": (OK, FORBIDDEN, OK),
     "workspace:event-edit": (OK, FORBIDDEN, OK),
     "workspace:event-registration-attend": (405, 405, 405),  # POST only (test_pages_events.py)
+    # Duplicates and merging (workspace/views/merges.py): marketers and admins; the contact page's
+    # box is empty for reps (workspace/tests/test_pages_merge.py).
+    "workspace:duplicate-list": (OK, FORBIDDEN, OK),
+    "workspace:duplicate-scan-status": (OK, FORBIDDEN, OK),
+    "workspace:duplicate-scan": (405, 405, 405),  # POST only
+    "workspace:duplicate-dismiss": (405, 405, 405),
+    "workspace:contact-merge": (OK, FORBIDDEN, OK),
+    "workspace:contact-merge-confirm": (405, 405, 405),
+    "workspace:contact-duplicates": (OK, OK, OK),
     "leadscoring:model-list": (OK, OK, OK),
     "segments:list": (OK, OK, OK),
     "segments:new": (OK, FORBIDDEN, OK),
@@ -130,6 +139,7 @@ def records(marketer):
     lead = LeadFactory(parent_contact=contact)
     return {
         "contact": contact.pk,
+        "other_contact": ContactFactory().pk,
         "account": contact.parent_account_id,
         "lead": lead.pk,
         "opportunity": OpportunityFactory(contact=contact).pk,
@@ -181,6 +191,10 @@ def url_of(name: str, records) -> str:
         "workspace:event-detail": [records["event"]],
         "workspace:event-edit": [records["event"]],
         "workspace:event-registration-attend": [records["event"], 1],
+        "workspace:duplicate-dismiss": [records["contact"], records["other_contact"]],
+        "workspace:contact-merge": [records["contact"], records["other_contact"]],
+        "workspace:contact-merge-confirm": [records["contact"], records["other_contact"]],
+        "workspace:contact-duplicates": [records["contact"]],
     }.get(name, [])
     return reverse(name, args=args)
 
