@@ -1,6 +1,6 @@
 """axe-core (npm package `axe-core`, in node_modules) run in the page: fails on any serious or
-critical violation. Use with the `axe_page` fixture (conftest.py), whose context bypasses the CSP
-so the script can be injected:
+critical violation. axe's file is evaluated through the browser's protocol, which the page's CSP
+does not govern, so any page will do (`browser_page`, or `axe_page`, whose context bypasses the CSP):
 
     check_accessibility(axe_page, "contact list")
 """
@@ -19,7 +19,7 @@ def axe_violations(page, *, context: str | None = None) -> list[dict]:
     """Every violation axe finds on the page as it is now (or inside the `context` selector)."""
     assert AXE_SCRIPT.exists(), f"{AXE_SCRIPT} is missing: run `make install` (npm ci)"
     if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE_SCRIPT))
+        page.evaluate(AXE_SCRIPT.read_text())
     result = page.evaluate(
         """async (context) => {
             const results = await axe.run(context || document, {resultTypes: ["violations"]});

@@ -10,22 +10,7 @@ from crm_core.tests.factories import AccountFactory, ContactFactory, MarketerFac
 from journeys import services
 from journeys.email_views import STARTER_MJML
 
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def _serious_axe_violations(page) -> list[str]:
-    """axe-core run on the page as it is: the serious and critical violations, one line each. The
-    page's CSP refuses inline scripts (add_script_tag), so axe's file is evaluated through the
-    browser's protocol instead, which CSP does not govern."""
-    page.evaluate(AXE.read_text())
-    violations = page.evaluate(
-        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-    )
-    return [
-        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:5]}"
-        for v in violations
-        if v["impact"] in ("serious", "critical")
-    ]
+from .accessibility import check_accessibility
 
 
 def _shots(page, tmp_path, name: str) -> None:
@@ -119,7 +104,7 @@ def test_marketer_previews_an_email_for_a_contact_and_sends_a_test(
     template.refresh_from_db()
     assert "{{ unsubscribe_url }}" in template.mjml  # nothing saved
 
-    assert _serious_axe_violations(page) == []
+    check_accessibility(page, "email editor")
     _shots(page, tmp_path, "email-editor-refused")
     # htmx's own indicator style is refused on every page (not this page's concern)
     refused = [p for p in problems if "Content-Security-Policy" in p or "Content Security Policy" in p]

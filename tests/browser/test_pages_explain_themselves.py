@@ -149,7 +149,9 @@ def test_every_main_page_fits_a_phone(live_server, browser_page, tmp_path):
     )
 
 
-def test_contact_list_dashboard_and_journey_designer_pass_axe(live_server, axe_page, tmp_path):
+def test_contact_list_dashboard_journey_designer_and_segment_builder_pass_axe(
+    live_server, axe_page, tmp_path
+):
     MarketerFactory(username="mia")
     ids = long_records()
     page = axe_page
@@ -159,6 +161,8 @@ def test_contact_list_dashboard_and_journey_designer_pass_axe(live_server, axe_p
         ("/dashboard/", "dashboard"),
         ("/contacts/", "contact list"),
         (f"/journeys/{ids['journey']}/", "journey designer"),
+        (f"/segments/{ids['segment']}/", "segment builder"),
+        ("/segments/new/", "new segment builder"),
     )
     for path, name in pages:
         for width in WIDTHS.values():
