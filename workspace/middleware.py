@@ -1,8 +1,12 @@
-"""Django's bodiless 405 (require_POST and friends) becomes the workspace's error page."""
+"""Django's bodiless 405 (require_POST and friends) becomes the workspace's error page, and a
+database error that a retry can pass (a deadlock, a lock timeout, a restart) a 503 that says so, in
+the API (JSON) and in the app, instead of a 500."""
 
 from __future__ import annotations
 
-from .views.errors import method_not_allowed
+from django.db import OperationalError
+
+from .views.errors import database_unavailable, method_not_allowed
 
 
 class ErrorPagesMiddleware:
@@ -14,3 +18,8 @@ class ErrorPagesMiddleware:
         if response.status_code == 405 and not response.content and not request.path.startswith("/api/"):
             return method_not_allowed(request, response.get("Allow", ""))
         return response
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, OperationalError):
+            return database_unavailable(request, exception)
+        return None

@@ -6,7 +6,8 @@ message (it is swapped into the page that asked), every other request the whole 
 
 from __future__ import annotations
 
-from django.http import JsonResponse
+from django.db import OperationalError
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -106,3 +107,33 @@ def method_not_allowed(request, allowed: str):
         hint=hint,
         headers={"Allow": allowed},
     )
+
+
+# SQLSTATEs of a conflict between two writers: deadlock, serialization failure, lock not available.
+CONFLICT_SQLSTATES = {"40P01", "40001", "55P03"}
+RETRY_AFTER_SECONDS = "2"
+
+
+def is_write_conflict(error: OperationalError) -> bool:
+    """A deadlock, serialization failure or lock timeout (PostgreSQL), or a locked SQLite file: the
+    same request sent again will most likely pass. Anything else is the database being unreachable."""
+    sqlstate = getattr(error.__cause__, "sqlstate", None)
+    return sqlstate in CONFLICT_SQLSTATES or "database is locked" in str(error)
+
+
+def database_unavailable(request, error: OperationalError):
+    """A 503 that says nothing was saved and to try again (with Retry-After), instead of a 500. The
+    request's transaction was rolled back as the error left it. If even the shell cannot be drawn
+    (the database is gone), a plain page."""
+    if is_write_conflict(error):
+        reason = (
+            "Another change to the same records was being saved at the same moment, so yours was "
+            "stopped and nothing of it was saved. Send it again."
+        )
+    else:
+        reason = "The database cannot be reached just now, so nothing was saved. Try again in a moment."
+    headers = {"Retry-After": RETRY_AFTER_SECONDS}
+    try:
+        return error_page(request, status=503, title="Try again", reason=reason, headers=headers)
+    except Exception:  # the shell reads the database too (the user, the menu)
+        return HttpResponse(reason, status=503, content_type="text/plain; charset=utf-8", headers=headers)
