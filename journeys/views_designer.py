@@ -118,9 +118,10 @@ def designer_context(request, journey: Journey, *, panel=None, step_errors=None,
 
 
 def _requested_panel(request, journey: Journey) -> dict | None:
-    """The panel a GET asks for: a step's form (?step=key) or a new step's (?add=kind&place=...)."""
-    if journey.status != JourneyStatus.DRAFT:
-        return None
+    """The panel a GET asks for: a step's form (?step=key) or a new step's (?add=kind&place=...).
+    Once the journey is past its draft, or for a user who may not change it, a step's panel is read
+    only (every field shown, nothing to save) and nothing can be added."""
+    readonly = journey.status != JourneyStatus.DRAFT or not request.user.has_perm("journeys.change_journey")
     steps = {s["key"]: s for s in edits.current_steps(journey)}
     key, kind = request.GET.get("step"), request.GET.get("add")
     if key in steps:
@@ -130,8 +131,8 @@ def _requested_panel(request, journey: Journey) -> dict | None:
             "next": step.get("next") or "",
             "else": step.get("else") or "",
         }
-        return {"mode": "step", "key": key, "form": StepForm(step["kind"], values)}
-    if kind in StepKind.values:
+        return {"mode": "step", "key": key, "form": StepForm(step["kind"], values), "readonly": readonly}
+    if kind in StepKind.values and not readonly:
         place = request.GET.get("place") or (f"{list(steps)[-1]}:next" if steps else edits.START)
         return {
             "mode": "step",

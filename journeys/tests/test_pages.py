@@ -209,6 +209,23 @@ def test_sales_reads_but_cannot_change(sales_rep, marketer):
     assert Client().get("/journeys/").status_code == 302  # to the login page
 
 
+def test_a_live_journey_shows_each_step_read_only(sales_rep, marketer):
+    journey = make_journey(steps=[send_email_step()])
+    services.journey_go_live(journey=journey)
+    key = journey.steps.get().key
+    for user in (marketer, sales_rep):
+        client = _client(user)
+        flow = client.get(f"/journeys/{journey.pk}/").content.decode()
+        assert 'data-testid="view-step"' in flow and 'data-testid="edit-step"' not in flow
+        panel = client.get(f"/journeys/{journey.pk}/", {"step": key}).content.decode()
+        assert 'data-testid="side-panel"' in panel and "cannot be changed" in panel
+        assert '<fieldset class="step-fields" disabled data-testid="readonly-fields">' in panel
+        assert 'value="Welcome {{ contact.first_name }}"' in panel  # the step as it runs
+        assert 'data-testid="save-step"' not in panel and 'data-testid="remove-step"' not in panel
+        adding = client.get(f"/journeys/{journey.pk}/", {"add": "wait", "place": "start"}).content.decode()
+        assert 'data-testid="step-form"' not in adding  # nothing can be added once live
+
+
 def test_the_designer_picks_entry_and_suppression_segments_by_name(marketer):
     entry = Segment.objects.create(name="Contoso decision makers", member_count=1234)
     suppressed = Segment.objects.create(name="Competitors", kind="static")
@@ -225,4 +242,4 @@ def test_the_same_pages_on_sqlite(tmp_path):
     """The module again on the embedded default's database (SQLite)."""
     run = rerun_on_sqlite(tmp_path, __file__, leave_out="test_the_same_pages_on_sqlite")
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
-    assert connection.vendor == "postgresql" and "8 passed" in run.stdout, run.stdout[-2000:]
+    assert connection.vendor == "postgresql" and "9 passed" in run.stdout, run.stdout[-2000:]

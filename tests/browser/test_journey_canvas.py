@@ -170,4 +170,13 @@ def test_marketer_builds_a_branching_journey_goes_live_and_sees_stats_move(
     _reload_until(page, '#step-if-condition-1 [data-testid="stat-yes-no"]', "2 / 1")
     assert page.locator('#step-create-task-1 [data-testid="stat-ran"]').inner_text() == "2"
     shoot(page, tmp_path, "journey-canvas-live")
+
+    # Live, a card's View opens its step in the side panel, read only
+    page.click('#step-send-email-1 [data-testid="view-step"]')
+    panel = page.locator('[data-testid="side-panel"]')
+    assert "cannot be changed" in panel.inner_text()
+    assert panel.locator('[data-testid="readonly-fields"] select').first.is_disabled()
+    assert panel.locator('[data-testid="save-step"]').count() == 0
+    shoot(page, tmp_path, "journey-canvas-live-step")
+    _no_serious_axe_violations(page, "live journey with a step's read-only panel")
     assert problems == []
