@@ -45,7 +45,7 @@ def _hold_then_cross(first_locked: int, then: int, holding: threading.Event, err
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("via", ["api", "app"])
-def test_a_merge_that_loses_a_deadlock_answers_503_and_saves_nothing(via):
+def test_a_merge_that_loses_a_deadlock_answers_503_and_saves_nothing(via, caplog):
     if connection.vendor != "postgresql":
         pytest.fail("this test needs PostgreSQL's deadlock detection")
     low, high = ContactFactory(email="low@example.com"), ContactFactory(email="high@example.com")
@@ -70,6 +70,7 @@ def test_a_merge_that_loses_a_deadlock_answers_503_and_saves_nothing(via):
     assert not other.is_alive() and not errors, (errors, response.status_code, response.content[:300])
 
     assert response.status_code == 503 and response["Retry-After"] == "2"
+    assert "merge" in caplog.text and "answered 503: deadlock detected" in caplog.text  # logged for operators
     body = response.json()["detail"] if via == "api" else response.content.decode()
     assert "nothing of it was saved" in body
     if via == "app":

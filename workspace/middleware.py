@@ -4,9 +4,13 @@ the API (JSON) and in the app, instead of a 500."""
 
 from __future__ import annotations
 
+import logging
+
 from django.db import OperationalError
 
 from .views.errors import database_unavailable, method_not_allowed
+
+logger = logging.getLogger(__name__)
 
 
 class ErrorPagesMiddleware:
@@ -21,5 +25,6 @@ class ErrorPagesMiddleware:
 
     def process_exception(self, request, exception):
         if isinstance(exception, OperationalError):
+            logger.warning("%s %s answered 503: %s", request.method, request.path, exception)
             return database_unavailable(request, exception)
         return None
