@@ -4,7 +4,13 @@ The UI's url names are discovered from the URL configuration, so a new page fail
 its expected statuses are written down here.
 """
 
+import html
+import json
+import re
+
 import pytest
+from django.apps import apps
+from django.db.models import JSONField
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from crm_core.models import Event, LeadStatus
@@ -16,6 +22,7 @@ from crm_core.tests.factories import (
     OpportunityFactory,
     SalesRepFactory,
 )
+from journeys.models import StepKind
 from journeys.tests.factories import make_journey, send_email_step
 from landing.tests.factories import LandingPageFactory
 from segments.models import Segment
@@ -258,3 +265,37 @@ def test_the_home_page_sends_each_role_to_its_start_page(client, sales_rep, admi
     assert client.get("/")["Location"] == reverse("workspace:lead-queue")
     client.force_login(admin_user)
     assert client.get("/")["Location"] == reverse("workspace:dashboard")
+
+
+def _json_field_names() -> set[str]:
+    return {f.name for m in apps.get_models() for f in m._meta.get_fields() if isinstance(f, JSONField)}
+
+
+def _looks_like_json(text: str) -> bool:
+    try:
+        return isinstance(json.loads(html.unescape(text).strip()), dict | list)
+    except ValueError:
+        return False
+
+
+def test_no_page_asks_for_json_in_a_textarea(client, records, admin_user):
+    """Every page as an admin (who may open all of them), plus the journey designer's side panel for
+    its step and for a new step of each kind: no textarea is named after a JSON column or holds JSON."""
+    client.force_login(admin_user)
+    designer = url_of("journeys:detail", records)
+    urls = [url_of(name, records) for name, statuses in EXPECTED.items() if statuses[2] == OK]
+    urls += [f"{designer}?step=welcome", *(f"{designer}?add={kind}&place=start" for kind in StepKind.values)]
+    json_names = _json_field_names()
+    assert {"definition", "config", "custom"} <= json_names  # the columns a textarea must never be
+    textarea = re.compile(r"<textarea([^>]*)>(.*?)</textarea>", re.S)
+    seen = 0
+    for url in urls:
+        response = client.get(url)
+        if response.status_code != 200 or "html" not in response.get("Content-Type", ""):
+            continue
+        for attributes, content in textarea.findall(response.content.decode()):
+            seen += 1
+            name = re.search(r'name="([^"]*)"', attributes)
+            assert not (name and name.group(1) in json_names), (url, name.group(1))
+            assert not _looks_like_json(content), (url, attributes, content[:200])
+    assert seen >= 10, seen  # the walk reached the forms that have textareas (14 when written)
