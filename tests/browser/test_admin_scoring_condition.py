@@ -3,29 +3,10 @@
 is saved; a rule given an interaction kind hides the tree and keeps no condition. Screenshots at
 1366 and 390 px wide are kept in the test's folder (and in $SHOTS_DIR when it is set)."""
 
-import os
-import shutil
-from pathlib import Path
-
 from leadscoring.models import ScoringRule
 from leadscoring.tests.factories import ScoringModelFactory
 
-WIDTHS = (1366, 390)
-
-
-def shots(page, tmp_path, name: str) -> None:
-    """Full-page screenshots at each width; the condition never makes the page wider than the screen."""
-    keep = os.environ.get("SHOTS_DIR")
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        path = tmp_path / f"{name}-{width}.png"
-        page.screenshot(path=str(path), full_page=True)
-        if keep:
-            Path(keep).mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, keep)
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 1, f"{name} is {overflow}px wider than a {width}px screen"
-    page.set_viewport_size({"width": 1280, "height": 900})
+from .screens import shots
 
 
 def test_admin_builds_a_scoring_condition_with_the_tree(live_server, browser_page, admin_user, tmp_path):

@@ -12,6 +12,7 @@ from crm_core.tests.factories import ContactFactory, LeadFactory, MarketerFactor
 from landing.models import FormSubmission, SubmissionStatus
 from landing.tests.factories import LandingPageFactory
 
+from .screens import wait_for_layout
 from .test_sales_and_dashboard import log_in
 
 WIDTHS = {"desktop": 1366, "phone": 390}
@@ -21,6 +22,7 @@ def shoot(page, tmp_path, name):
     """Full-page screenshots at each width; the page must not be wider than the screen."""
     for label, width in WIDTHS.items():
         page.set_viewport_size({"width": width, "height": 900})
+        wait_for_layout(page)
         path = tmp_path / f"{name}-{label}.png"
         page.screenshot(path=str(path), full_page=True)
         keep = os.environ.get("SCREENSHOT_DIR")

@@ -5,10 +5,7 @@ what is missing, sends it, and the contact and the lead appear. axe-core finds n
 critical violation on the editor and the public page. Screenshots at 1366 and 390 px wide are kept
 in the test's folder (and in $SHOTS_DIR when it is set)."""
 
-import os
 import re
-import shutil
-from pathlib import Path
 
 from conftest import wait_until
 from crm_core.models import Contact, Lead
@@ -18,23 +15,7 @@ from landing.services import preferences_url
 from landing.tests.factories import LandingPageFactory
 
 from .accessibility import check_accessibility
-
-WIDTHS = (1366, 390)
-
-
-def shots(page, tmp_path, name: str) -> None:
-    """Full-page screenshots at each width; the page must not be wider than the screen."""
-    keep = os.environ.get("SHOTS_DIR")
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        path = tmp_path / f"{name}-{width}.png"
-        page.screenshot(path=str(path), full_page=True)
-        if keep:
-            Path(keep).mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, keep)
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 1, f"{name} is {overflow}px wider than a {width}px screen"
-    page.set_viewport_size({"width": 1280, "height": 900})
+from .screens import shots
 
 
 def fill_row(page, index: int, *, name, label, field_type="text", required=False, contact="", lead=""):

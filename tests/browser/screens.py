@@ -1,0 +1,40 @@
+"""Screenshots at desktop and phone width that also check the page fits the screen."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+WIDTHS = (1366, 390)
+FITS = "document.documentElement.scrollWidth - window.innerWidth <= 1"
+NEXT_FRAMES = "new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
+
+def wait_for_layout(page, timeout_s: float = 5.0) -> None:
+    """After a viewport change, wait until the page fits it: charts (Chart.js) and other widgets
+    resize in a later animation frame, so a measure taken at once can still see the old width. Checked
+    once per two animation frames (evaluated over the protocol: the pages' CSP forbids the string
+    evaluation `wait_for_function` needs). If it never fits, the caller's assertion reports by how
+    much."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(FITS) and time.monotonic() < deadline:
+        page.evaluate(NEXT_FRAMES)
+
+
+def shots(page, tmp_path, name: str) -> None:
+    """Full-page screenshots at each width (`<name>-<width>.png`, copied to $SHOTS_DIR when set);
+    the page must not be wider than the screen."""
+    keep = os.environ.get("SHOTS_DIR")
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        wait_for_layout(page)
+        path = tmp_path / f"{name}-{width}.png"
+        page.screenshot(path=str(path), full_page=True)
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, keep)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{name} is {overflow}px wider than a {width}px screen"
+    page.set_viewport_size({"width": 1280, "height": 900})
