@@ -45,7 +45,7 @@ chromium:
 
 # --reuse-db: the test databases are kept between runs, named after the migrations (conftest.py).
 test: install chromium
-	$(BIN)/pytest -n 2 --reuse-db $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist worksteal --reuse-db $(PYTEST_ARGS)
 
 # ruff, then the architecture contract (.importlinter: apps in layers, no circles; docs/architecture.md).
 lint: install

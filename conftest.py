@@ -153,6 +153,15 @@ def migrated_sqlite_template() -> Path:
     return path
 
 
+def migrated_sqlite(env: dict) -> None:
+    """The new SQLite file of `env` (sqlite_default_env) as `manage.py migrate` leaves it: a copy of
+    the migrated template. tests/test_embedded_default.py and tests/test_first_hour.py migrate a
+    new file themselves."""
+    url = env["DATABASE_URL"]
+    assert url.startswith("sqlite:///"), url
+    shutil.copyfile(migrated_sqlite_template(), url.removeprefix("sqlite:///"))
+
+
 def rerun_on_sqlite(tmp_path, test_file: str, *, leave_out: str, timeout: float = 900):
     """The tests of `test_file` again, in a pytest process on the embedded default's database
     (SQLite, `sqlite_default_env`), leaving out the test `leave_out` (the one that calls this, so

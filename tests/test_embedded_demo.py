@@ -1,7 +1,7 @@
 """The demo on the embedded default (SQLite): its interactions are stored as the product stores them,
 so segments and scoring rules on their properties find them, and the journeys tick counts entries."""
 
-from conftest import manage, sqlite_default_env
+from conftest import manage, migrated_sqlite, sqlite_default_env
 
 DEMO_SCRIPT = """
 from datetime import timedelta
@@ -52,8 +52,7 @@ print("entered", report.entered)
 
 def test_the_demo_on_sqlite_stores_interaction_properties_as_objects_that_segments_and_rules_find(tmp_path):
     env = sqlite_default_env(tmp_path)
-    migrate = manage(env, "migrate", "--noinput")
-    assert migrate.returncode == 0, migrate.stderr
+    migrated_sqlite(env)
     seed = manage(env, "seed_demo", "--contacts", "200", "--no-progress")
     assert seed.returncode == 0, seed.stderr
     check = manage(env, "shell", "-c", DEMO_SCRIPT)
@@ -63,8 +62,7 @@ def test_the_demo_on_sqlite_stores_interaction_properties_as_objects_that_segmen
 
 def test_the_journeys_tick_reports_how_many_entered_on_sqlite(tmp_path):
     env = sqlite_default_env(tmp_path, CELERY_TASK_ALWAYS_EAGER="true")
-    migrate = manage(env, "migrate", "--noinput")
-    assert migrate.returncode == 0, migrate.stderr
+    migrated_sqlite(env)
     tick = manage(env, "shell", "-c", TICK_SCRIPT)
     assert tick.returncode == 0, tick.stderr
     assert "entered 3" in tick.stdout, tick.stdout

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from conftest import ROOT, SQLITE_FILE, manage, sqlite_default_env, stop_process_group
+from conftest import ROOT, SQLITE_FILE, manage, migrated_sqlite, sqlite_default_env, stop_process_group
 from journeys.tests.mailbackend import delivered
 
 SETUP = r"""
@@ -82,8 +82,7 @@ def _stop(process) -> None:
 @pytest.mark.worker
 def test_a_real_worker_on_the_embedded_default_sends_journey_email_and_rescores_leads(tmp_path):
     env = _env(tmp_path)
-    migrate = manage(env, "migrate", "--noinput")
-    assert migrate.returncode == 0, migrate.stderr
+    migrated_sqlite(env)
 
     queue = env["CELERY_TASK_DEFAULT_QUEUE"]
     worker = _start(

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from conftest import ROOT, manage, sqlite_default_env
+from conftest import ROOT, migrated_sqlite, sqlite_default_env
 
 SCRIPT = r"""
 import json
@@ -81,8 +81,7 @@ def test_journeys_run_on_the_embedded_sqlite_default(tmp_path):
         EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
         DJANGO_SETTINGS_MODULE="config.settings",
     )
-    migrate = manage(env, "migrate", "--verbosity=0")
-    assert migrate.returncode == 0, migrate.stderr
+    migrated_sqlite(env)
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )

@@ -1,6 +1,6 @@
 """On the embedded default (a real SQLite file, no Redis) the worker's scoring really runs."""
 
-from conftest import manage, sqlite_default_env
+from conftest import manage, migrated_sqlite, sqlite_default_env
 
 SCRIPT = r"""
 from datetime import timedelta
@@ -112,8 +112,7 @@ def test_scoring_runs_on_the_sqlite_default(tmp_path):
         CELERY_TASK_ALWAYS_EAGER="true",
         EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
     )
-    migrate = manage(env, "migrate", "--noinput")
-    assert migrate.returncode == 0, migrate.stderr
+    migrated_sqlite(env)
     shell = manage(env, "shell", "-c", SCRIPT)
     assert shell.returncode == 0, shell.stderr
     assert "scoring ok" in shell.stdout
