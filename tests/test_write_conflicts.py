@@ -3,12 +3,12 @@ and in the app; sent again, it passes. The deadlock is PostgreSQL's own: another
 one of the merged contacts and then asks for the other, which the merge already holds."""
 
 import threading
-import time
 
 import pytest
 from django.db import connection, transaction
 from django.test import Client
 
+from conftest import wait_until
 from crm_core.models import Contact, MergedContact
 from crm_core.tests.factories import ContactFactory, MarketerFactory
 
@@ -32,10 +32,7 @@ def _hold_then_cross(first_locked: int, then: int, holding: threading.Event, err
                 cursor.execute("SET LOCAL deadlock_timeout = '60s'")  # the merge is the one to notice
             Contact.objects.select_for_update().get(pk=first_locked)
             holding.set()
-            deadline = time.monotonic() + WAIT_S
-            while not _merge_waiting_on_a_row_lock():
-                assert time.monotonic() < deadline, "the merge never waited for the row"
-                time.sleep(0.01)  # polling pg_stat_activity for the condition
+            wait_until(_merge_waiting_on_a_row_lock, timeout=WAIT_S)
             Contact.objects.select_for_update().get(pk=then)  # closes the circle
     except Exception as error:  # reported to the test
         errors.append(error)
