@@ -89,12 +89,17 @@ def _panel(steps: list[dict], cards: dict, panel: dict | None) -> dict | None:
     return panel
 
 
+def _steps_editable(request, journey: Journey) -> bool:
+    """Steps change only while the journey is a draft, and only for users who may change journeys."""
+    return journey.status == JourneyStatus.DRAFT and request.user.has_perm("journeys.change_journey")
+
+
 def designer_context(request, journey: Journey, *, panel=None, step_errors=None, **extra) -> dict:
     steps = edits.current_steps(journey)
     stats = selectors.journey_stats(journey=journey)
     cards = flow.cards_for(steps, stats, step_errors or {})
     main, detached = flow.flow(steps, cards)
-    editable = journey.status == JourneyStatus.DRAFT and request.user.has_perm("journeys.change_journey")
+    editable = _steps_editable(request, journey)
     places = flow.places(steps, cards)
     if panel is None and editable:  # the palette, at the chosen place (else the end of the list)
         panel = {"mode": "palette", "place": request.GET.get("place") or places[-1][0]}
@@ -121,7 +126,7 @@ def _requested_panel(request, journey: Journey) -> dict | None:
     """The panel a GET asks for: a step's form (?step=key) or a new step's (?add=kind&place=...).
     Once the journey is past its draft, or for a user who may not change it, a step's panel is read
     only (every field shown, nothing to save) and nothing can be added."""
-    readonly = journey.status != JourneyStatus.DRAFT or not request.user.has_perm("journeys.change_journey")
+    readonly = not _steps_editable(request, journey)
     steps = {s["key"]: s for s in edits.current_steps(journey)}
     key, kind = request.GET.get("step"), request.GET.get("add")
     if key in steps:
