@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 WIDTHS = (1366, 390)
-FITS = "document.documentElement.scrollWidth - window.innerWidth <= 1"
+OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
+FITS = f"{OVERFLOW} <= 1"
 NEXT_FRAMES = "new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
 
@@ -23,18 +24,22 @@ def wait_for_layout(page, timeout_s: float = 5.0) -> None:
         page.evaluate(NEXT_FRAMES)
 
 
+def capture(page, width: int, path: Path, name: str, keep: str | None) -> None:
+    """One full-page screenshot at `width` (copied into the folder `keep` when given), once the page
+    has settled; the page must not be wider than the screen."""
+    page.set_viewport_size({"width": width, "height": 900})
+    wait_for_layout(page)
+    page.screenshot(path=str(path), full_page=True)
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, keep)
+    overflow = page.evaluate(OVERFLOW)
+    assert overflow <= 1, f"{name} is {overflow}px wider than a {width}px screen"
+
+
 def shots(page, tmp_path, name: str) -> None:
     """Full-page screenshots at each width (`<name>-<width>.png`, copied to $SHOTS_DIR when set);
     the page must not be wider than the screen."""
-    keep = os.environ.get("SHOTS_DIR")
     for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        wait_for_layout(page)
-        path = tmp_path / f"{name}-{width}.png"
-        page.screenshot(path=str(path), full_page=True)
-        if keep:
-            Path(keep).mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, keep)
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 1, f"{name} is {overflow}px wider than a {width}px screen"
+        capture(page, width, tmp_path / f"{name}-{width}.png", name, os.environ.get("SHOTS_DIR"))
     page.set_viewport_size({"width": 1280, "height": 900})

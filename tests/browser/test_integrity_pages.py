@@ -3,7 +3,6 @@ sees a landing page's failed submissions; a rep is told why another rep's lead i
 Screenshots at desktop and phone width are kept in the test's folder."""
 
 import os
-import shutil
 
 from django.utils import timezone
 
@@ -12,7 +11,7 @@ from crm_core.tests.factories import ContactFactory, LeadFactory, MarketerFactor
 from landing.models import FormSubmission, SubmissionStatus
 from landing.tests.factories import LandingPageFactory
 
-from .screens import wait_for_layout
+from .screens import capture
 from .test_sales_and_dashboard import log_in
 
 WIDTHS = {"desktop": 1366, "phone": 390}
@@ -21,15 +20,7 @@ WIDTHS = {"desktop": 1366, "phone": 390}
 def shoot(page, tmp_path, name):
     """Full-page screenshots at each width; the page must not be wider than the screen."""
     for label, width in WIDTHS.items():
-        page.set_viewport_size({"width": width, "height": 900})
-        wait_for_layout(page)
-        path = tmp_path / f"{name}-{label}.png"
-        page.screenshot(path=str(path), full_page=True)
-        keep = os.environ.get("SCREENSHOT_DIR")
-        if keep:
-            shutil.copy(path, keep)
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 1, f"{name} is {overflow}px wider than a {width}px screen"
+        capture(page, width, tmp_path / f"{name}-{label}.png", name, os.environ.get("SCREENSHOT_DIR"))
     page.set_viewport_size({"width": WIDTHS["desktop"], "height": 900})
 
 
